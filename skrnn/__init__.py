@@ -1,0 +1,11 @@
+"""skrnn: recurrent neural networks for scikit-learn.
+
+Elman RNN, LSTM and GRU networks trained by backpropagation through time in
+Numba-compiled kernels, behind estimators that follow the conventions of
+:class:`sklearn.neural_network.MLPRegressor` and
+:class:`sklearn.neural_network.MLPClassifier`.
+"""
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["__version__"]
