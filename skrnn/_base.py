@@ -1,0 +1,647 @@
+"""Base class of the skrnn estimators: parameters, solvers and the epoch loop.
+
+:class:`BaseRecurrent` holds everything the estimators share: the
+hyper-parameters (scikit-learn's multi-layer perceptron names plus the
+recurrent ones), input validation through :func:`skrnn._validation.validate_sequences`,
+the network, the stochastic epoch loop (shuffling, mini-batches, gradient
+clipping, early stopping, learning-rate schedules) and L-BFGS. Subclasses say
+how targets are encoded and scored.
+"""
+
+import contextlib
+import types
+import warnings
+from abc import ABC, abstractmethod
+from dataclasses import replace
+from numbers import Integral, Real
+
+import numba
+import numpy as np
+import scipy.optimize
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, gen_batches
+from threadpoolctl import threadpool_limits
+
+from ._batching import make_batch
+from ._compat import (
+    Interval,
+    Options,
+    StrOptions,
+    _check_optimize_result,
+    _check_sample_weight,
+    check_is_fitted,
+)
+from ._losses import ROW_LOSSES
+from ._network import RecurrentNetwork
+from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
+from ._validation import validate_sequences
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+# Rows per chunk below which splitting a batch across threads costs more than
+# it saves.
+_MIN_ROWS_PER_THREAD = 8
+
+# Sequences per batch at prediction time and in full-batch L-BFGS evaluations:
+# bounds the memory of one forward pass.
+_INFERENCE_BATCH = 512
+
+
+def _n_chunks(n_rows):
+    """Number of threads to split a batch of ``n_rows`` sequences across."""
+    return max(1, min(numba.get_num_threads(), n_rows // _MIN_ROWS_PER_THREAD))
+
+
+def _single_threaded_blas(active):
+    """Context in which BLAS runs single-threaded (the kernels own the threads)."""
+    if active:
+        return threadpool_limits(limits=1, user_api="blas")
+    return contextlib.nullcontext()
+
+
+def with_init_defaults(init, **defaults):
+    """Copy of an ``__init__`` whose keyword-only defaults are changed.
+
+    Lets an estimator share the base signature and change a default (the
+    tagger is bidirectional by default) without restating thirty parameters;
+    scikit-learn reads parameter names and defaults from the signature, which
+    the copy carries.
+    """
+    new = types.FunctionType(
+        init.__code__, init.__globals__, init.__name__, init.__defaults__,
+        init.__closure__,
+    )  # fmt: skip
+    unknown = set(defaults) - set(init.__kwdefaults__)
+    if unknown:
+        raise TypeError(f"Not keyword-only parameters of {init}: {unknown}")
+    new.__kwdefaults__ = {**init.__kwdefaults__, **defaults}
+    new.__doc__ = init.__doc__
+    new.__qualname__ = init.__qualname__
+    return new
+
+
+def _take(values, indices):
+    """Index a numpy array or a list by an integer array."""
+    if isinstance(values, np.ndarray):
+        return values[indices]
+    return [values[i] for i in indices]
+
+
+class BaseRecurrent(BaseEstimator, ABC):
+    """Base class of the recurrent estimators (not to be used directly)."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "cell": [StrOptions({"rnn", "lstm", "gru"})],
+        "bidirectional": ["boolean"],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "bptt_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    # Whether the head reads every step (tagger) or the final state.
+    _per_step = False
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(64,),
+        *,
+        cell="lstm",
+        bidirectional=False,
+        activation="tanh",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        bptt_steps=None,
+        clip_norm=5.0,
+        dropout=0.0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.bptt_steps = bptt_steps
+        self.clip_norm = clip_norm
+        self.dropout = dropout
+
+    # ----------------------------------------------------------------- hooks
+    @abstractmethod
+    def _encode_targets(self, y, seqs, *, first_pass, incremental):
+        """Validate ``y`` and encode it for the head.
+
+        Returns the encoded targets (``(n, n_outputs)`` array, or a list of
+        per-step ``(T_i, n_outputs)`` arrays for a per-step estimator), the
+        raw targets used for scoring, and the loss name.
+        """
+
+    @abstractmethod
+    def _score_sequences(self, seqs, y_raw, sample_weight):
+        """Score on validated sequences (early stopping's validation score)."""
+
+    def _batch_targets(self, batch, Y, sw):
+        """Targets and unnormalised loss weights of a batch in batch layout.
+
+        Many-to-one: one weight per row, the sequence's sample weight.
+        """
+        return batch.gather(Y), batch.gather(sw)
+
+    # ------------------------------------------------------------ structure
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = tuple(int(h) for h in sizes)
+        if len(sizes) == 0 or min(sizes) <= 0:
+            raise ValueError(
+                "hidden_layer_sizes must be a positive int or a non-empty sequence "
+                f"of positive ints (one per stacked layer), got {sizes}."
+            )
+        return sizes
+
+    def _make_network(self, n_inputs, n_outputs, loss):
+        return RecurrentNetwork(
+            self.cell,
+            n_inputs,
+            self._hidden_sizes(),
+            n_outputs,
+            bidirectional=self.bidirectional,
+            activation=self.activation,
+            loss=loss,
+            per_step=self._per_step,
+            dropout=self.dropout,
+        )
+
+    def _initialize(self, network, dtype):
+        self._network = network
+        self._theta = network.init_params(self._random_state, dtype)
+        self.n_outputs_ = network.n_outputs
+        self.n_layers_ = len(network.hidden_layer_sizes) + 2
+        self.out_activation_ = network.out_activation
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.grad_norm_curve_ = []
+        self._no_improvement_count = 0
+        self._best_theta = self._theta.copy()
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.validation_loss_curve_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.validation_loss_curve_ = None
+            self.best_validation_score_ = None
+
+    def _continue_with(self, network, dtype):
+        """Reuse the fitted parameters (warm start, partial_fit)."""
+        old = [(b.name, b.shape) for b in self._network.blocks]
+        new = [(b.name, b.shape) for b in network.blocks]
+        if old != new:
+            raise ValueError(
+                "warm_start and partial_fit need the same network as the previous "
+                "fit, but the architecture changed (hidden_layer_sizes, cell, "
+                "bidirectional, the number of features or of outputs). Set "
+                "warm_start=False to fit a new network."
+            )
+        self._network = network
+        if self._theta.dtype != dtype:
+            self._theta = self._theta.astype(dtype)
+            self._best_theta = self._best_theta.astype(dtype)
+            if hasattr(self, "_optimizer"):
+                del self._optimizer
+
+    # ------------------------------------------------------------------- fit
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        first_pass = not hasattr(self, "_theta") or (
+            not self.warm_start and not incremental
+        )
+        self._hidden_sizes()  # fail early on a bad value, before any work
+        seqs = validate_sequences(self, X, reset=first_pass)
+        Y, y_raw, loss = self._encode_targets(
+            y, seqs, first_pass=first_pass, incremental=incremental
+        )
+        n = len(seqs.sequences)
+        sw = _check_sample_weight(
+            sample_weight, seqs.lengths, dtype=seqs.dtype, ensure_non_negative=True
+        )
+        if self.solver == "lbfgs" and self.dropout > 0:
+            raise ValueError(
+                f"dropout={self.dropout} needs a stochastic solver: L-BFGS "
+                "minimises a deterministic objective. Use solver='adam' or 'sgd', "
+                "or set dropout=0."
+            )
+        self._random_state = check_random_state(self.random_state)
+        n_outputs = Y.shape[1] if isinstance(Y, np.ndarray) else Y[0].shape[1]
+        network = self._make_network(seqs.n_features, n_outputs, loss)
+        if first_pass:
+            self._initialize(network, seqs.dtype)
+        else:
+            self._continue_with(network, seqs.dtype)
+
+        threads = _n_chunks(n if self.solver == "lbfgs" else self._batch_size(n))
+        with _single_threaded_blas(threads > 1):
+            if self.solver in _STOCHASTIC_SOLVERS:
+                self._fit_stochastic(seqs, Y, y_raw, sw, incremental)
+            else:
+                self._fit_lbfgs(seqs, Y, sw)
+
+        if not np.isfinite(self._theta).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        return self
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(32, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than "
+                "sample size. It is going to be clipped",
+                stacklevel=2,
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _make_optimizer(self):
+        n, dtype = self._theta.shape[0], self._theta.dtype
+        if self.solver == "sgd":
+            return SGDOptimizer(
+                n, dtype, self.learning_rate_init, self.learning_rate,
+                self.momentum, self.nesterovs_momentum, self.power_t,
+            )  # fmt: skip
+        return AdamOptimizer(
+            n, dtype, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
+        )
+
+    def _stratify(self, y_raw):
+        """Labels to stratify the validation split by, or None."""
+        return None
+
+    def _split_validation(self, n, y_raw):
+        """Hold out ``validation_fraction`` of the sequences."""
+        train_idx, val_idx = train_test_split(
+            np.arange(n),
+            random_state=self._random_state,
+            test_size=self.validation_fraction,
+            stratify=self._stratify(y_raw),
+        )
+        if len(val_idx) < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        return train_idx, val_idx
+
+    def _fit_stochastic(self, seqs, Y, y_raw, sw, incremental):
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = self._make_optimizer()
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        network, theta = self._network, self._theta
+        early_stopping = self.early_stopping
+        all_idx = np.arange(len(seqs.sequences))
+        if early_stopping:
+            train_idx, val_idx = self._split_validation(len(all_idx), y_raw)
+            val = replace(
+                seqs,
+                sequences=[seqs.sequences[i] for i in val_idx],
+                lengths=seqs.lengths[val_idx],
+            )
+            y_val, sw_val = _take(y_raw, val_idx), sw[val_idx]
+            Y_val = _take(Y, val_idx)
+        else:
+            train_idx = all_idx
+        n_samples = len(train_idx)
+        batch_size = self._batch_size(n_samples)
+        threads = _n_chunks(batch_size)
+        dropout_rng = np.random.default_rng(self._random_state.randint(2**31 - 1))
+        grad = np.empty_like(theta)
+        sample_idx = train_idx.copy()
+        try:
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    self._random_state.shuffle(sample_idx)
+                accumulated_loss, norms = 0.0, []
+                for batch_slice in gen_batches(n_samples, batch_size):
+                    idx = sample_idx[batch_slice]
+                    batch = make_batch(
+                        [seqs.sequences[i] for i in idx], threads, theta.dtype
+                    )
+                    Yb, wb = self._batch_targets(batch, _take(Y, idx), sw[idx])
+                    loss, grad = network.loss_and_grad(
+                        theta, batch, Yb, wb / wb.sum(),
+                        l2=self.alpha / float(sw[idx].sum()),
+                        bptt_steps=self.bptt_steps, rng=dropout_rng, grad=grad,
+                    )  # fmt: skip
+                    norms.append(clip_grad_norm(grad, self.clip_norm))
+                    self._optimizer.step(theta, grad)
+                    accumulated_loss += loss * len(idx)
+
+                self.n_iter_ += 1
+                self.loss_ = accumulated_loss / n_samples
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                self.grad_norm_curve_.append(float(np.mean(norms)))
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                if early_stopping:
+                    self._record_validation(val, Y_val, y_val, sw_val)
+                else:
+                    self._record_training_loss()
+                self._optimizer.iteration_ends(self.t_)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    if self._optimizer.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet."
+                        % self.max_iter,
+                        ConvergenceWarning,
+                        stacklevel=2,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=2)
+
+        if early_stopping:
+            theta[...] = self._best_theta
+
+    def _record_validation(self, val, Y_val, y_val, sw_val):
+        score = self._score_sequences(val, y_val, sw_val)
+        self.validation_scores_.append(score)
+        self.validation_loss_curve_.append(self._data_loss(val, Y_val, sw_val))
+        if self.verbose:
+            print("Validation score: %f" % score)
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            self._best_theta = self._theta.copy()
+
+    def _record_training_loss(self):
+        if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if self.loss_curve_[-1] < self.best_loss_:
+            self.best_loss_ = self.loss_curve_[-1]
+
+    def _data_loss(self, seqs, Y, sw):
+        """Weighted mean loss (no penalty) of the current model on sequences."""
+        Z = self._raw_outputs(seqs)
+        loss = ROW_LOSSES[self._network.loss]
+        if self._per_step:
+            per_seq = np.array([loss(z, y).sum() for z, y in zip(Z, Y)])
+            return float(np.dot(sw, per_seq) / np.dot(sw, seqs.lengths))
+        return float(np.dot(sw, loss(Z, Y)) / sw.sum())
+
+    def _fit_lbfgs(self, seqs, Y, sw):
+        network, dtype = self._network, self._theta.dtype
+        n = len(seqs.sequences)
+        # Fixed batches, built once: the objective is deterministic.
+        batches = []
+        for batch_slice in gen_batches(n, _INFERENCE_BATCH):
+            idx = np.arange(n)[batch_slice]
+            batch = make_batch(
+                [seqs.sequences[i] for i in idx], _n_chunks(len(idx)), dtype
+            )
+            Yb, wb = self._batch_targets(batch, _take(Y, idx), sw[idx])
+            part = float(wb.sum())
+            batches.append((batch, Yb, wb / part, part))
+        total_weight = sum(b[3] for b in batches)
+        l2 = self.alpha / float(sw.sum())
+        grad = np.empty(self._theta.shape, dtype)
+        state = {"theta": self._theta.copy()}
+
+        def loss_grad(x):
+            theta = x.astype(dtype)
+            state["theta"] = theta
+            total_loss, total_grad = 0.0, np.zeros(x.shape)
+            for batch, Yb, wb, part in batches:
+                share = part / total_weight
+                loss, g = network.loss_and_grad(
+                    theta, batch, Yb, wb, bptt_steps=self.bptt_steps, grad=grad
+                )
+                total_loss += share * loss
+                total_grad += share * g
+            total_loss += l2 * network.l2_penalty(theta)
+            for b in network.blocks:
+                if b.is_weight:
+                    total_grad[b.start : b.stop] += l2 * theta[b.start : b.stop]
+            return total_loss, total_grad
+
+        self.loss_curve_ = []
+
+        def callback(intermediate_result):
+            self.loss_curve_.append(float(intermediate_result.fun))
+            if self.verbose:
+                print(
+                    "Iteration %d, loss = %.8f"
+                    % (len(self.loss_curve_), self.loss_curve_[-1])
+                )
+
+        try:
+            result = scipy.optimize.minimize(
+                loss_grad,
+                self._theta.astype(np.float64),
+                method="L-BFGS-B",
+                jac=True,
+                callback=callback,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter,
+                         "gtol": self.tol},
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=2)
+            self._theta = state["theta"]
+            self.n_iter_ = len(self.loss_curve_)
+            self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
+            return
+        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+        self.loss_ = float(result.fun)
+        self._theta = result.x.astype(dtype)
+
+    # --------------------------------------------------------------- predict
+    def _validate_for_predict(self, X):
+        check_is_fitted(self)
+        return validate_sequences(self, X, reset=False)
+
+    def _raw_outputs(self, seqs):
+        """Activated head outputs in sequence order.
+
+        ``(n_sequences, n_outputs)`` for many-to-one estimators, a list of
+        ``(T_i, n_outputs)`` arrays for per-step ones.
+        """
+        n = len(seqs.sequences)
+        order = np.argsort(-seqs.lengths, kind="stable")
+        dtype = self._theta.dtype
+        per_step = self._per_step
+        out = [None] * n if per_step else np.empty((n, self.n_outputs_), dtype)
+        threads = _n_chunks(min(n, _INFERENCE_BATCH))
+        with _single_threaded_blas(threads > 1):
+            for batch_slice in gen_batches(n, _INFERENCE_BATCH):
+                idx = order[batch_slice]
+                batch = make_batch(
+                    [seqs.sequences[i] for i in idx], _n_chunks(len(idx)), dtype
+                )
+                rows = self._network.forward(self._theta, batch)
+                if per_step:
+                    for i, values in zip(idx, batch.scatter_steps(rows)):
+                        out[i] = values
+                else:
+                    out[idx] = batch.scatter(rows)
+        return out
+
+    # --------------------------------------------------------------- weights
+    def get_weights(self):
+        """Return the network's parameters by name (PyTorch names and shapes).
+
+        Returns
+        -------
+        weights : dict of str to ndarray
+            Copies of ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``,
+            ``bias_hh_l{k}`` (suffix ``_reverse`` for the backward direction)
+            for each layer ``k``, and ``output.weight``, ``output.bias``.
+        """
+        check_is_fitted(self)
+        return {k: v.copy() for k, v in self._network.views(self._theta).items()}
+
+    def set_weights(self, weights):
+        """Set the network's parameters by name.
+
+        Parameters
+        ----------
+        weights : dict of str to array-like
+            Every name returned by :meth:`get_weights`, with the same shapes.
+
+        Returns
+        -------
+        self : object
+            The estimator, with the new parameters.
+        """
+        check_is_fitted(self)
+        views = self._network.views(self._theta)
+        if not isinstance(weights, dict):
+            raise TypeError(
+                f"weights must be a dict of name -> array, got {type(weights)}."
+            )
+        missing = sorted(set(views) - set(weights))
+        unknown = sorted(set(weights) - set(views))
+        if missing or unknown:
+            raise ValueError(
+                f"set_weights needs exactly the names of get_weights(). Missing: "
+                f"{missing}; unknown: {unknown}. Expected names: {list(views)}."
+            )
+        converted = {}
+        for name, view in views.items():
+            value = np.asarray(weights[name])
+            if value.shape != view.shape:
+                raise ValueError(
+                    f"Weight {name!r} has shape {value.shape}, expected {view.shape}."
+                )
+            if not np.isfinite(value).all():
+                raise ValueError(f"Weight {name!r} contains NaN or infinity.")
+            converted[name] = value
+        for name, view in views.items():
+            view[...] = converted[name]
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags

@@ -1,0 +1,176 @@
+"""Docstring sections shared by the estimators.
+
+The estimators take the same hyper-parameters and expose the same fitted
+attributes; their descriptions are written once here and inserted into each
+class docstring with :func:`fill_doc`, so they cannot drift apart.
+"""
+
+SECTIONS = {
+    "hidden_layer_sizes": """\
+hidden_layer_sizes : int or array-like of int, default=(64,)
+        Units of each stacked recurrent layer (per direction): ``(64,)`` is one
+        layer of 64 units, ``(64, 32)`` two stacked layers.""",
+    "cell": """\
+cell : {'rnn', 'lstm', 'gru'}, default='lstm'
+        Recurrent cell. ``'rnn'`` is the Elman network
+        ``h = act(W_ih x + b_ih + W_hh h_prev + b_hh)``; ``'lstm'`` has input,
+        forget and output gates and a cell state; ``'gru'`` has reset and
+        update gates. LSTM is the default because its gates let gradients
+        flow across long sequences; GRU is similar and a little cheaper; the
+        Elman cell learns short dependencies only.""",
+    "bidirectional": """\
+bidirectional : bool, default={bidirectional_default}
+        If True, each layer also reads every sequence from its last step to
+        its first, and the two directions' states are concatenated.""",
+    "activation": """\
+activation : {'tanh', 'relu', 'logistic', 'identity'}, default='tanh'
+        Nonlinearity of the Elman cell (``cell='rnn'``); LSTM and GRU use their
+        own gate functions and ignore it.""",
+    "solver": """\
+solver : {'adam', 'sgd', 'lbfgs'}, default='adam'
+        Optimiser, as in :class:`~sklearn.neural_network.MLPRegressor`:
+        ``'adam'`` (stochastic, the usual choice), ``'sgd'`` (with momentum and
+        learning-rate schedules) or ``'lbfgs'`` (full batch, deterministic,
+        good for small data sets).""",
+    "training": """\
+alpha : float, default=0.0001
+        Strength of the L2 penalty ``0.5 * alpha * sum(W**2) / n_samples`` on
+        the weights (not the biases).
+
+    batch_size : int or 'auto', default='auto'
+        Sequences per mini-batch for the stochastic solvers; ``'auto'`` is
+        ``min(32, n_samples)``, smaller than MLP's 200 because recurrent
+        networks train better with more, noisier updates per epoch.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule of ``solver='sgd'``.
+
+    learning_rate_init : float, default=0.001
+        Initial step size of the stochastic solvers.
+
+    power_t : float, default=0.5
+        Exponent of the ``'invscaling'`` schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs (stochastic solvers) or iterations (L-BFGS).
+
+    shuffle : bool, default=True
+        Whether to shuffle the sequences at each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffling, the validation split and
+        the dropout masks: an int makes fits repeat bit for bit.
+
+    tol : float, default=1e-4
+        Tolerance of the stopping rule (see ``n_iter_no_change``).
+
+    verbose : bool, default=False
+        Whether to print progress messages.
+
+    warm_start : bool, default=False
+        Reuse the previous solution as the initialisation of the next fit.
+
+    momentum : float, default=0.9
+        Momentum of ``solver='sgd'``, in [0, 1].
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum (``solver='sgd'``).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the sequences and stop when the
+        validation score stops improving; the best weights are restored.
+
+    validation_fraction : float, default=0.1
+        Proportion of the sequences held out for early stopping.
+
+    beta_1 : float, default=0.9
+        Decay rate of Adam's first moment estimates, in [0, 1).
+
+    beta_2 : float, default=0.999
+        Decay rate of Adam's second moment estimates, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Numerical stability constant of Adam.
+
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` (training loss, or
+        validation score with early stopping) before stopping.
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of ``solver='lbfgs'``.""",
+    "recurrent": """\
+bptt_steps : int or None, default=None
+        Truncated backpropagation through time. ``None`` backpropagates
+        through whole sequences. With an int ``k``, {bptt_meaning}
+
+    clip_norm : float or None, default=5.0
+        Rescale each mini-batch gradient so its global L2 norm is at most
+        ``clip_norm`` (PyTorch's ``clip_grad_norm_``), which stops exploding
+        gradients from wrecking training. ``None`` disables clipping. Not used
+        by ``solver='lbfgs'``.
+
+    dropout : float, default=0.0
+        Dropout rate between stacked layers and before the output layer,
+        during training only (stochastic solvers).""",
+    "attributes": """\
+loss_ : float
+        The current value of the objective that training minimises (data
+        loss plus L2 penalty).
+
+    best_loss_ : float or None
+        The minimum loss reached (``None`` with early stopping).
+
+    loss_curve_ : list of float
+        The loss at each epoch (or L-BFGS iteration).
+
+    grad_norm_curve_ : list of float
+        Mean gradient norm over the mini-batches of each epoch, before
+        clipping: a growing curve signals exploding gradients.
+
+    validation_scores_ : list of float or None
+        Score on the held-out set at each epoch (early stopping only).
+
+    validation_loss_curve_ : list of float or None
+        Data loss on the held-out set at each epoch (early stopping only).
+
+    best_validation_score_ : float or None
+        Best validation score (early stopping only).
+
+    t_ : int
+        Number of training sequences seen by the solver.
+
+    n_features_in_ : int
+        Number of features seen during fit: columns of a 2-D table, or
+        features per step of 3-D and ragged input.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, for 2-D input with string column
+        names (a pandas DataFrame).
+
+    n_iter_ : int
+        Number of epochs (or L-BFGS iterations) run.
+
+    n_layers_ : int
+        Number of layers: input, the recurrent layers and the output layer.
+
+    n_outputs_ : int
+        Number of output units.
+
+    out_activation_ : str
+        Name of the output activation.""",
+}
+
+
+def fill_doc(**extra):
+    """Class decorator inserting :data:`SECTIONS` into the docstring.
+
+    ``{name}`` placeholders in the docstring are replaced by the section of
+    that name, itself formatted with ``extra``.
+    """
+
+    def decorate(cls):
+        sections = {k: v.format(**extra) for k, v in SECTIONS.items()}
+        cls.__doc__ = cls.__doc__.format(**sections)
+        return cls
+
+    return decorate

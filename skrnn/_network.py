@@ -1,0 +1,338 @@
+"""The recurrent network: parameter layout, initialisation, loss and gradient.
+
+A network is stacked recurrent layers (optionally bidirectional) followed by a
+dense output head. All parameters live in one flat vector; named views with
+PyTorch's names and shapes (``weight_ih_l0``, ``weight_hh_l0_reverse``,
+``output.weight``, ...) are cut from it, so the optimisers (including scipy's
+L-BFGS) work on one array and the estimators can export weights by name.
+
+:meth:`RecurrentNetwork.loss_and_grad` is the single entry point for training:
+it runs the Numba kernels of :mod:`skrnn._kernels` layer by layer and direction
+by direction, applies the head and the loss, and backpropagates through time.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ._kernels import ACTIVATION_CODES, CELL_GATES, layer_backward, layer_forward
+from ._kernels import store_width as _store_width
+from ._losses import LOSS_ACTIVATION, OUT_ACTIVATIONS, loss_and_delta
+
+
+@dataclass(frozen=True)
+class ParameterBlock:
+    """One named parameter: its place in the flat vector and its shape."""
+
+    name: str
+    shape: tuple
+    start: int
+    stop: int
+    is_weight: bool  # weights get the L2 penalty, biases do not
+
+
+def _orthogonal(n, rng):
+    """Random ``n x n`` orthogonal matrix, uniform over the orthogonal group."""
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    # Fixing the signs by diag(r) makes the distribution uniform (Haar).
+    return q * np.sign(np.diag(r) + (np.diag(r) == 0))
+
+
+def _glorot_uniform(fan_out, fan_in, rng):
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=(fan_out, fan_in))
+
+
+class RecurrentNetwork:
+    """Stacked recurrent layers and a dense head over one flat parameter vector.
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}
+        Recurrent cell.
+    n_inputs : int
+        Features per step of the input.
+    hidden_layer_sizes : tuple of int
+        Hidden units of each stacked recurrent layer (per direction).
+    n_outputs : int
+        Units of the output layer.
+    bidirectional : bool, default=False
+        Whether each layer also runs from the end of each sequence to its start.
+    activation : {"tanh", "relu", "logistic", "identity"}, default="tanh"
+        Nonlinearity of the Elman cell (ignored by LSTM and GRU).
+    loss : {"squared_error", "binary_log_loss", "log_loss"}, default="squared_error"
+        Loss of the head; it fixes the output activation.
+    per_step : bool, default=False
+        If True the head reads every real step (many-to-many); otherwise it
+        reads the final state of the last layer (many-to-one): the forward
+        direction's state at the last real step and, if bidirectional, the
+        backward direction's state at the first step.
+    dropout : float, default=0.0
+        Inverted dropout rate between stacked layers and before the head,
+        applied in training only.
+    """
+
+    def __init__(
+        self,
+        cell,
+        n_inputs,
+        hidden_layer_sizes,
+        n_outputs,
+        *,
+        bidirectional=False,
+        activation="tanh",
+        loss="squared_error",
+        per_step=False,
+        dropout=0.0,
+    ):
+        self.cell = cell
+        self.n_inputs = int(n_inputs)
+        self.hidden_layer_sizes = tuple(int(h) for h in hidden_layer_sizes)
+        self.n_outputs = int(n_outputs)
+        self.bidirectional = bool(bidirectional)
+        self.activation = activation
+        self.loss = loss
+        self.per_step = bool(per_step)
+        self.dropout = float(dropout)
+        self.n_gates = CELL_GATES[cell]
+        self.n_directions = 2 if bidirectional else 1
+        self.blocks = self._layout()
+        self.n_params = self.blocks[-1].stop
+
+    @property
+    def out_activation(self):
+        return LOSS_ACTIVATION[self.loss]
+
+    def _layout(self):
+        shapes = []
+        in_size = self.n_inputs
+        G, D = self.n_gates, self.n_directions
+        for k, H in enumerate(self.hidden_layer_sizes):
+            for suffix in ("", "_reverse")[:D]:
+                shapes += [
+                    (f"weight_ih_l{k}{suffix}", (G * H, in_size), True),
+                    (f"weight_hh_l{k}{suffix}", (G * H, H), True),
+                    (f"bias_ih_l{k}{suffix}", (G * H,), False),
+                    (f"bias_hh_l{k}{suffix}", (G * H,), False),
+                ]
+            in_size = D * H
+        shapes += [
+            ("output.weight", (self.n_outputs, in_size), True),
+            ("output.bias", (self.n_outputs,), False),
+        ]
+        blocks, start = [], 0
+        for name, shape, is_weight in shapes:
+            stop = start + int(np.prod(shape))
+            blocks.append(ParameterBlock(name, shape, start, stop, is_weight))
+            start = stop
+        return blocks
+
+    def views(self, vector):
+        """Named views of a flat vector (parameters or gradient)."""
+        return {b.name: vector[b.start : b.stop].reshape(b.shape) for b in self.blocks}
+
+    def init_params(self, random_state, dtype=np.float64):
+        """Initial flat parameter vector.
+
+        Glorot-uniform input and output weights, orthogonal recurrent weights
+        (each gate's ``H x H`` block), zero biases and, for LSTM, a forget-gate
+        bias of 1 (in ``bias_ih``). Values are drawn in float64 and then cast,
+        so float32 and float64 models start from the same point.
+        """
+        rng = check_random_state(random_state)
+        theta = np.zeros(self.n_params)
+        P = self.views(theta)
+        G = self.n_gates
+        for name, W in P.items():
+            if name.startswith("weight_ih") or name == "output.weight":
+                W[...] = _glorot_uniform(W.shape[0], W.shape[1], rng)
+            elif name.startswith("weight_hh"):
+                H = W.shape[1]
+                for g in range(G):
+                    W[g * H : (g + 1) * H] = _orthogonal(H, rng)
+            elif name.startswith("bias_ih") and self.cell == "lstm":
+                H = W.shape[0] // 4
+                W[H : 2 * H] = 1.0
+        return theta.astype(dtype)
+
+    def l2_penalty(self, theta):
+        """``0.5 * sum(W**2)`` over the weights (not the biases)."""
+        return 0.5 * sum(
+            float(np.dot(theta[b.start : b.stop], theta[b.start : b.stop]))
+            for b in self.blocks
+            if b.is_weight
+        )
+
+    def _dropout_mask(self, shape, dtype, rng):
+        keep = 1.0 - self.dropout
+        return (rng.random(shape) < keep).astype(dtype) / dtype.type(keep)
+
+    def _forward(self, theta, batch, *, train, n_store, rng):
+        """Run all layers and the head; return pre-activations and a cache."""
+        P = self.views(theta)
+        dtype = theta.dtype
+        C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size
+        D, L = self.n_directions, len(self.hidden_layer_sizes)
+        act = ACTIVATION_CODES[self.activation]
+        use_dropout = train and self.dropout > 0
+        inputs = batch.X.astype(dtype, copy=False)
+        layers = []
+        for k, H in enumerate(self.hidden_layer_sizes):
+            top = k == L - 1
+            out_steps = 0 if top and not self.per_step else T
+            H_out = np.zeros((C, out_steps, Bc, D * H), dtype)
+            c_size = H if self.cell == "lstm" else 0
+            directions = []
+            for d in range(D):
+                suffix = "_reverse" if d else ""
+                h0 = np.zeros((C, Bc, H), dtype)
+                c0 = np.zeros((C, Bc, c_size), dtype)
+                h_n = np.empty((C, Bc, H), dtype)
+                c_n = np.empty((C, Bc, c_size), dtype)
+                store = np.empty((C, n_store, Bc, _store_width(self.cell, H)), dtype)
+                layer_forward(
+                    self.cell, inputs, batch.lengths,
+                    P[f"weight_ih_l{k}{suffix}"], P[f"weight_hh_l{k}{suffix}"],
+                    P[f"bias_ih_l{k}{suffix}"], P[f"bias_hh_l{k}{suffix}"],
+                    h0, c0, bool(d), act, H_out, d * H, h_n, c_n, store,
+                )  # fmt: skip
+                directions.append((suffix, h0, c0, h_n, store))
+            mask = None
+            if use_dropout and not top:
+                mask = self._dropout_mask(H_out.shape, dtype, rng)
+            layers.append((inputs, H_out, directions, mask))
+            inputs = H_out if mask is None else H_out * mask
+        if self.per_step:
+            head_in = inputs
+        else:
+            head_in = np.concatenate([d[3] for d in layers[-1][2]], axis=-1)
+        head_mask = None
+        if use_dropout:
+            head_mask = self._dropout_mask(head_in.shape, dtype, rng)
+            head_in = head_in * head_mask
+        A = head_in.reshape(-1, head_in.shape[-1])
+        Z = A @ P["output.weight"].T
+        Z += P["output.bias"]
+        return Z, (layers, A, head_mask)
+
+    def forward(self, theta, batch):
+        """Activated outputs of the head for a batch (inference).
+
+        Returns
+        -------
+        outputs : ndarray
+            ``(n_chunks, chunk_size, n_outputs)`` for a many-to-one network,
+            ``(n_chunks, n_steps, chunk_size, n_outputs)`` for a per-step one.
+        """
+        Z, _ = self._forward(theta, batch, train=False, n_store=0, rng=None)
+        out = OUT_ACTIVATIONS[self.out_activation](Z)
+        return self._rows_shape(out, batch)
+
+    def _rows_shape(self, rows, batch):
+        C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size
+        if self.per_step:
+            return rows.reshape(C, T, Bc, -1)
+        return rows.reshape(C, Bc, -1)
+
+    def loss_and_grad(
+        self, theta, batch, Y, weights, *, l2=0.0, bptt_steps=None, rng=None,
+        grad=None,
+    ):  # fmt: skip
+        """Objective on a batch and its gradient with respect to ``theta``.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            Flat parameters (float32 or float64; everything runs in this dtype).
+        batch : Batch
+            Padded inputs.
+        Y : ndarray
+            Targets in batch layout: ``(C, Bc, n_outputs)`` or, per step,
+            ``(C, T, Bc, n_outputs)``.
+        weights : ndarray
+            Weight of each row (``(C, Bc)``) or step (``(C, T, Bc)``) in the
+            objective; zero for padding. The data term is
+            ``sum(weights * row_loss)``.
+        l2 : float, default=0.0
+            Coefficient of ``0.5 * sum(W**2)`` over weights (``alpha`` divided
+            by the number, or total weight, of sequences).
+        bptt_steps : int or None, default=None
+            Truncation of backpropagation through time: for a many-to-one
+            network each layer backpropagates through its last ``bptt_steps``
+            steps only; for a per-step network sequences are processed in
+            chunks of ``bptt_steps`` steps that gradients do not cross.
+        rng : numpy.random.Generator or None
+            Source of the dropout masks (needed if ``dropout > 0``).
+        grad : ndarray of shape (n_params,), default=None
+            Output array for the gradient.
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray of shape (n_params,)
+        """
+        T = batch.n_steps
+        truncate = bptt_steps is not None and bptt_steps < T
+        n_store = bptt_steps if truncate and not self.per_step else T
+        k_chunk = bptt_steps if truncate and self.per_step else 0
+        Z, (layers, A, head_mask) = self._forward(
+            theta, batch, train=True, n_store=n_store, rng=rng
+        )
+        K = self.n_outputs
+        loss, dZ = loss_and_delta(
+            self.loss, Z, Y.reshape(-1, K).astype(theta.dtype, copy=False),
+            weights.reshape(-1).astype(theta.dtype, copy=False),
+        )  # fmt: skip
+        if grad is None:
+            grad = np.empty_like(theta)
+        P, dP = self.views(theta), self.views(grad)
+        dP["output.weight"][...] = dZ.T @ A
+        dP["output.bias"][...] = dZ.sum(axis=0)
+        dA = dZ @ P["output.weight"]
+        if head_mask is not None:
+            dA = dA.reshape(head_mask.shape) * head_mask
+        self._backward(P, dP, batch, layers, dA, k_chunk)
+        if l2:
+            loss += l2 * self.l2_penalty(theta)
+            for b in self.blocks:
+                if b.is_weight:
+                    grad[b.start : b.stop] += l2 * theta[b.start : b.stop]
+        return loss, grad
+
+    def _backward(self, P, dP, batch, layers, dA, k_chunk):
+        C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size
+        dtype = dA.dtype
+        act = ACTIVATION_CODES[self.activation]
+        L = len(self.hidden_layer_sizes)
+        for k in reversed(range(L)):
+            H = self.hidden_layer_sizes[k]
+            inputs, H_out, directions, _ = layers[k]
+            DH = self.n_directions * H
+            if k == L - 1 and not self.per_step:
+                dH_out = np.zeros((C, 0, Bc, DH), dtype)
+                dA = dA.reshape(C, Bc, DH)
+            else:
+                dH_out = np.ascontiguousarray(dA.reshape(C, T, Bc, DH))
+            if k > 0:
+                dX = np.zeros(inputs.shape, dtype)
+            else:
+                dX = np.zeros((C, 0, Bc, inputs.shape[-1]), dtype)
+            for d, (suffix, h0, c0, _, store) in enumerate(directions):
+                if dH_out.shape[1] == 0:
+                    dh_n = np.ascontiguousarray(dA[..., d * H : (d + 1) * H])
+                else:
+                    dh_n = np.zeros((C, Bc, H), dtype)
+                layer_backward(
+                    self.cell, inputs, batch.lengths,
+                    P[f"weight_ih_l{k}{suffix}"], P[f"weight_hh_l{k}{suffix}"],
+                    P[f"bias_ih_l{k}{suffix}"], P[f"bias_hh_l{k}{suffix}"],
+                    h0, c0, bool(d), act, k_chunk, store, dH_out, d * H,
+                    dh_n, np.zeros_like(c0), dX,
+                    dP[f"weight_ih_l{k}{suffix}"], dP[f"weight_hh_l{k}{suffix}"],
+                    dP[f"bias_ih_l{k}{suffix}"], dP[f"bias_hh_l{k}{suffix}"],
+                    np.empty_like(h0), np.empty_like(c0),
+                )  # fmt: skip
+            if k > 0:
+                mask_below = layers[k - 1][3]
+                dA = dX if mask_below is None else dX * mask_below
