@@ -32,7 +32,8 @@ def test_batch_layout_round_trip(seqs, n_chunks):
 def test_chunks_are_balanced_and_deterministic():
     seqs = [np.ones((n, 1)) for n in (5, 3, 8, 1, 2)]
     batch = make_batch(seqs, 2)
-    assert batch.n_chunks == 2 and batch.chunk_size == 3
+    assert batch.n_chunks == 2
+    assert batch.chunk_size == 3
     np.testing.assert_array_equal(batch.lengths, [[8, 3, 1], [5, 2, 0]])
     np.testing.assert_array_equal(batch.position, [[2, 1, 3], [0, 4, -1]])
     again = make_batch(seqs, 2)
