@@ -307,7 +307,7 @@ def _ragged_sequences(estimator, X):
             n_features = array.shape[1]
         elif array.shape[1] != n_features:
             raise ValueError(
-                f"Sequence {index} of X has {array.shape[1]} features per step, "
+                f"Sequence {index} of X has {_features_per_step(array.shape[1])}, "
                 f"but sequence 0 has {n_features}: all sequences must have the "
                 "same number of features per step."
             )
