@@ -294,7 +294,6 @@ class BaseRecurrent(BaseEstimator, ABC):
         Y, y_raw, loss = self._encode_targets(
             y, seqs, first_pass=first_pass, incremental=incremental
         )
-        n = len(seqs.sequences)
         sw = _check_sample_weight(
             sample_weight, seqs.lengths, dtype=seqs.dtype, ensure_non_negative=True
         )
@@ -312,8 +311,9 @@ class BaseRecurrent(BaseEstimator, ABC):
         else:
             self._continue_with(network, seqs.dtype)
 
-        threads = _n_chunks(n if self.solver == "lbfgs" else self._batch_size(n))
-        with _single_threaded_blas(threads > 1):
+        # The kernels split batches across numba's threads; BLAS calls inside
+        # them must not start threads of their own.
+        with _single_threaded_blas(numba.get_num_threads() > 1):
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(seqs, Y, y_raw, sw, incremental)
             else:

@@ -161,16 +161,24 @@ loss_ : float
 }
 
 
+def _substitute(text, values):
+    # Plain replacement, not str.format: docstrings contain literal braces
+    # (numpydoc's ``{'rnn', 'lstm', 'gru'}`` value sets).
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
 def fill_doc(**extra):
     """Class decorator inserting :data:`SECTIONS` into the docstring.
 
     ``{name}`` placeholders in the docstring are replaced by the section of
-    that name, itself formatted with ``extra``.
+    that name, in which ``{key}`` placeholders are replaced by ``extra``.
     """
 
     def decorate(cls):
-        sections = {k: v.format(**extra) for k, v in SECTIONS.items()}
-        cls.__doc__ = cls.__doc__.format(**sections)
+        sections = {k: _substitute(v, extra) for k, v in SECTIONS.items()}
+        cls.__doc__ = _substitute(cls.__doc__, sections)
         return cls
 
     return decorate
