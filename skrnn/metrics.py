@@ -1,0 +1,838 @@
+"""Metrics for sequence tagging.
+
+Every function takes ``y_true`` and ``y_pred`` in the forms
+:class:`~skrnn.SequenceTagger` uses: a list (or tuple, or 1-D object array)
+of 1-D label arrays, one per sequence, or a 2-D array with one row per
+sequence. Only real steps count; nothing is padded.
+
+- ``flat_*`` functions flatten the steps of all sequences and delegate to
+  :mod:`sklearn.metrics`, with the same parameters.
+- :func:`sequence_accuracy_score` is the fraction of sequences tagged right at
+  every step.
+- ``span_*`` functions score entities (chunks) as conlleval does, for the
+  IOB1, IOB2 (BIO) and IOBES tagging schemes; :func:`get_entities` lists the
+  entities a tag sequence holds.
+
+All of them work with :func:`sklearn.metrics.make_scorer`, and so with
+:class:`~sklearn.model_selection.GridSearchCV` over ragged lists of sequences.
+"""
+
+import functools
+import warnings
+from numbers import Real
+
+import numpy as np
+from sklearn import metrics
+
+from ._compat import (
+    Options,
+    StrOptions,
+    UndefinedMetricWarning,
+    column_or_1d,
+    unique_labels,
+    validate_params,
+)
+from ._validation import _label_sequences, _offsets
+
+__all__ = [
+    "flat_accuracy_score",
+    "flat_classification_report",
+    "flat_f1_score",
+    "flat_precision_score",
+    "flat_recall_score",
+    "get_entities",
+    "sequence_accuracy_score",
+    "span_f1_score",
+    "span_precision_score",
+    "span_recall_score",
+]
+
+_ZERO_DIVISION = [Options(Real, {0.0, 1.0}), "nan", StrOptions({"warn"})]
+
+# Prefixes each scheme writes before an entity type; "O" is outside.
+_SCHEME_PREFIXES = {
+    "IOB1": ("B", "I"),
+    "IOB2": ("B", "I"),
+    "IOBES": ("B", "I", "E", "S"),
+}
+_SCHEME_ALIASES = {"BIO": "IOB2"}
+
+
+def _check_sequence_pair(y_true, y_pred):
+    """Split both label containers into sequences and check they match."""
+    true_sequences = _label_sequences(y_true, "y_true")
+    pred_sequences = _label_sequences(y_pred, "y_pred")
+    if len(true_sequences) != len(pred_sequences):
+        raise ValueError(
+            f"y_true has {len(true_sequences)} sequences, but y_pred has "
+            f"{len(pred_sequences)}: both need one label sequence per sequence."
+        )
+    for index, (true, pred) in enumerate(
+        zip(true_sequences, pred_sequences, strict=True)
+    ):
+        if len(true) != len(pred):
+            raise ValueError(
+                f"Sequence {index} has {len(true)} labels in y_true but "
+                f"{len(pred)} in y_pred: both need one label per step."
+            )
+    return true_sequences, pred_sequences
+
+
+def _concatenate(sequences):
+    return np.concatenate(sequences) if sequences else np.array([])
+
+
+def _sequence_lengths(sequences):
+    return np.fromiter(
+        (len(sequence) for sequence in sequences), dtype=np.int64, count=len(sequences)
+    )
+
+
+def _check_sequence_weight(sample_weight, n_sequences):
+    sample_weight = column_or_1d(sample_weight, dtype=np.float64)
+    if sample_weight.shape[0] != n_sequences:
+        raise ValueError(
+            f"sample_weight has {sample_weight.shape[0]} entries, but there are "
+            f"{n_sequences} sequences: pass one weight per sequence."
+        )
+    return sample_weight
+
+
+def _flattens_steps(metric):
+    """Let a metric on per-step labels take sequences of labels.
+
+    The decorated function receives the labels of all real steps, sequence
+    after sequence, as two 1-D arrays. A ``sample_weight`` given per sequence
+    becomes the weight of each of its steps, so the weights that
+    cross-validation routes per sequence work unchanged.
+    """
+
+    @functools.wraps(metric)
+    def wrapper(y_true, y_pred, *args, sample_weight=None, **kwargs):
+        true_sequences, pred_sequences = _check_sequence_pair(y_true, y_pred)
+        if sample_weight is not None:
+            sample_weight = _check_sequence_weight(sample_weight, len(true_sequences))
+            sample_weight = np.repeat(sample_weight, _sequence_lengths(true_sequences))
+        return metric(
+            _concatenate(true_sequences),
+            _concatenate(pred_sequences),
+            *args,
+            sample_weight=sample_weight,
+            **kwargs,
+        )
+
+    return wrapper
+
+
+@_flattens_steps
+def flat_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
+    """Accuracy over the steps of all sequences.
+
+    Parameters
+    ----------
+    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
+        True labels, one 1-D label sequence per sequence.
+    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
+        Predicted labels, with the same lengths as ``y_true``.
+    normalize : bool, default=True
+        If False, return the number of correctly tagged steps instead of
+        their fraction.
+    sample_weight : array-like of shape (n_sequences,), default=None
+        Weight of each sequence, given to each of its steps.
+
+    Returns
+    -------
+    score : float
+        Fraction (or number) of steps whose label is right.
+
+    See Also
+    --------
+    sequence_accuracy_score : Fraction of sequences right at every step.
+    sklearn.metrics.accuracy_score : The metric applied to the flat steps.
+
+    Examples
+    --------
+    >>> from skrnn.metrics import flat_accuracy_score
+    >>> y_true = [["B", "I", "O"], ["O", "B"]]
+    >>> y_pred = [["B", "I", "I"], ["O", "B"]]
+    >>> flat_accuracy_score(y_true, y_pred)
+    0.8
+    """
+    return float(
+        metrics.accuracy_score(
+            y_true, y_pred, normalize=normalize, sample_weight=sample_weight
+        )
+    )
+
+
+@_flattens_steps
+def flat_precision_score(
+    y_true,
+    y_pred,
+    *,
+    labels=None,
+    pos_label=1,
+    average="binary",
+    sample_weight=None,
+    zero_division="warn",
+):
+    """Precision over the steps of all sequences.
+
+    Parameters
+    ----------
+    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
+        True labels, one 1-D label sequence per sequence.
+    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
+        Predicted labels, with the same lengths as ``y_true``.
+    labels : array-like, default=None
+        Labels to include, as in :func:`sklearn.metrics.precision_score`
+        (for instance every tag but ``"O"``).
+    pos_label : int, float, bool or str, default=1
+        The positive label when ``average="binary"``.
+    average : {"micro", "macro", "weighted", "binary"} or None, \
+            default="binary"
+        How per-label scores are averaged, as in
+        :func:`sklearn.metrics.precision_score`. Tag sets with more than two
+        labels need ``"micro"``, ``"macro"`` or ``"weighted"``.
+    sample_weight : array-like of shape (n_sequences,), default=None
+        Weight of each sequence, given to each of its steps.
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        Value returned when there is no predicted step of a label.
+
+    Returns
+    -------
+    precision : float or ndarray of shape (n_labels,)
+        Precision of the positive label, averaged precision, or per-label
+        precision when ``average=None``.
+
+    See Also
+    --------
+    span_precision_score : Precision over whole entities.
+    sklearn.metrics.precision_score : The metric applied to the flat steps.
+
+    Examples
+    --------
+    >>> from skrnn.metrics import flat_precision_score
+    >>> y_true = [[0, 1, 1], [1, 0]]
+    >>> y_pred = [[1, 1, 0], [1, 0]]
+    >>> flat_precision_score(y_true, y_pred)
+    0.666...
+    """
+    return metrics.precision_score(
+        y_true,
+        y_pred,
+        labels=labels,
+        pos_label=pos_label,
+        average=average,
+        sample_weight=sample_weight,
+        zero_division=zero_division,
+    )
+
+
+@_flattens_steps
+def flat_recall_score(
+    y_true,
+    y_pred,
+    *,
+    labels=None,
+    pos_label=1,
+    average="binary",
+    sample_weight=None,
+    zero_division="warn",
+):
+    """Recall over the steps of all sequences.
+
+    Parameters
+    ----------
+    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
+        True labels, one 1-D label sequence per sequence.
+    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
+        Predicted labels, with the same lengths as ``y_true``.
+    labels : array-like, default=None
+        Labels to include, as in :func:`sklearn.metrics.recall_score`.
+    pos_label : int, float, bool or str, default=1
+        The positive label when ``average="binary"``.
+    average : {"micro", "macro", "weighted", "binary"} or None, \
+            default="binary"
+        How per-label scores are averaged, as in
+        :func:`sklearn.metrics.recall_score`. Tag sets with more than two
+        labels need ``"micro"``, ``"macro"`` or ``"weighted"``.
+    sample_weight : array-like of shape (n_sequences,), default=None
+        Weight of each sequence, given to each of its steps.
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        Value returned when there is no true step of a label.
+
+    Returns
+    -------
+    recall : float or ndarray of shape (n_labels,)
+        Recall of the positive label, averaged recall, or per-label recall
+        when ``average=None``.
+
+    See Also
+    --------
+    span_recall_score : Recall over whole entities.
+    sklearn.metrics.recall_score : The metric applied to the flat steps.
+
+    Examples
+    --------
+    >>> from skrnn.metrics import flat_recall_score
+    >>> y_true = [["B", "I", "O"], ["O", "B"]]
+    >>> y_pred = [["B", "O", "O"], ["O", "B"]]
+    >>> flat_recall_score(y_true, y_pred, average="macro")
+    0.666...
+    """
+    return metrics.recall_score(
+        y_true,
+        y_pred,
+        labels=labels,
+        pos_label=pos_label,
+        average=average,
+        sample_weight=sample_weight,
+        zero_division=zero_division,
+    )
+
+
+@_flattens_steps
+def flat_f1_score(
+    y_true,
+    y_pred,
+    *,
+    labels=None,
+    pos_label=1,
+    average="binary",
+    sample_weight=None,
+    zero_division="warn",
+):
+    """F1 score over the steps of all sequences.
+
+    Parameters
+    ----------
+    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
+        True labels, one 1-D label sequence per sequence.
+    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
+        Predicted labels, with the same lengths as ``y_true``.
+    labels : array-like, default=None
+        Labels to include, as in :func:`sklearn.metrics.f1_score` (for
+        instance every tag but ``"O"``).
+    pos_label : int, float, bool or str, default=1
+        The positive label when ``average="binary"``.
+    average : {"micro", "macro", "weighted", "binary"} or None, \
+            default="binary"
+        How per-label scores are averaged, as in
+        :func:`sklearn.metrics.f1_score`. Tag sets with more than two labels
+        need ``"micro"``, ``"macro"`` or ``"weighted"``.
+    sample_weight : array-like of shape (n_sequences,), default=None
+        Weight of each sequence, given to each of its steps.
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        Value returned when a label has neither true nor predicted steps.
+
+    Returns
+    -------
+    f1 : float or ndarray of shape (n_labels,)
+        F1 score of the positive label, averaged F1, or per-label F1 when
+        ``average=None``.
+
+    See Also
+    --------
+    span_f1_score : F1 score over whole entities.
+    sklearn.metrics.f1_score : The metric applied to the flat steps.
+
+    Examples
+    --------
+    >>> from skrnn.metrics import flat_f1_score
+    >>> y_true = [["B", "I", "O"], ["O", "B"]]
+    >>> y_pred = [["B", "I", "I"], ["O", "B"]]
+    >>> flat_f1_score(y_true, y_pred, average="micro")
+    0.8
+    >>> flat_f1_score(y_true, y_pred, labels=["B", "I"], average="macro")
+    0.833...
+    """
+    return metrics.f1_score(
+        y_true,
+        y_pred,
+        labels=labels,
+        pos_label=pos_label,
+        average=average,
+        sample_weight=sample_weight,
+        zero_division=zero_division,
+    )
+
+
+@_flattens_steps
+def flat_classification_report(
+    y_true,
+    y_pred,
+    *,
+    labels=None,
+    target_names=None,
+    sample_weight=None,
+    digits=2,
+    output_dict=False,
+    zero_division="warn",
+):
+    """Text report of per-label precision, recall and F1 over all steps.
+
+    Parameters
+    ----------
+    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
+        True labels, one 1-D label sequence per sequence.
+    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
+        Predicted labels, with the same lengths as ``y_true``.
+    labels : array-like of shape (n_labels,), default=None
+        Labels to include in the report.
+    target_names : array-like of shape (n_labels,), default=None
+        Display names of the labels.
+    sample_weight : array-like of shape (n_sequences,), default=None
+        Weight of each sequence, given to each of its steps.
+    digits : int, default=2
+        Number of digits of the floats in the text report.
+    output_dict : bool, default=False
+        If True, return the report as a dict.
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        Value used when a score divides by zero.
+
+    Returns
+    -------
+    report : str or dict
+        The report of :func:`sklearn.metrics.classification_report` over the
+        steps of all sequences.
+
+    See Also
+    --------
+    sklearn.metrics.classification_report : The report on the flat steps.
+
+    Examples
+    --------
+    >>> from skrnn.metrics import flat_classification_report
+    >>> y_true = [["B", "I", "O"], ["O", "B"]]
+    >>> y_pred = [["B", "I", "I"], ["O", "B"]]
+    >>> print(flat_classification_report(y_true, y_pred))
+                  precision    recall  f1-score   support
+    <BLANKLINE>
+               B       1.00      1.00      1.00         2
+               I       0.50      1.00      0.67         1
+               O       1.00      0.50      0.67         2
+    <BLANKLINE>
+        accuracy                           0.80         5
+       macro avg       0.83      0.83      0.78         5
+    weighted avg       0.90      0.80      0.80         5
+    <BLANKLINE>
+    """
+    return metrics.classification_report(
+        y_true,
+        y_pred,
+        labels=labels,
+        target_names=target_names,
+        sample_weight=sample_weight,
+        digits=digits,
+        output_dict=output_dict,
+        zero_division=zero_division,
+    )
+
+
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_pred": ["array-like"],
+        "normalize": ["boolean"],
+        "sample_weight": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def sequence_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
+    """Fraction of sequences whose every step is tagged right.
+
+    Parameters
+    ----------
+    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
+        True labels, one 1-D label sequence per sequence.
+    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
+        Predicted labels, with the same lengths as ``y_true``.
+    normalize : bool, default=True
+        If False, return the number of fully right sequences instead of their
+        fraction.
+    sample_weight : array-like of shape (n_sequences,), default=None
+        Weight of each sequence.
+
+    Returns
+    -------
+    score : float
+        The (weighted) fraction, or number, of sequences with no wrong step.
+
+    See Also
+    --------
+    flat_accuracy_score : Fraction of steps tagged right.
+
+    Examples
+    --------
+    >>> from skrnn.metrics import sequence_accuracy_score
+    >>> y_true = [["B", "I", "O"], ["O", "B"]]
+    >>> y_pred = [["B", "I", "I"], ["O", "B"]]
+    >>> sequence_accuracy_score(y_true, y_pred)
+    0.5
+    """
+    true_sequences, pred_sequences = _check_sequence_pair(y_true, y_pred)
+    n_sequences = len(true_sequences)
+    if sample_weight is not None:
+        sample_weight = _check_sequence_weight(sample_weight, n_sequences)
+    if n_sequences == 0:
+        return 0.0
+    flat_true = _concatenate(true_sequences)
+    flat_pred = _concatenate(pred_sequences)
+    # Refuses mixes of string and number labels, as accuracy_score does.
+    unique_labels(flat_true, flat_pred)
+    step_right = np.asarray(flat_true == flat_pred, dtype=bool)
+    lengths = _sequence_lengths(true_sequences)
+    sequence_right = np.ones(n_sequences, dtype=bool)
+    # reduceat needs a non-empty slice per index: empty sequences stay True.
+    filled = lengths > 0
+    if step_right.size:
+        sequence_right[filled] = np.logical_and.reduceat(
+            step_right, _offsets(lengths)[filled]
+        )
+    if not normalize:
+        if sample_weight is None:
+            return float(sequence_right.sum())
+        return float(np.dot(sequence_right, sample_weight))
+    return float(np.average(sequence_right, weights=sample_weight))
+
+
+def _normalize_scheme(scheme):
+    return _SCHEME_ALIASES.get(scheme, scheme)
+
+
+def _tag_parser(scheme):
+    """Return a cached function splitting a tag into (prefix, entity type)."""
+    prefixes = _SCHEME_PREFIXES[scheme]
+    expected = " or ".join(f"'{prefix}-<type>'" for prefix in prefixes)
+
+    @functools.cache
+    def parse(tag):
+        if not isinstance(tag, str):
+            raise TypeError(
+                f"Span metrics need string tags such as 'B-PER', got "
+                f"{type(tag).__name__} {tag!r}."
+            )
+        if tag == "O":
+            return "O", ""
+        prefix, _, entity_type = tag.partition("-")
+        if prefix not in prefixes:
+            return None
+        return prefix, entity_type
+
+    def parse_at(tag, index, step):
+        parsed = parse(tag)
+        if parsed is None:
+            raise ValueError(
+                f"Invalid tag {tag!r} in sequence {index} (step {step}) for the "
+                f"{scheme} scheme: expected 'O' or {expected}."
+            )
+        return parsed
+
+    return parse_at
+
+
+def _sequence_entities(tags, index, parse):
+    """Yield the entities of one tag sequence, reading it as conlleval does.
+
+    A "B" tag always starts an entity; an "I" (or "E") tag continues the open
+    entity when it has the same type, and starts one otherwise; "E" closes
+    the entity it belongs to and "S" is an entity of one step; "O" is
+    outside. Entities never cross the end of the sequence.
+    """
+    open_type, open_start = None, 0
+    for step, tag in enumerate(tags):
+        prefix, entity_type = parse(tag, index, step)
+        continues = prefix in ("I", "E") and open_type == entity_type
+        if open_type is not None and not continues:
+            yield (index, open_type, open_start, step)
+            open_type = None
+        if prefix == "O":
+            continue
+        if prefix == "S":
+            yield (index, entity_type, step, step + 1)
+            continue
+        if open_type is None:
+            open_type, open_start = entity_type, step
+        if prefix == "E":
+            yield (index, open_type, open_start, step + 1)
+            open_type = None
+    if open_type is not None:
+        yield (index, open_type, open_start, len(tags))
+
+
+def _entities(sequences, scheme):
+    parse = _tag_parser(scheme)
+    return [
+        entity
+        for index, tags in enumerate(sequences)
+        for entity in _sequence_entities(tags.tolist(), index, parse)
+    ]
+
+
+@validate_params(
+    {"y": ["array-like"], "scheme": [StrOptions({"IOB1", "IOB2", "BIO", "IOBES"})]},
+    prefer_skip_nested_validation=True,
+)
+def get_entities(y, *, scheme="IOB2"):
+    """List the entities (chunks) that sequences of tags hold.
+
+    Tags are ``"O"`` (outside) or a prefix, a dash and the entity type, such
+    as ``"B-PER"``. They are read as conlleval reads them: a ``B-`` tag
+    always starts an entity; an ``I-`` tag continues an open entity of the
+    same type and starts a new one otherwise (so an entity may begin with
+    ``I-``); with IOBES, ``E-`` ends an entity and ``S-`` is an entity of one
+    step. IOB1 and IOB2 decode the same way: they differ in where a tagger
+    writes ``B-``, not in how tags are read.
+
+    Parameters
+    ----------
+    y : list of array-like or array-like of shape (n_sequences, n_steps)
+        Tag sequences: a list of 1-D arrays of string tags, or a 2-D array
+        with one row per sequence.
+    scheme : {"IOB2", "BIO", "IOB1", "IOBES"}, default="IOB2"
+        Tagging scheme; "BIO" is another name for "IOB2". Tags with a prefix
+        the scheme does not use raise a ValueError.
+
+    Returns
+    -------
+    entities : list of tuple
+        One ``(sequence_index, entity_type, start, end)`` tuple per entity, in
+        order of appearance, where ``end`` is exclusive: the entity's tags are
+        ``y[sequence_index][start:end]``.
+
+    See Also
+    --------
+    span_f1_score : F1 score over the entities.
+
+    Examples
+    --------
+    >>> from skrnn.metrics import get_entities
+    >>> y = [["B-PER", "I-PER", "O", "B-LOC"], ["I-ORG", "I-ORG"]]
+    >>> get_entities(y)
+    [(0, 'PER', 0, 2), (0, 'LOC', 3, 4), (1, 'ORG', 0, 2)]
+    >>> get_entities([["S-PER", "B-LOC", "E-LOC"]], scheme="IOBES")
+    [(0, 'PER', 0, 1), (0, 'LOC', 1, 3)]
+    """
+    return _entities(_label_sequences(y), _normalize_scheme(scheme))
+
+
+def _span_counts(y_true, y_pred, scheme):
+    """Per entity type: numbers of true, predicted and correct entities."""
+    true_sequences, pred_sequences = _check_sequence_pair(y_true, y_pred)
+    scheme = _normalize_scheme(scheme)
+    true_entities = set(_entities(true_sequences, scheme))
+    pred_entities = set(_entities(pred_sequences, scheme))
+    correct = true_entities & pred_entities
+    types = sorted({entity[1] for entity in true_entities | pred_entities})
+    position = {entity_type: i for i, entity_type in enumerate(types)}
+
+    def count(entities):
+        counts = np.zeros(len(types))
+        for entity in entities:
+            counts[position[entity[1]]] += 1
+        return counts
+
+    return count(true_entities), count(pred_entities), count(correct)
+
+
+def _divide(numerator, denominator, metric, reason, zero_division):
+    """Divide, giving ``zero_division`` where the denominator is 0."""
+    numerator = np.atleast_1d(np.asarray(numerator, dtype=float))
+    denominator = np.atleast_1d(np.asarray(denominator, dtype=float))
+    undefined = denominator == 0
+    result = np.divide(
+        numerator, denominator, out=np.zeros_like(numerator), where=~undefined
+    )
+    if undefined.any():
+        if zero_division == "warn":
+            warnings.warn(
+                f"{metric} is ill-defined and being set to 0.0 {reason}. Use "
+                "`zero_division` parameter to control this behavior.",
+                UndefinedMetricWarning,
+                stacklevel=5,
+            )
+            result[undefined] = 0.0
+        else:
+            result[undefined] = float(zero_division)
+    return result
+
+
+def _span_score(y_true, y_pred, scheme, average, zero_division, metric):
+    n_true, n_pred, n_correct = _span_counts(y_true, y_pred, scheme)
+    if average == "micro":
+        n_true, n_pred, n_correct = n_true.sum(), n_pred.sum(), n_correct.sum()
+    if metric == "precision":
+        numerator, denominator = n_correct, n_pred
+        name, reason = "Precision", "due to no predicted entities"
+    elif metric == "recall":
+        numerator, denominator = n_correct, n_true
+        name, reason = "Recall", "due to no true entities"
+    else:
+        numerator, denominator = 2 * n_correct, n_true + n_pred
+        name, reason = "F-score", "due to no true nor predicted entities"
+    scores = _divide(numerator, denominator, name, reason, zero_division)
+    if average is None:
+        return scores
+    if average == "micro":
+        return float(scores[0])
+    if scores.size == 0:
+        # No entity anywhere: the average over no types is undefined too.
+        return float(_divide(0.0, 0.0, name, reason, zero_division)[0])
+    if np.isnan(scores).all():
+        return float("nan")
+    # nanmean leaves out the types that zero_division=np.nan marks undefined.
+    return float(np.nanmean(scores))
+
+
+_SPAN_CONSTRAINTS = {
+    "y_true": ["array-like"],
+    "y_pred": ["array-like"],
+    "scheme": [StrOptions({"IOB1", "IOB2", "BIO", "IOBES"})],
+    "average": [StrOptions({"micro", "macro"}), None],
+    "zero_division": _ZERO_DIVISION,
+}
+
+
+@validate_params(_SPAN_CONSTRAINTS, prefer_skip_nested_validation=True)
+def span_precision_score(
+    y_true, y_pred, *, scheme="IOB2", average="micro", zero_division="warn"
+):
+    """Fraction of predicted entities that are true entities.
+
+    An entity counts as right only if its type, start and end all match a
+    true entity in the same sequence (exact match, as conlleval scores).
+
+    Parameters
+    ----------
+    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
+        True tags, one 1-D sequence of string tags per sequence.
+    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
+        Predicted tags, with the same lengths as ``y_true``.
+    scheme : {"IOB2", "BIO", "IOB1", "IOBES"}, default="IOB2"
+        Tagging scheme, read as :func:`get_entities` describes.
+    average : {"micro", "macro"} or None, default="micro"
+        ``"micro"`` counts entities of all types together (conlleval's
+        overall score); ``"macro"`` averages the per-type scores; None
+        returns the per-type scores, types in sorted order.
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        Value returned when the score divides by zero; "warn" returns 0.0
+        and warns. With ``np.nan``, undefined types are left out of the
+        macro average.
+
+    Returns
+    -------
+    precision : float or ndarray of shape (n_types,)
+        Entity-level precision; per type when ``average=None``.
+
+    See Also
+    --------
+    span_f1_score : Entity-level F1 score.
+    get_entities : How tags are read into entities.
+
+    Examples
+    --------
+    >>> from skrnn.metrics import span_precision_score
+    >>> y_true = [["B-PER", "I-PER", "O", "B-LOC"]]
+    >>> y_pred = [["B-PER", "I-PER", "B-LOC", "I-LOC"]]
+    >>> span_precision_score(y_true, y_pred)
+    0.5
+    """
+    return _span_score(y_true, y_pred, scheme, average, zero_division, "precision")
+
+
+@validate_params(_SPAN_CONSTRAINTS, prefer_skip_nested_validation=True)
+def span_recall_score(
+    y_true, y_pred, *, scheme="IOB2", average="micro", zero_division="warn"
+):
+    """Fraction of true entities that are predicted exactly.
+
+    An entity counts as found only if a predicted entity in the same sequence
+    has its type, start and end (exact match, as conlleval scores).
+
+    Parameters
+    ----------
+    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
+        True tags, one 1-D sequence of string tags per sequence.
+    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
+        Predicted tags, with the same lengths as ``y_true``.
+    scheme : {"IOB2", "BIO", "IOB1", "IOBES"}, default="IOB2"
+        Tagging scheme, read as :func:`get_entities` describes.
+    average : {"micro", "macro"} or None, default="micro"
+        ``"micro"`` counts entities of all types together (conlleval's
+        overall score); ``"macro"`` averages the per-type scores; None
+        returns the per-type scores, types in sorted order.
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        Value returned when the score divides by zero; "warn" returns 0.0
+        and warns. With ``np.nan``, undefined types are left out of the
+        macro average.
+
+    Returns
+    -------
+    recall : float or ndarray of shape (n_types,)
+        Entity-level recall; per type when ``average=None``.
+
+    See Also
+    --------
+    span_f1_score : Entity-level F1 score.
+    get_entities : How tags are read into entities.
+
+    Examples
+    --------
+    >>> from skrnn.metrics import span_recall_score
+    >>> y_true = [["B-PER", "I-PER", "O", "B-LOC"]]
+    >>> y_pred = [["B-PER", "I-PER", "O", "O"]]
+    >>> span_recall_score(y_true, y_pred)
+    0.5
+    """
+    return _span_score(y_true, y_pred, scheme, average, zero_division, "recall")
+
+
+@validate_params(_SPAN_CONSTRAINTS, prefer_skip_nested_validation=True)
+def span_f1_score(
+    y_true, y_pred, *, scheme="IOB2", average="micro", zero_division="warn"
+):
+    """F1 score over entities, as conlleval computes it.
+
+    The harmonic mean of :func:`span_precision_score` and
+    :func:`span_recall_score`: ``2 * n_correct / (n_true + n_predicted)``
+    where entities must match exactly (type, start and end).
+
+    Parameters
+    ----------
+    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
+        True tags, one 1-D sequence of string tags per sequence.
+    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
+        Predicted tags, with the same lengths as ``y_true``.
+    scheme : {"IOB2", "BIO", "IOB1", "IOBES"}, default="IOB2"
+        Tagging scheme, read as :func:`get_entities` describes.
+    average : {"micro", "macro"} or None, default="micro"
+        ``"micro"`` counts entities of all types together (conlleval's
+        overall score); ``"macro"`` averages the per-type scores; None
+        returns the per-type scores, types in sorted order.
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        Value returned when the score divides by zero; "warn" returns 0.0
+        and warns. With ``np.nan``, undefined types are left out of the
+        macro average.
+
+    Returns
+    -------
+    f1 : float or ndarray of shape (n_types,)
+        Entity-level F1 score; per type when ``average=None``.
+
+    See Also
+    --------
+    flat_f1_score : F1 score over single steps.
+    get_entities : How tags are read into entities.
+
+    Examples
+    --------
+    >>> from skrnn.metrics import span_f1_score
+    >>> y_true = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
+    >>> y_pred = [["B-PER", "I-PER", "O", "O"], ["B-ORG", "O"]]
+    >>> span_f1_score(y_true, y_pred)
+    0.8
+    >>> span_f1_score(y_true, y_pred, average=None)
+    array([0., 1., 1.])
+    """
+    return _span_score(y_true, y_pred, scheme, average, zero_division, "f1")
