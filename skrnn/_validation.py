@@ -315,11 +315,15 @@ def _ragged_sequences(estimator, X):
         arrays.append(array)
 
     dtype = np.dtype(np.float32 if all_float32 else np.float64)
-    sequences = []
-    for index, array in enumerate(arrays):
-        array = np.ascontiguousarray(array, dtype=dtype)
-        _check_finite(array, name, sequence_index=index)
-        sequences.append(array)
+    sequences = [np.ascontiguousarray(array, dtype=dtype) for array in arrays]
+    # One sum per sequence finds the suspects cheaply: with many short
+    # sequences, per-sequence checks would cost more than the conversion.
+    with np.errstate(over="ignore", invalid="ignore"):
+        sums = np.fromiter(
+            (array.sum() for array in sequences), dtype=np.float64, count=len(arrays)
+        )
+    for index in np.flatnonzero(~np.isfinite(sums)):
+        _raise_if_not_finite(sequences[index], name, sequence_index=int(index))
     lengths = np.fromiter(
         (array.shape[0] for array in sequences), dtype=np.int64, count=len(arrays)
     )
@@ -332,28 +336,27 @@ def _ragged_sequences(estimator, X):
     )
 
 
+_EXPECTED_SEQUENCE = "expected an array of shape (n_steps, n_features) or (n_steps,)"
+
+
 def _ragged_element(sequence, index):
     """Convert one sequence of a ragged list to a 2-D float array."""
-    where = f" (sequence {index})"
-    expected = "expected an array of shape (n_steps, n_features) or (n_steps,)"
-    if sequence is None or isinstance(sequence, (str, bytes, Mapping)):
-        raise TypeError(
-            f"Sequence {index} of X is {type(sequence).__name__}; {expected}."
-        )
-    if sp.issparse(sequence):
-        raise TypeError(
-            f"Sparse data was passed for X{where}, but dense data is required. "
-            "Use '.toarray()' to convert to a dense numpy array."
-        )
+    if type(sequence) is not np.ndarray:
+        # Only non-arrays pay for these checks: lists of arrays are the
+        # common case, and may hold many short sequences.
+        _refuse_non_sequence(sequence, index)
     try:
         array = np.asarray(sequence)
     except ValueError as exc:
         raise ValueError(
-            f"Sequence {index} of X could not be read as an array ({exc}); {expected}."
+            f"Sequence {index} of X could not be read as an array ({exc}); "
+            f"{_EXPECTED_SEQUENCE}."
         ) from exc
     if array.ndim not in (1, 2):
-        raise ValueError(f"Sequence {index} of X has shape {array.shape}; {expected}.")
-    array = _as_compute_array(array, where=where)
+        raise ValueError(
+            f"Sequence {index} of X has shape {array.shape}; {_EXPECTED_SEQUENCE}."
+        )
+    array = _as_compute_array(array, where=f" (sequence {index})")
     if array.ndim == 1:
         array = array.reshape(-1, 1)
     if array.shape[0] == 0:
@@ -367,6 +370,18 @@ def _ragged_element(sequence, index):
             f"{array.shape}) while a minimum of 1 is required."
         )
     return array
+
+
+def _refuse_non_sequence(sequence, index):
+    if sequence is None or isinstance(sequence, (str, bytes, Mapping)):
+        raise TypeError(
+            f"Sequence {index} of X is {type(sequence).__name__}; {_EXPECTED_SEQUENCE}."
+        )
+    if sp.issparse(sequence):
+        raise TypeError(
+            f"Sparse data was passed for X (sequence {index}), but dense data is "
+            "required. Use '.toarray()' to convert to a dense numpy array."
+        )
 
 
 def _as_compute_array(array, *, where):
@@ -404,17 +419,23 @@ def _as_compute_array(array, *, where):
     )
 
 
-def _check_finite(array, estimator_name, *, sequence_index=None):
+def _check_finite(array, estimator_name):
+    """Raise scikit-learn's NaN / infinity error for a 3-D array."""
+    # One reduction is the cheap test for the common all-finite case; an
+    # overflowing sum is settled by the exact test.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(array.sum()):
+            return
+    _raise_if_not_finite(array, estimator_name)
+
+
+def _raise_if_not_finite(array, estimator_name, *, sequence_index=None):
     """Raise scikit-learn's NaN / infinity error, naming where the value is.
 
     ``array`` is a float array of shape ``(n_sequences, n_steps, n_features)``
     or, with ``sequence_index``, one sequence ``(n_steps, n_features)``.
+    Returns quietly if every value is finite.
     """
-    # One reduction is the cheap test for the common all-finite case; an
-    # overflowing sum is settled by the exact test below.
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(array.sum()):
-            return
     is_nan = np.isnan(array)
     if is_nan.any():
         what, position = "NaN", np.argwhere(is_nan)[0]
@@ -522,6 +543,8 @@ def _label_sequences(y, input_name="y"):
 
 
 def _label_sequence(item, index, input_name):
+    if type(item) is np.ndarray and item.ndim == 1:
+        return item
     expected = f"expected a 1-D array with one label per step of sequence {index}"
     if item is None:
         raise ValueError(f"{input_name}[{index}] is None; {expected}.")
