@@ -1,0 +1,203 @@
+"""Numba kernels for the forward pass and backpropagation through time.
+
+One layer-direction at a time, for the Elman RNN (``"rnn"``), LSTM (``"lstm"``)
+and GRU (``"gru"``) cells, in PyTorch's weight layout and gate order.
+
+Data layout ("chunk-major"): the batch is split into ``C`` chunks of ``Bc``
+rows, one per thread. Per-step arrays have shape ``(C, T, Bc, features)`` in
+real time coordinates, per-row arrays ``(C, Bc, H)``, and ``lengths`` is
+``(C, Bc)`` int64, non-increasing within each chunk. Rows are processed
+right-aligned: row ``b`` runs its ``lengths[b]`` processing steps during the
+last ``lengths[b]`` of the ``T`` global steps, so the rows active at any
+global step are a prefix of the chunk and all rows finish together. A row of
+length 0 is a dummy row: its final state is its initial state and all its
+gradients are zero.
+
+The forward pass keeps what the backward pass needs for the last
+``n_store = store.shape[1]`` global steps. ``n_store == T`` is full
+backpropagation through time, ``0 < n_store < T`` truncates it (the state
+entering the window and outputs before it are constants), ``n_store == 0`` is
+inference. The backward pass can also cut the gradient every ``k_chunk``
+processing steps (per-step losses in chunks).
+
+The dispatchers below pick a serial kernel for one chunk and a ``prange``
+kernel over chunks otherwise. They only check cheap invariants; input
+validation belongs to the estimators. Inside the parallel kernels BLAS must
+run single-threaded: the caller limits it (for example with
+``threadpoolctl.threadpool_limits(1, "blas")``), since nested BLAS threads
+would oversubscribe the cores.
+"""
+
+import numpy as np
+
+from ._lstm import (
+    LSTM_STORE_WIDTH,
+    _lstm_backward,
+    _lstm_backward_parallel,
+    _lstm_forward,
+    _lstm_forward_parallel,
+)
+from ._math import fast_exp, fast_sigmoid, fast_tanh
+
+__all__ = [
+    "ACTIVATION_CODES",
+    "CELL_GATES",
+    "fast_exp",
+    "fast_sigmoid",
+    "fast_tanh",
+    "layer_backward",
+    "layer_forward",
+    "store_width",
+]
+
+CELL_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+ACTIVATION_CODES = {"tanh": 0, "relu": 1, "logistic": 2, "identity": 3}
+
+_STORE_WIDTHS = {
+    "lstm": LSTM_STORE_WIDTH,
+}
+
+
+def store_width(cell, hidden_size):
+    """Number of floats the forward pass stores per row and stored step.
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}
+        Cell type.
+    hidden_size : int
+        Number of hidden units ``H``.
+
+    Returns
+    -------
+    width : int
+        Last dimension ``S`` of the ``store`` array of shape
+        ``(C, n_store, Bc, S)``.
+    """
+    return _STORE_WIDTHS[cell] * hidden_size
+
+
+def _check_common(X, lengths, W_hh, store, outputs):
+    n_chunks, n_steps, n_rows, _ = X.shape
+    assert lengths.shape == (n_chunks, n_rows)
+    assert lengths.dtype == np.int64
+    assert store.shape[0] == n_chunks
+    assert store.shape[1] <= n_steps
+    for array in outputs:
+        # Outputs are written in place: a copy would silently lose them.
+        assert array.dtype == W_hh.dtype
+        assert array.flags.c_contiguous
+
+
+def layer_forward(
+    cell, X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, act,
+    H_out, h_off, h_n, c_n, store,
+):  # fmt: skip
+    """Forward pass of one recurrent layer-direction over a chunked batch.
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}
+        Cell type.
+    X : ndarray of shape (C, T, Bc, I), float32 or float64
+        Layer input in real time; steps at or after a row's length are
+        padding and never read.
+    lengths : ndarray of shape (C, Bc), dtype int64
+        Row lengths in ``[0, T]``, non-increasing within each chunk.
+    W_ih : ndarray of shape (G * H, I)
+        Input weights (``G`` = ``CELL_GATES[cell]``), PyTorch gate order.
+    W_hh : ndarray of shape (G * H, H)
+        Recurrent weights.
+    b_ih, b_hh : ndarray of shape (G * H,)
+        Input and recurrent biases.
+    h0 : ndarray of shape (C, Bc, H)
+        Initial hidden state.
+    c0 : ndarray of shape (C, Bc, H) or (C, Bc, 0)
+        Initial cell state (LSTM only; ignored otherwise).
+    reverse : bool
+        Process each row from its last real step to its first.
+    act : int
+        Elman activation, a value of ``ACTIVATION_CODES`` (ignored by LSTM and
+        GRU).
+    H_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
+        Written: hidden states at each real step in columns
+        ``[h_off, h_off + H)``, zero at padded steps. Skipped if empty.
+    h_off : int
+        First output column of this direction.
+    h_n : ndarray of shape (C, Bc, H)
+        Written: hidden state after each row's last step.
+    c_n : ndarray of shape (C, Bc, H) or (C, Bc, 0)
+        Written (LSTM only): cell state after each row's last step.
+    store : ndarray of shape (C, n_store, Bc, store_width(cell, H))
+        Written: what :func:`layer_backward` needs for the last ``n_store``
+        global steps.
+    """
+    X = np.ascontiguousarray(X)
+    _check_common(X, lengths, W_hh, store, (H_out, h_n, c_n, store))
+    reverse = bool(reverse)
+    h_off = int(h_off)
+    parallel = X.shape[0] > 1
+    if cell == "lstm":
+        kernel = _lstm_forward_parallel if parallel else _lstm_forward
+        kernel(
+            X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse,
+            H_out, h_off, h_n, c_n, store,
+        )  # fmt: skip
+    else:
+        raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")
+
+
+def layer_backward(
+    cell, X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, act, k_chunk,
+    store, dH_out, h_off, dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
+):  # fmt: skip
+    """Backpropagation through time for one recurrent layer-direction.
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}
+        Cell type.
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, act
+        As given to :func:`layer_forward` (biases and initial states are not
+        needed: everything comes from ``store``).
+    k_chunk : int
+        0, or cut the recurrent gradient when going back from processing step
+        ``s`` to ``s - 1`` whenever ``s % k_chunk == 0`` and ``s > 0``.
+    store : ndarray of shape (C, n_store, Bc, store_width(cell, H))
+        As written by :func:`layer_forward`. Gradients flow back through the
+        last ``n_store`` global steps only.
+    dH_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
+        Gradient w.r.t. ``H_out`` (columns ``[h_off, h_off + H)``); padded
+        steps are ignored. Empty means no output gradients.
+    h_off : int
+        First output column of this direction.
+    dh_n : ndarray of shape (C, Bc, H)
+        Gradient w.r.t. ``h_n``.
+    dc_n : ndarray of shape (C, Bc, H) or (C, Bc, 0)
+        Gradient w.r.t. ``c_n`` (LSTM only).
+    dX : ndarray of shape (C, T, Bc, I) or (C, 0, Bc, I)
+        Input gradient, ADDED to (the caller zeroes it, so that two
+        directions can share it). Empty means do not compute it.
+    dW_ih, dW_hh, db_ih, db_hh : ndarray
+        Overwritten with the parameter gradients summed over chunks and rows
+        (shapes of the corresponding parameters).
+    dh0 : ndarray of shape (C, Bc, H)
+        Overwritten with the gradient w.r.t. ``h0``: zero for rows longer
+        than ``n_store`` and for rows of length 0.
+    dc0 : ndarray of shape (C, Bc, H) or (C, Bc, 0)
+        Same for ``c0`` (LSTM only).
+    """
+    X = np.ascontiguousarray(X)
+    _check_common(X, lengths, W_hh, store, (dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0))
+    reverse = bool(reverse)
+    h_off = int(h_off)
+    k_chunk = int(k_chunk)
+    parallel = X.shape[0] > 1
+    if cell == "lstm":
+        kernel = _lstm_backward_parallel if parallel else _lstm_backward
+        kernel(
+            X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off,
+            dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
+        )  # fmt: skip
+    else:
+        raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")

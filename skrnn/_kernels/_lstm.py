@@ -1,0 +1,332 @@
+"""LSTM forward and backpropagation-through-time kernels.
+
+Gates in PyTorch order ``i, f, g, o``::
+
+    a = W_ih x + b_ih + W_hh h_prev + b_hh
+    i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o);  g = tanh(a_g)
+    c = f * c_prev + i * g;  h = o * tanh(c)
+
+Storage per slot and row (``store_width = 7 H``), as sections of the chunk's
+flat storage (see :func:`skrnn._kernels._common._store_section`): ``h_prev``
+(H), gate outputs ``i, f, g, o`` (4 H), ``c_prev`` (H) and ``tanh(c)`` (H).
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import (
+    _gather_inputs,
+    _initial_state_gradient,
+    _input_gradients,
+    _n_active,
+    _real_step,
+    _recurrent_gradients,
+    _store_section,
+    _sum_chunks,
+    _zero_padding,
+)
+from ._config import JIT_OPTIONS
+from ._math import fast_sigmoid, fast_tanh
+
+LSTM_STORE_WIDTH = 7
+
+
+@njit(**JIT_OPTIONS)
+def _lstm_forward_chunk(
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, H_out, h_off, h_n, c_n, store
+):
+    """Run one LSTM layer-direction over one chunk of the batch.
+
+    Parameters
+    ----------
+    X : ndarray of shape (T, B, I)
+        Layer input in real time; steps ``t >= lengths[b]`` are never read.
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths, sorted non-increasing, in ``[0, T]``.
+    W_ih : ndarray of shape (4 * H, I)
+        Input weights, gate blocks ``i, f, g, o``.
+    W_hh : ndarray of shape (4 * H, H)
+        Recurrent weights.
+    b_ih, b_hh : ndarray of shape (4 * H,)
+        Input and recurrent biases.
+    h0, c0 : ndarray of shape (B, H)
+        Initial hidden and cell states.
+    reverse : bool
+        Process each row from its last real step to its first.
+    H_out : ndarray of shape (T, B, D * H) or (0, B, D * H)
+        Output: hidden state at each real step in columns
+        ``[h_off, h_off + H)``, zero at padded steps. Not written if empty.
+    h_off : int
+        First output column of this direction.
+    h_n, c_n : ndarray of shape (B, H)
+        Output: states after each row's last step (``h0``, ``c0`` for rows of
+        length 0).
+    store : ndarray of shape (N, B, 7 * H)
+        Output: what the backward pass needs for the last ``N`` global steps.
+
+    Notes
+    -----
+    One GEMM projects the inputs of all steps; then each global step does one
+    GEMM on the active prefix of the state and one fused gate loop.
+    """
+    n_steps, n_rows, n_inputs = X.shape
+    H = W_hh.shape[1]
+    n_slots = store.shape[0]
+    dtype = W_hh.dtype
+    has_out = H_out.shape[0] > 0
+
+    X_proj = np.dot(X.reshape(n_steps * n_rows, n_inputs), W_ih.T)
+    bias = b_ih + b_hh
+    h = h0.copy()
+    c = c0.copy()
+    rec = np.empty((n_rows, 4 * H), dtype=dtype)
+    # Rows that are not stored or output write into these instead, so that
+    # the gate loop itself has no branches.
+    gates_scratch = np.empty(4 * H, dtype=dtype)
+    unit_scratch = np.empty(H, dtype=dtype)
+    tanh_c_scratch = np.empty(H, dtype=dtype)
+
+    H_prev = _store_section(store, 0, H)
+    gates_st = _store_section(store, H, 4 * H)
+    c_prev_st = _store_section(store, 5 * H, H)
+    tanh_c_st = _store_section(store, 6 * H, H)
+
+    for u in range(n_steps):
+        n_act = _n_active(lengths, n_steps - u)
+        slot = u - (n_steps - n_slots)
+        if slot >= 0:
+            # Inactive rows enter the weight-gradient GEMM with zero gradient;
+            # zeros here keep them finite whatever the buffer held.
+            H_prev[slot, n_act:] = 0.0
+            H_prev[slot, :n_act] = h[:n_act]
+            c_prev_st[slot, :n_act] = c[:n_act]
+        if n_act == 0:
+            continue
+        np.dot(h[:n_act], W_hh.T, out=rec[:n_act])
+        for b in range(n_act):
+            t, _ = _real_step(lengths[b], n_steps, u, reverse)
+            x_row = t * n_rows + b
+            gates = gates_st[slot, b] if slot >= 0 else gates_scratch
+            tanh_c = tanh_c_st[slot, b] if slot >= 0 else tanh_c_scratch
+            out = H_out[t, b, h_off : h_off + H] if has_out else unit_scratch
+            for j in range(H):
+                a_i = X_proj[x_row, j] + rec[b, j] + bias[j]
+                a_f = X_proj[x_row, H + j] + rec[b, H + j] + bias[H + j]
+                a_g = X_proj[x_row, 2 * H + j] + rec[b, 2 * H + j] + bias[2 * H + j]
+                a_o = X_proj[x_row, 3 * H + j] + rec[b, 3 * H + j] + bias[3 * H + j]
+                i = fast_sigmoid(a_i)
+                f = fast_sigmoid(a_f)
+                g = fast_tanh(a_g)
+                o = fast_sigmoid(a_o)
+                c_new = f * c[b, j] + i * g
+                tc = fast_tanh(c_new)
+                h_new = o * tc
+                c[b, j] = c_new
+                h[b, j] = h_new
+                out[j] = h_new
+                gates[j] = i
+                gates[H + j] = f
+                gates[2 * H + j] = g
+                gates[3 * H + j] = o
+                tanh_c[j] = tc
+    h_n[:] = h
+    c_n[:] = c
+    if has_out:
+        _zero_padding(lengths, H_out, h_off, H)
+
+
+@njit(**JIT_OPTIONS)
+def _lstm_backward_chunk(
+    X,
+    lengths,
+    W_ih,
+    W_hh,
+    reverse,
+    k_chunk,
+    store,
+    dH_out,
+    h_off,
+    dh_n,
+    dc_n,
+    dX,
+    dW_ih,
+    dW_hh,
+    db_ih,
+    db_hh,
+    dh0,
+    dc0,
+):
+    """Backpropagate through one LSTM layer-direction over one chunk.
+
+    Parameters
+    ----------
+    X : ndarray of shape (T, B, I)
+        Layer input in real time, as given to the forward pass.
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths, sorted non-increasing.
+    W_ih : ndarray of shape (4 * H, I)
+        Input weights.
+    W_hh : ndarray of shape (4 * H, H)
+        Recurrent weights.
+    reverse : bool
+        Direction, as in the forward pass.
+    k_chunk : int
+        0, or the length of the gradient chunks: the carry from processing
+        step ``s`` to ``s - 1`` is cut when ``s % k_chunk == 0`` and ``s > 0``.
+    store : ndarray of shape (N, B, 7 * H)
+        Written by the forward pass. Only the last ``N`` global steps are
+        backpropagated through (truncated BPTT when ``N < T``).
+    dH_out : ndarray of shape (T, B, D * H) or (0, B, D * H)
+        Gradient w.r.t. the outputs, columns ``[h_off, h_off + H)``; padded
+        steps and steps before the stored window are ignored.
+    h_off : int
+        First output column of this direction.
+    dh_n, dc_n : ndarray of shape (B, H)
+        Gradient w.r.t. the final states.
+    dX : ndarray of shape (T, B, I) or (0, B, I)
+        Input gradient, added to (not computed if empty).
+    dW_ih, dW_hh, db_ih, db_hh : ndarray
+        Overwritten with the parameter gradients of this chunk.
+    dh0, dc0 : ndarray of shape (B, H)
+        Overwritten with the gradient w.r.t. the initial states (zero for
+        truncated rows and rows of length 0).
+    """
+    n_steps, n_rows, n_inputs = X.shape
+    H = W_hh.shape[1]
+    n_slots = store.shape[0]
+    dtype = W_hh.dtype
+    one = dtype.type(1.0)
+    has_out = dH_out.shape[0] > 0
+
+    H_prev = _store_section(store, 0, H)
+    gates_st = _store_section(store, H, 4 * H)
+    c_prev_st = _store_section(store, 5 * H, H)
+    tanh_c_st = _store_section(store, 6 * H, H)
+
+    dA = np.zeros((n_slots, n_rows, 4 * H), dtype=dtype)
+    dh = dh_n.copy()
+    dc = dc_n.copy()
+    cut = np.zeros(n_rows, dtype=np.bool_)
+    for slot in range(n_slots - 1, -1, -1):
+        u = n_steps - n_slots + slot
+        n_act = _n_active(lengths, n_steps - u)
+        if n_act == 0:
+            break
+        for b in range(n_act):
+            t, s = _real_step(lengths[b], n_steps, u, reverse)
+            cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
+            if has_out:
+                dh[b] += dH_out[t, b, h_off : h_off + H]
+            gates = gates_st[slot, b]
+            c_prev = c_prev_st[slot, b]
+            tanh_c = tanh_c_st[slot, b]
+            da = dA[slot, b]
+            for j in range(H):
+                i = gates[j]
+                f = gates[H + j]
+                g = gates[2 * H + j]
+                o = gates[3 * H + j]
+                tc = tanh_c[j]
+                dh_j = dh[b, j]
+                dc_j = dc[b, j] + dh_j * o * (one - tc * tc)
+                da[j] = dc_j * g * i * (one - i)
+                da[H + j] = dc_j * c_prev[j] * f * (one - f)
+                da[2 * H + j] = dc_j * i * (one - g * g)
+                da[3 * H + j] = dh_j * tc * o * (one - o)
+                dc[b, j] = dc_j * f
+        np.dot(dA[slot, :n_act], W_hh, out=dh[:n_act])
+        for b in range(n_act):
+            if cut[b]:
+                dh[b] = 0.0
+                dc[b] = 0.0
+
+    _initial_state_gradient(lengths, n_slots, dh, dh0)
+    _initial_state_gradient(lengths, n_slots, dc, dc0)
+    X_slots = np.zeros((n_slots, n_rows, n_inputs), dtype=dtype)
+    _gather_inputs(X, lengths, reverse, n_slots, X_slots)
+    _input_gradients(dA, X_slots, W_ih, lengths, reverse, dX, dW_ih, db_ih)
+    _recurrent_gradients(dA, H_prev, dW_hh, db_hh)
+
+
+@njit(**JIT_OPTIONS)
+def _lstm_forward(
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, H_out, h_off, h_n, c_n, store
+):
+    """Run an LSTM layer-direction over all chunks, one after another.
+
+    Parameters are those of :func:`_lstm_forward_chunk` with a leading chunk
+    axis ``C`` on ``X``, ``lengths``, ``h0``, ``c0``, ``H_out``, ``h_n``,
+    ``c_n`` and ``store``; the weights are shared.
+    """
+    for c in range(X.shape[0]):
+        _lstm_forward_chunk(
+            X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], c0[c], reverse,
+            H_out[c], h_off, h_n[c], c_n[c], store[c],
+        )  # fmt: skip
+
+
+@njit(parallel=True, **JIT_OPTIONS)
+def _lstm_forward_parallel(
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, H_out, h_off, h_n, c_n, store
+):
+    """Run an LSTM layer-direction over all chunks, one thread per chunk.
+
+    Parameters are those of :func:`_lstm_forward`. Chunks write disjoint
+    outputs, so no reduction is needed. BLAS must be single-threaded inside
+    the parallel region (the caller limits it, e.g. with threadpoolctl).
+    """
+    for c in prange(X.shape[0]):
+        _lstm_forward_chunk(
+            X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], c0[c], reverse,
+            H_out[c], h_off, h_n[c], c_n[c], store[c],
+        )  # fmt: skip
+
+
+@njit(**JIT_OPTIONS)
+def _lstm_backward(
+    X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off, dh_n, dc_n,
+    dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
+):  # fmt: skip
+    """Backpropagate through an LSTM layer-direction for a single chunk.
+
+    Parameters are those of :func:`_lstm_backward_chunk` with a leading chunk
+    axis of size ``C == 1`` on the per-row arrays; the parameter gradients are
+    written directly, without per-chunk buffers.
+    """
+    assert X.shape[0] == 1
+    _lstm_backward_chunk(
+        X[0], lengths[0], W_ih, W_hh, reverse, k_chunk, store[0], dH_out[0],
+        h_off, dh_n[0], dc_n[0], dX[0], dW_ih, dW_hh, db_ih, db_hh, dh0[0],
+        dc0[0],
+    )  # fmt: skip
+
+
+@njit(parallel=True, **JIT_OPTIONS)
+def _lstm_backward_parallel(
+    X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off, dh_n, dc_n,
+    dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
+):  # fmt: skip
+    """Backpropagate through an LSTM layer-direction, one thread per chunk.
+
+    Parameters are those of :func:`_lstm_backward`, for any number of chunks.
+    Each chunk writes its parameter gradients into its own buffer; the
+    buffers are summed serially after the parallel loop, so there are no
+    races. BLAS must be single-threaded inside the parallel region.
+    """
+    n_chunks = X.shape[0]
+    dtype = W_hh.dtype
+    dW_ih_c = np.empty((n_chunks, dW_ih.size), dtype=dtype)
+    dW_hh_c = np.empty((n_chunks, dW_hh.size), dtype=dtype)
+    db_ih_c = np.empty((n_chunks, db_ih.size), dtype=dtype)
+    db_hh_c = np.empty((n_chunks, db_hh.size), dtype=dtype)
+    for c in prange(n_chunks):
+        _lstm_backward_chunk(
+            X[c], lengths[c], W_ih, W_hh, reverse, k_chunk, store[c], dH_out[c],
+            h_off, dh_n[c], dc_n[c], dX[c], dW_ih_c[c].reshape(dW_ih.shape),
+            dW_hh_c[c].reshape(dW_hh.shape), db_ih_c[c], db_hh_c[c], dh0[c],
+            dc0[c],
+        )  # fmt: skip
+    _sum_chunks(dW_ih_c, dW_ih.reshape(dW_ih.size))
+    _sum_chunks(dW_hh_c, dW_hh.reshape(dW_hh.size))
+    _sum_chunks(db_ih_c, db_ih)
+    _sum_chunks(db_hh_c, db_hh)
