@@ -193,13 +193,14 @@ def _detect_form(X):
     inputs of the wrong dimension, so that scikit-learn's own checks see them
     and word the error), a list for the ragged form.
     """
+    # Sparse first: dok_matrix is a dict.
+    if sp.issparse(X) or _is_dataframe(X):
+        return "table", X
     if X is None or isinstance(X, (str, bytes, Mapping, set, frozenset)):
         raise TypeError(
             f"X must be an array-like of sequences, got {type(X).__name__} "
             f"instead. {_ACCEPTED_FORMS}"
         )
-    if sp.issparse(X) or _is_dataframe(X):
-        return "table", X
     if isinstance(X, (list, tuple)):
         if len(X) == 0:
             raise ValueError(
@@ -373,14 +374,15 @@ def _ragged_element(sequence, index):
 
 
 def _refuse_non_sequence(sequence, index):
-    if sequence is None or isinstance(sequence, (str, bytes, Mapping)):
-        raise TypeError(
-            f"Sequence {index} of X is {type(sequence).__name__}; {_EXPECTED_SEQUENCE}."
-        )
+    # Sparse first: dok_matrix is a dict.
     if sp.issparse(sequence):
         raise TypeError(
             f"Sparse data was passed for X (sequence {index}), but dense data is "
             "required. Use '.toarray()' to convert to a dense numpy array."
+        )
+    if sequence is None or isinstance(sequence, (str, bytes, Mapping)):
+        raise TypeError(
+            f"Sequence {index} of X is {type(sequence).__name__}; {_EXPECTED_SEQUENCE}."
         )
 
 

@@ -496,9 +496,10 @@ def test_ragged_inconsistent_features():
         validate_sequences(RNNRegressor(), X, reset=True)
 
 
-@pytest.mark.parametrize("container", [sp.csr_matrix, sp.csr_array, sp.coo_matrix])
-def test_sparse_gets_scikit_learns_error(container):
-    X = container(np.eye(3))
+@pytest.mark.parametrize("sparse_format", ["csr", "csc", "coo", "dok", "lil", "bsr"])
+@pytest.mark.parametrize("container", [sp.csr_matrix, sp.csr_array])
+def test_sparse_gets_scikit_learns_error(sparse_format, container):
+    X = container(np.eye(3)).asformat(sparse_format)
     with pytest.raises(TypeError, match="Sparse data was passed for X"):
         validate_sequences(RNNRegressor(), X, reset=True)
     with pytest.raises(TypeError, match=r"passed for X \(sequence 0\)"):
