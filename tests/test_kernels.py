@@ -20,10 +20,10 @@ from skrnn._kernels import (
 )
 from tests.naive import naive_backward, naive_forward
 
-CELLS = ["lstm"]  # Elman and GRU kernels follow
+CELLS = ["lstm", "gru"]  # the Elman kernels follow
 ACTIVATIONS = list(ACTIVATION_CODES)
 # Every cell, and every Elman activation.
-CELL_ACTIVATIONS = [("lstm", "tanh")]
+CELL_ACTIVATIONS = [("lstm", "tanh"), ("gru", "tanh")]
 TOL = {"rtol": 1e-12, "atol": 1e-12}
 
 

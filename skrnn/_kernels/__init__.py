@@ -30,6 +30,13 @@ would oversubscribe the cores.
 
 import numpy as np
 
+from ._gru import (
+    GRU_STORE_WIDTH,
+    _gru_backward,
+    _gru_backward_parallel,
+    _gru_forward,
+    _gru_forward_parallel,
+)
 from ._lstm import (
     LSTM_STORE_WIDTH,
     _lstm_backward,
@@ -55,6 +62,7 @@ ACTIVATION_CODES = {"tanh": 0, "relu": 1, "logistic": 2, "identity": 3}
 
 _STORE_WIDTHS = {
     "lstm": LSTM_STORE_WIDTH,
+    "gru": GRU_STORE_WIDTH,
 }
 
 
@@ -143,6 +151,12 @@ def layer_forward(
             X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse,
             H_out, h_off, h_n, c_n, store,
         )  # fmt: skip
+    elif cell == "gru":
+        kernel = _gru_forward_parallel if parallel else _gru_forward
+        kernel(
+            X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse,
+            H_out, h_off, h_n, store,
+        )  # fmt: skip
     else:
         raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")
 
@@ -198,6 +212,12 @@ def layer_backward(
         kernel(
             X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off,
             dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
+        )  # fmt: skip
+    elif cell == "gru":
+        kernel = _gru_backward_parallel if parallel else _gru_backward
+        kernel(
+            X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off,
+            dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
         )  # fmt: skip
     else:
         raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")

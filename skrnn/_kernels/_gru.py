@@ -1,0 +1,374 @@
+"""GRU forward and backpropagation-through-time kernels.
+
+Gates in PyTorch order ``r, z, n``::
+
+    r = sigmoid(W_ir x + b_ir + W_hr h_prev + b_hr)
+    z = sigmoid(W_iz x + b_iz + W_hz h_prev + b_hz)
+    n = tanh(W_in x + b_in + r * (W_hn h_prev + b_hn))
+    h = (1 - z) * n + z * h_prev
+
+Storage per slot and row (``store_width = 5 H``), as sections of the chunk's
+flat storage: ``h_prev`` (H), gate outputs ``r, z, n`` (3 H) and
+``W_hn h_prev + b_hn`` (H).
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import (
+    _gather_inputs,
+    _initial_state_gradient,
+    _input_gradients,
+    _n_active,
+    _real_step,
+    _recurrent_gradients,
+    _store_section,
+    _sum_chunks,
+    _zero_padding,
+)
+from ._config import JIT_OPTIONS
+from ._math import fast_sigmoid, fast_tanh
+
+GRU_STORE_WIDTH = 5
+
+
+@njit(**JIT_OPTIONS)
+def _gru_forward_chunk(
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, H_out, h_off, h_n, store
+):
+    """Run one GRU layer-direction over one chunk of the batch.
+
+    Parameters
+    ----------
+    X : ndarray of shape (T, B, I)
+        Layer input in real time; steps ``t >= lengths[b]`` are never read.
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths, sorted non-increasing, in ``[0, T]``.
+    W_ih : ndarray of shape (3 * H, I)
+        Input weights, gate blocks ``r, z, n``.
+    W_hh : ndarray of shape (3 * H, H)
+        Recurrent weights.
+    b_ih, b_hh : ndarray of shape (3 * H,)
+        Input and recurrent biases.
+    h0 : ndarray of shape (B, H)
+        Initial hidden state.
+    reverse : bool
+        Process each row from its last real step to its first.
+    H_out : ndarray of shape (T, B, D * H) or (0, B, D * H)
+        Output: hidden state at each real step in columns
+        ``[h_off, h_off + H)``, zero at padded steps. Not written if empty.
+    h_off : int
+        First output column of this direction.
+    h_n : ndarray of shape (B, H)
+        Output: state after each row's last step (``h0`` for length 0).
+    store : ndarray of shape (N, B, 5 * H)
+        Output: what the backward pass needs for the last ``N`` global steps.
+
+    Notes
+    -----
+    One GEMM projects the inputs of all steps; then each global step does one
+    GEMM on the active prefix of the state and one fused gate loop.
+    """
+    n_steps, n_rows, n_inputs = X.shape
+    H = W_hh.shape[1]
+    n_slots = store.shape[0]
+    dtype = W_hh.dtype
+    one = dtype.type(1.0)
+    has_out = H_out.shape[0] > 0
+
+    X_proj = np.dot(X.reshape(n_steps * n_rows, n_inputs), W_ih.T)
+    # r and z see both biases next to each other; n keeps b_hn inside r * (.).
+    bias = b_ih.copy()
+    bias[: 2 * H] += b_hh[: 2 * H]
+    h = h0.copy()
+    rec = np.empty((n_rows, 3 * H), dtype=dtype)
+    gates_scratch = np.empty(3 * H, dtype=dtype)
+    unit_scratch = np.empty(H, dtype=dtype)
+    hn_scratch = np.empty(H, dtype=dtype)
+
+    H_prev = _store_section(store, 0, H)
+    gates_st = _store_section(store, H, 3 * H)
+    hn_st = _store_section(store, 4 * H, H)
+
+    for u in range(n_steps):
+        n_act = _n_active(lengths, n_steps - u)
+        slot = u - (n_steps - n_slots)
+        if slot >= 0:
+            H_prev[slot, n_act:] = 0.0
+            H_prev[slot, :n_act] = h[:n_act]
+        if n_act == 0:
+            continue
+        np.dot(h[:n_act], W_hh.T, out=rec[:n_act])
+        for b in range(n_act):
+            t, _ = _real_step(lengths[b], n_steps, u, reverse)
+            x_row = t * n_rows + b
+            gates = gates_st[slot, b] if slot >= 0 else gates_scratch
+            hn_row = hn_st[slot, b] if slot >= 0 else hn_scratch
+            out = H_out[t, b, h_off : h_off + H] if has_out else unit_scratch
+            for j in range(H):
+                r = fast_sigmoid(X_proj[x_row, j] + rec[b, j] + bias[j])
+                z = fast_sigmoid(X_proj[x_row, H + j] + rec[b, H + j] + bias[H + j])
+                hn = rec[b, 2 * H + j] + b_hh[2 * H + j]
+                n = fast_tanh(X_proj[x_row, 2 * H + j] + bias[2 * H + j] + r * hn)
+                h_new = (one - z) * n + z * h[b, j]
+                h[b, j] = h_new
+                out[j] = h_new
+                gates[j] = r
+                gates[H + j] = z
+                gates[2 * H + j] = n
+                hn_row[j] = hn
+    h_n[:] = h
+    if has_out:
+        _zero_padding(lengths, H_out, h_off, H)
+
+
+@njit(**JIT_OPTIONS)
+def _gru_backward_chunk(
+    X,
+    lengths,
+    W_ih,
+    W_hh,
+    reverse,
+    k_chunk,
+    store,
+    dH_out,
+    h_off,
+    dh_n,
+    dX,
+    dW_ih,
+    dW_hh,
+    db_ih,
+    db_hh,
+    dh0,
+):
+    """Backpropagate through one GRU layer-direction over one chunk.
+
+    Parameters
+    ----------
+    X : ndarray of shape (T, B, I)
+        Layer input in real time, as given to the forward pass.
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths, sorted non-increasing.
+    W_ih : ndarray of shape (3 * H, I)
+        Input weights.
+    W_hh : ndarray of shape (3 * H, H)
+        Recurrent weights.
+    reverse : bool
+        Direction, as in the forward pass.
+    k_chunk : int
+        0, or the length of the gradient chunks: the carry from processing
+        step ``s`` to ``s - 1`` is cut when ``s % k_chunk == 0`` and ``s > 0``.
+    store : ndarray of shape (N, B, 5 * H)
+        Written by the forward pass. Only the last ``N`` global steps are
+        backpropagated through (truncated BPTT when ``N < T``).
+    dH_out : ndarray of shape (T, B, D * H) or (0, B, D * H)
+        Gradient w.r.t. the outputs, columns ``[h_off, h_off + H)``; padded
+        steps and steps before the stored window are ignored.
+    h_off : int
+        First output column of this direction.
+    dh_n : ndarray of shape (B, H)
+        Gradient w.r.t. the final state.
+    dX : ndarray of shape (T, B, I) or (0, B, I)
+        Input gradient, added to (not computed if empty).
+    dW_ih, dW_hh, db_ih, db_hh : ndarray
+        Overwritten with the parameter gradients of this chunk.
+    dh0 : ndarray of shape (B, H)
+        Overwritten with the gradient w.r.t. the initial state (zero for
+        truncated rows and rows of length 0).
+    """
+    n_steps, n_rows, n_inputs = X.shape
+    H = W_hh.shape[1]
+    n_slots = store.shape[0]
+    dtype = W_hh.dtype
+    one = dtype.type(1.0)
+    has_out = dH_out.shape[0] > 0
+
+    H_prev = _store_section(store, 0, H)
+    gates_st = _store_section(store, H, 3 * H)
+    hn_st = _store_section(store, 4 * H, H)
+
+    # Gradients w.r.t. the input and recurrent pre-activations differ in the
+    # n block only (the recurrent one is multiplied by r).
+    dA_in = np.zeros((n_slots, n_rows, 3 * H), dtype=dtype)
+    dA_rec = np.zeros((n_slots, n_rows, 3 * H), dtype=dtype)
+    dh = dh_n.copy()
+    dh_direct = np.empty((n_rows, H), dtype=dtype)
+    cut = np.zeros(n_rows, dtype=np.bool_)
+    for slot in range(n_slots - 1, -1, -1):
+        u = n_steps - n_slots + slot
+        n_act = _n_active(lengths, n_steps - u)
+        if n_act == 0:
+            break
+        for b in range(n_act):
+            t, s = _real_step(lengths[b], n_steps, u, reverse)
+            cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
+            if has_out:
+                dh[b] += dH_out[t, b, h_off : h_off + H]
+            gates = gates_st[slot, b]
+            hn_row = hn_st[slot, b]
+            h_prev = H_prev[slot, b]
+            da_in = dA_in[slot, b]
+            da_rec = dA_rec[slot, b]
+            for j in range(H):
+                r = gates[j]
+                z = gates[H + j]
+                n = gates[2 * H + j]
+                dh_j = dh[b, j]
+                dn = dh_j * (one - z) * (one - n * n)
+                dz = dh_j * (h_prev[j] - n) * z * (one - z)
+                dr = dn * hn_row[j] * r * (one - r)
+                da_in[j] = dr
+                da_in[H + j] = dz
+                da_in[2 * H + j] = dn
+                da_rec[j] = dr
+                da_rec[H + j] = dz
+                da_rec[2 * H + j] = dn * r
+                dh_direct[b, j] = dh_j * z
+        np.dot(dA_rec[slot, :n_act], W_hh, out=dh[:n_act])
+        dh[:n_act] += dh_direct[:n_act]
+        for b in range(n_act):
+            if cut[b]:
+                dh[b] = 0.0
+
+    _initial_state_gradient(lengths, n_slots, dh, dh0)
+    X_slots = np.zeros((n_slots, n_rows, n_inputs), dtype=dtype)
+    _gather_inputs(X, lengths, reverse, n_slots, X_slots)
+    _input_gradients(dA_in, X_slots, W_ih, lengths, reverse, dX, dW_ih, db_ih)
+    _recurrent_gradients(dA_rec, H_prev, dW_hh, db_hh)
+
+
+@njit(**JIT_OPTIONS)
+def _gru_forward(
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, H_out, h_off, h_n, store
+):
+    """Run a GRU layer-direction over all chunks, one after another.
+
+    Parameters
+    ----------
+    X : ndarray of shape (C, T, Bc, I)
+        Layer input per chunk.
+    lengths : ndarray of shape (C, Bc), dtype int64
+        Row lengths, non-increasing within each chunk.
+    W_ih, W_hh, b_ih, b_hh : ndarray
+        Parameters, shared by all chunks (see :func:`_gru_forward_chunk`).
+    h0 : ndarray of shape (C, Bc, H)
+        Initial state.
+    reverse : bool
+        Direction.
+    H_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
+        Output sequence (written unless empty).
+    h_off : int
+        First output column of this direction.
+    h_n : ndarray of shape (C, Bc, H)
+        Output: final states.
+    store : ndarray of shape (C, N, Bc, 5 * H)
+        Output: storage for the backward pass.
+    """
+    for c in range(X.shape[0]):
+        _gru_forward_chunk(
+            X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse,
+            H_out[c], h_off, h_n[c], store[c],
+        )  # fmt: skip
+
+
+@njit(parallel=True, **JIT_OPTIONS)
+def _gru_forward_parallel(
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, H_out, h_off, h_n, store
+):
+    """Run a GRU layer-direction over all chunks, one thread per chunk.
+
+    Parameters
+    ----------
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, H_out, h_off, h_n, store
+        As in :func:`_gru_forward`.
+
+    Notes
+    -----
+    Chunks write disjoint outputs, so no reduction is needed. BLAS must be
+    single-threaded inside the parallel region (the caller limits it).
+    """
+    for c in prange(X.shape[0]):
+        _gru_forward_chunk(
+            X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse,
+            H_out[c], h_off, h_n[c], store[c],
+        )  # fmt: skip
+
+
+@njit(**JIT_OPTIONS)
+def _gru_backward(
+    X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off, dh_n,
+    dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
+):  # fmt: skip
+    """Backpropagate through a GRU layer-direction for a single chunk.
+
+    Parameters
+    ----------
+    X : ndarray of shape (1, T, Bc, I)
+        Layer input.
+    lengths : ndarray of shape (1, Bc), dtype int64
+        Row lengths, non-increasing.
+    W_ih, W_hh : ndarray
+        Weights (see :func:`_gru_backward_chunk`).
+    reverse : bool
+        Direction.
+    k_chunk : int
+        Gradient chunk length, 0 for none.
+    store : ndarray of shape (1, N, Bc, 5 * H)
+        Written by the forward pass.
+    dH_out : ndarray of shape (1, T, Bc, D * H) or (1, 0, Bc, D * H)
+        Output gradient.
+    h_off : int
+        First output column of this direction.
+    dh_n : ndarray of shape (1, Bc, H)
+        Gradient w.r.t. the final states.
+    dX : ndarray of shape (1, T, Bc, I) or (1, 0, Bc, I)
+        Input gradient, added to.
+    dW_ih, dW_hh, db_ih, db_hh : ndarray
+        Overwritten with the parameter gradients (no per-chunk buffers).
+    dh0 : ndarray of shape (1, Bc, H)
+        Overwritten with the gradient w.r.t. the initial states.
+    """
+    assert X.shape[0] == 1
+    _gru_backward_chunk(
+        X[0], lengths[0], W_ih, W_hh, reverse, k_chunk, store[0], dH_out[0],
+        h_off, dh_n[0], dX[0], dW_ih, dW_hh, db_ih, db_hh, dh0[0],
+    )  # fmt: skip
+
+
+@njit(parallel=True, **JIT_OPTIONS)
+def _gru_backward_parallel(
+    X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off, dh_n,
+    dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
+):  # fmt: skip
+    """Backpropagate through a GRU layer-direction, one thread per chunk.
+
+    Parameters
+    ----------
+    X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off, dh_n
+        As in :func:`_gru_backward`, with any number of chunks ``C``.
+    dX, dW_ih, dW_hh, db_ih, db_hh, dh0
+        As in :func:`_gru_backward`; parameter gradients are summed over
+        chunks.
+
+    Notes
+    -----
+    Each chunk writes its parameter gradients into its own buffer; the
+    buffers are summed serially after the parallel loop, so there are no
+    races. BLAS must be single-threaded inside the parallel region.
+    """
+    n_chunks = X.shape[0]
+    dtype = W_hh.dtype
+    dW_ih_c = np.empty((n_chunks, dW_ih.size), dtype=dtype)
+    dW_hh_c = np.empty((n_chunks, dW_hh.size), dtype=dtype)
+    db_ih_c = np.empty((n_chunks, db_ih.size), dtype=dtype)
+    db_hh_c = np.empty((n_chunks, db_hh.size), dtype=dtype)
+    for c in prange(n_chunks):
+        _gru_backward_chunk(
+            X[c], lengths[c], W_ih, W_hh, reverse, k_chunk, store[c], dH_out[c],
+            h_off, dh_n[c], dX[c], dW_ih_c[c].reshape(dW_ih.shape),
+            dW_hh_c[c].reshape(dW_hh.shape), db_ih_c[c], db_hh_c[c], dh0[c],
+        )  # fmt: skip
+    _sum_chunks(dW_ih_c, dW_ih.reshape(dW_ih.size))
+    _sum_chunks(dW_hh_c, dW_hh.reshape(dW_hh.size))
+    _sum_chunks(db_ih_c, db_ih)
+    _sum_chunks(db_hh_c, db_hh)
