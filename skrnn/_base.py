@@ -290,6 +290,11 @@ class BaseRecurrent(BaseEstimator, ABC):
             not self.warm_start and not incremental
         )
         self._hidden_sizes()  # fail early on a bad value, before any work
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
         seqs = validate_sequences(self, X, reset=first_pass)
         Y, y_raw, loss = self._encode_targets(
             y, seqs, first_pass=first_pass, incremental=incremental

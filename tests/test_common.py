@@ -16,10 +16,38 @@ def _instances():
         yield RNNRegressor(**common)
         yield RNNClassifier(**common)
     # The stochastic path (mini-batches, Adam, shuffling) on one cell.
-    yield RNNRegressor(hidden_layer_sizes=(8,), max_iter=60, random_state=0)
-    yield RNNClassifier(hidden_layer_sizes=(8,), max_iter=60, random_state=0)
+    stochastic = dict(
+        hidden_layer_sizes=(8,), max_iter=200, learning_rate_init=0.01, random_state=0
+    )
+    yield RNNRegressor(**stochastic)
+    yield RNNClassifier(**stochastic)
 
 
-@parametrize_with_checks(list(_instances()))
+# L-BFGS on a non-convex objective amplifies the rounding differences between
+# a weighted data set and the same data repeated (different batch sums), so
+# predictions after 100 iterations differ beyond the check's 1e-7 tolerance.
+# That the two objectives are equal is tested in test_estimators.py.
+_SAMPLE_WEIGHT_REASON = (
+    "L-BFGS amplifies rounding differences between weighted and repeated data; "
+    "objective equality is tested in test_estimators.py"
+)
+
+
+_STOCHASTIC_REASON = (
+    "shuffled mini-batches differ between weighted and repeated data, so the "
+    "stochastic path differs"
+)
+
+
+def _expected_failed_checks(estimator):
+    reason = (
+        _SAMPLE_WEIGHT_REASON if estimator.solver == "lbfgs" else _STOCHASTIC_REASON
+    )
+    return {"check_sample_weight_equivalence_on_dense_data": reason}
+
+
+@parametrize_with_checks(
+    list(_instances()), expected_failed_checks=_expected_failed_checks
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
