@@ -6,6 +6,9 @@ Numba-compiled kernels, behind estimators that follow the conventions of
 :class:`sklearn.neural_network.MLPClassifier`.
 """
 
+from ._recurrent import RNNClassifier, RNNRegressor
+from ._tagger import SequenceTagger
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = ["RNNClassifier", "RNNRegressor", "SequenceTagger", "__version__"]
