@@ -24,6 +24,13 @@ each sequence is processed
         chunk, and gradients do not cross chunk boundaries."""
 
 
+def _like_input(values, seqs, X):
+    """Per-sequence outputs in the container ``X`` came in: list in, list out."""
+    if isinstance(X, (list, tuple)):
+        return [np.asarray(v) for v in values]
+    return sequences_like(values, seqs)
+
+
 @fill_doc(bidirectional_default="True", bptt_meaning=_PER_STEP_BPTT)
 class SequenceTagger(ClassifierMixin, BaseRecurrent):
     """Recurrent network that labels every step of every sequence.
@@ -124,6 +131,8 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
     def _step_proba(self, seqs):
         """Per-sequence ``(T_i, n_classes)`` probabilities."""
         outputs = self._raw_outputs(seqs)
+        if len(self.classes_) == 1:
+            return [np.ones((len(p), 1), dtype=p.dtype) for p in outputs]
         if self.n_outputs_ == 1:
             return [np.hstack([1 - p, p]) for p in outputs]
         return outputs
@@ -206,11 +215,11 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
         Returns
         -------
         y : list of ndarray or ndarray of shape (n_sequences, n_steps)
-            Labels in the container form of ``X``: a list of 1-D arrays for a
-            list, a 2-D array for array input.
+            Labels in the container form of ``X``: a list of 1-D arrays when
+            ``X`` is a list or tuple, a 2-D array when it is an array.
         """
         seqs = self._validate_for_predict(X)
-        return sequences_like(self._step_labels(seqs), seqs)
+        return _like_input(self._step_labels(seqs), seqs, X)
 
     def predict_proba(self, X):
         """Per-step class probabilities.
@@ -228,7 +237,7 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
             ``X``: a list of ``(n_steps_i, n_classes)`` arrays for a list.
         """
         seqs = self._validate_for_predict(X)
-        return sequences_like(self._step_proba(seqs), seqs)
+        return _like_input(self._step_proba(seqs), seqs, X)
 
     def predict_log_proba(self, X):
         """Logarithm of the per-step class probabilities.
@@ -246,7 +255,7 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
         seqs = self._validate_for_predict(X)
         with np.errstate(divide="ignore"):
             logs = [np.log(p) for p in self._step_proba(seqs)]
-        return sequences_like(logs, seqs)
+        return _like_input(logs, seqs, X)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy over all real steps (padding never counts).
