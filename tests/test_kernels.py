@@ -20,10 +20,13 @@ from skrnn._kernels import (
 )
 from tests.naive import naive_backward, naive_forward
 
-CELLS = ["lstm", "gru"]  # the Elman kernels follow
+CELLS = ["rnn", "lstm", "gru"]
 ACTIVATIONS = list(ACTIVATION_CODES)
 # Every cell, and every Elman activation.
-CELL_ACTIVATIONS = [("lstm", "tanh"), ("gru", "tanh")]
+CELL_ACTIVATIONS = [("rnn", act) for act in ACTIVATIONS] + [
+    ("lstm", "tanh"),
+    ("gru", "tanh"),
+]
 TOL = {"rtol": 1e-12, "atol": 1e-12}
 
 

@@ -45,6 +45,13 @@ from ._lstm import (
     _lstm_forward_parallel,
 )
 from ._math import fast_exp, fast_sigmoid, fast_tanh
+from ._rnn import (
+    RNN_STORE_WIDTH,
+    _rnn_backward,
+    _rnn_backward_parallel,
+    _rnn_forward,
+    _rnn_forward_parallel,
+)
 
 __all__ = [
     "ACTIVATION_CODES",
@@ -61,6 +68,7 @@ CELL_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 ACTIVATION_CODES = {"tanh": 0, "relu": 1, "logistic": 2, "identity": 3}
 
 _STORE_WIDTHS = {
+    "rnn": RNN_STORE_WIDTH,
     "lstm": LSTM_STORE_WIDTH,
     "gru": GRU_STORE_WIDTH,
 }
@@ -157,6 +165,12 @@ def layer_forward(
             X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse,
             H_out, h_off, h_n, store,
         )  # fmt: skip
+    elif cell == "rnn":
+        kernel = _rnn_forward_parallel if parallel else _rnn_forward
+        kernel(
+            X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, int(act),
+            H_out, h_off, h_n, store,
+        )  # fmt: skip
     else:
         raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")
 
@@ -218,6 +232,12 @@ def layer_backward(
         kernel(
             X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off,
             dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
+        )  # fmt: skip
+    elif cell == "rnn":
+        kernel = _rnn_backward_parallel if parallel else _rnn_backward
+        kernel(
+            X, lengths, W_ih, W_hh, reverse, int(act), k_chunk, store, dH_out,
+            h_off, dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
         )  # fmt: skip
     else:
         raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")

@@ -1,0 +1,398 @@
+"""Elman RNN forward and backpropagation-through-time kernels.
+
+``h = act(W_ih x + b_ih + W_hh h_prev + b_hh)`` with ``act`` given by its code
+in ``ACTIVATION_CODES``: 0 tanh, 1 relu, 2 logistic, 3 identity. Derivatives
+are computed from the outputs, as in scikit-learn's MLP.
+
+Storage per slot and row (``store_width = 2 H``), as sections of the chunk's
+flat storage: ``h_prev`` (H) and ``h`` (H).
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import (
+    _gather_inputs,
+    _initial_state_gradient,
+    _input_gradients,
+    _n_active,
+    _real_step,
+    _recurrent_gradients,
+    _store_section,
+    _sum_chunks,
+    _zero_padding,
+)
+from ._config import JIT_OPTIONS
+from ._math import fast_sigmoid, fast_tanh
+
+RNN_STORE_WIDTH = 2
+
+TANH, RELU, LOGISTIC, IDENTITY = 0, 1, 2, 3
+
+
+@njit(**JIT_OPTIONS)
+def _activate(a, act, h):
+    """Apply the Elman activation elementwise.
+
+    Parameters
+    ----------
+    a : ndarray of shape (H,)
+        Pre-activations.
+    act : int
+        Activation code (0 tanh, 1 relu, 2 logistic, 3 identity).
+    h : ndarray of shape (H,)
+        Output.
+    """
+    # One loop per activation, so that each is branch-free and vectorised.
+    zero = a.dtype.type(0.0)
+    if act == TANH:
+        for j in range(a.shape[0]):
+            h[j] = fast_tanh(a[j])
+    elif act == RELU:
+        for j in range(a.shape[0]):
+            # Written so that NaN propagates, as in np.maximum.
+            h[j] = zero if a[j] < zero else a[j]
+    elif act == LOGISTIC:
+        for j in range(a.shape[0]):
+            h[j] = fast_sigmoid(a[j])
+    else:
+        h[:] = a
+
+
+@njit(**JIT_OPTIONS)
+def _activation_gradient(h, dh, act, da):
+    """Backpropagate through the Elman activation, from its output.
+
+    Parameters
+    ----------
+    h : ndarray of shape (H,)
+        Activation outputs.
+    dh : ndarray of shape (H,)
+        Gradient w.r.t. the outputs.
+    act : int
+        Activation code (0 tanh, 1 relu, 2 logistic, 3 identity).
+    da : ndarray of shape (H,)
+        Output: gradient w.r.t. the pre-activations.
+    """
+    one = h.dtype.type(1.0)
+    zero = h.dtype.type(0.0)
+    if act == TANH:
+        for j in range(h.shape[0]):
+            da[j] = dh[j] * (one - h[j] * h[j])
+    elif act == RELU:
+        for j in range(h.shape[0]):
+            da[j] = dh[j] if h[j] > zero else zero
+    elif act == LOGISTIC:
+        for j in range(h.shape[0]):
+            da[j] = dh[j] * h[j] * (one - h[j])
+    else:
+        da[:] = dh
+
+
+@njit(**JIT_OPTIONS)
+def _rnn_forward_chunk(
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, H_out, h_off, h_n, store
+):
+    """Run one Elman layer-direction over one chunk of the batch.
+
+    Parameters
+    ----------
+    X : ndarray of shape (T, B, I)
+        Layer input in real time; steps ``t >= lengths[b]`` are never read.
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths, sorted non-increasing, in ``[0, T]``.
+    W_ih : ndarray of shape (H, I)
+        Input weights.
+    W_hh : ndarray of shape (H, H)
+        Recurrent weights.
+    b_ih, b_hh : ndarray of shape (H,)
+        Input and recurrent biases.
+    h0 : ndarray of shape (B, H)
+        Initial hidden state.
+    reverse : bool
+        Process each row from its last real step to its first.
+    act : int
+        Activation code (0 tanh, 1 relu, 2 logistic, 3 identity).
+    H_out : ndarray of shape (T, B, D * H) or (0, B, D * H)
+        Output: hidden state at each real step in columns
+        ``[h_off, h_off + H)``, zero at padded steps. Not written if empty.
+    h_off : int
+        First output column of this direction.
+    h_n : ndarray of shape (B, H)
+        Output: state after each row's last step (``h0`` for length 0).
+    store : ndarray of shape (N, B, 2 * H)
+        Output: what the backward pass needs for the last ``N`` global steps.
+
+    Notes
+    -----
+    One GEMM projects the inputs of all steps; then each global step does one
+    GEMM on the active prefix of the state and one activation loop.
+    """
+    n_steps, n_rows, n_inputs = X.shape
+    H = W_hh.shape[1]
+    n_slots = store.shape[0]
+    dtype = W_hh.dtype
+    has_out = H_out.shape[0] > 0
+
+    X_proj = np.dot(X.reshape(n_steps * n_rows, n_inputs), W_ih.T)
+    bias = b_ih + b_hh
+    h = h0.copy()
+    rec = np.empty((n_rows, H), dtype=dtype)
+    H_prev = _store_section(store, 0, H)
+    H_st = _store_section(store, H, H)
+
+    for u in range(n_steps):
+        n_act = _n_active(lengths, n_steps - u)
+        slot = u - (n_steps - n_slots)
+        if slot >= 0:
+            H_prev[slot, n_act:] = 0.0
+            H_prev[slot, :n_act] = h[:n_act]
+        if n_act == 0:
+            continue
+        np.dot(h[:n_act], W_hh.T, out=rec[:n_act])
+        for b in range(n_act):
+            t, _ = _real_step(lengths[b], n_steps, u, reverse)
+            x_row = t * n_rows + b
+            for j in range(H):
+                rec[b, j] += X_proj[x_row, j] + bias[j]
+            _activate(rec[b], act, h[b])
+            if slot >= 0:
+                H_st[slot, b] = h[b]
+            if has_out:
+                H_out[t, b, h_off : h_off + H] = h[b]
+    h_n[:] = h
+    if has_out:
+        _zero_padding(lengths, H_out, h_off, H)
+
+
+@njit(**JIT_OPTIONS)
+def _rnn_backward_chunk(
+    X,
+    lengths,
+    W_ih,
+    W_hh,
+    reverse,
+    act,
+    k_chunk,
+    store,
+    dH_out,
+    h_off,
+    dh_n,
+    dX,
+    dW_ih,
+    dW_hh,
+    db_ih,
+    db_hh,
+    dh0,
+):
+    """Backpropagate through one Elman layer-direction over one chunk.
+
+    Parameters
+    ----------
+    X : ndarray of shape (T, B, I)
+        Layer input in real time, as given to the forward pass.
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths, sorted non-increasing.
+    W_ih : ndarray of shape (H, I)
+        Input weights.
+    W_hh : ndarray of shape (H, H)
+        Recurrent weights.
+    reverse : bool
+        Direction, as in the forward pass.
+    act : int
+        Activation code, as in the forward pass.
+    k_chunk : int
+        0, or the length of the gradient chunks: the carry from processing
+        step ``s`` to ``s - 1`` is cut when ``s % k_chunk == 0`` and ``s > 0``.
+    store : ndarray of shape (N, B, 2 * H)
+        Written by the forward pass. Only the last ``N`` global steps are
+        backpropagated through (truncated BPTT when ``N < T``).
+    dH_out : ndarray of shape (T, B, D * H) or (0, B, D * H)
+        Gradient w.r.t. the outputs, columns ``[h_off, h_off + H)``; padded
+        steps and steps before the stored window are ignored.
+    h_off : int
+        First output column of this direction.
+    dh_n : ndarray of shape (B, H)
+        Gradient w.r.t. the final state.
+    dX : ndarray of shape (T, B, I) or (0, B, I)
+        Input gradient, added to (not computed if empty).
+    dW_ih, dW_hh, db_ih, db_hh : ndarray
+        Overwritten with the parameter gradients of this chunk.
+    dh0 : ndarray of shape (B, H)
+        Overwritten with the gradient w.r.t. the initial state (zero for
+        truncated rows and rows of length 0).
+    """
+    n_steps, n_rows, n_inputs = X.shape
+    H = W_hh.shape[1]
+    n_slots = store.shape[0]
+    dtype = W_hh.dtype
+    has_out = dH_out.shape[0] > 0
+
+    H_prev = _store_section(store, 0, H)
+    H_st = _store_section(store, H, H)
+
+    dA = np.zeros((n_slots, n_rows, H), dtype=dtype)
+    dh = dh_n.copy()
+    cut = np.zeros(n_rows, dtype=np.bool_)
+    for slot in range(n_slots - 1, -1, -1):
+        u = n_steps - n_slots + slot
+        n_act = _n_active(lengths, n_steps - u)
+        if n_act == 0:
+            break
+        for b in range(n_act):
+            t, s = _real_step(lengths[b], n_steps, u, reverse)
+            cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
+            if has_out:
+                dh[b] += dH_out[t, b, h_off : h_off + H]
+            _activation_gradient(H_st[slot, b], dh[b], act, dA[slot, b])
+        np.dot(dA[slot, :n_act], W_hh, out=dh[:n_act])
+        for b in range(n_act):
+            if cut[b]:
+                dh[b] = 0.0
+
+    _initial_state_gradient(lengths, n_slots, dh, dh0)
+    X_slots = np.zeros((n_slots, n_rows, n_inputs), dtype=dtype)
+    _gather_inputs(X, lengths, reverse, n_slots, X_slots)
+    _input_gradients(dA, X_slots, W_ih, lengths, reverse, dX, dW_ih, db_ih)
+    _recurrent_gradients(dA, H_prev, dW_hh, db_hh)
+
+
+@njit(**JIT_OPTIONS)
+def _rnn_forward(
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, H_out, h_off, h_n, store
+):
+    """Run an Elman layer-direction over all chunks, one after another.
+
+    Parameters
+    ----------
+    X : ndarray of shape (C, T, Bc, I)
+        Layer input per chunk.
+    lengths : ndarray of shape (C, Bc), dtype int64
+        Row lengths, non-increasing within each chunk.
+    W_ih, W_hh, b_ih, b_hh : ndarray
+        Parameters, shared by all chunks (see :func:`_rnn_forward_chunk`).
+    h0 : ndarray of shape (C, Bc, H)
+        Initial state.
+    reverse : bool
+        Direction.
+    act : int
+        Activation code.
+    H_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
+        Output sequence (written unless empty).
+    h_off : int
+        First output column of this direction.
+    h_n : ndarray of shape (C, Bc, H)
+        Output: final states.
+    store : ndarray of shape (C, N, Bc, 2 * H)
+        Output: storage for the backward pass.
+    """
+    for c in range(X.shape[0]):
+        _rnn_forward_chunk(
+            X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse, act,
+            H_out[c], h_off, h_n[c], store[c],
+        )  # fmt: skip
+
+
+@njit(parallel=True, **JIT_OPTIONS)
+def _rnn_forward_parallel(
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, H_out, h_off, h_n, store
+):
+    """Run an Elman layer-direction over all chunks, one thread per chunk.
+
+    Parameters
+    ----------
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, H_out, h_off, h_n, store
+        As in :func:`_rnn_forward`.
+
+    Notes
+    -----
+    Chunks write disjoint outputs, so no reduction is needed. BLAS must be
+    single-threaded inside the parallel region (the caller limits it).
+    """
+    for c in prange(X.shape[0]):
+        _rnn_forward_chunk(
+            X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse, act,
+            H_out[c], h_off, h_n[c], store[c],
+        )  # fmt: skip
+
+
+@njit(**JIT_OPTIONS)
+def _rnn_backward(
+    X, lengths, W_ih, W_hh, reverse, act, k_chunk, store, dH_out, h_off, dh_n,
+    dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
+):  # fmt: skip
+    """Backpropagate through an Elman layer-direction for a single chunk.
+
+    Parameters
+    ----------
+    X : ndarray of shape (1, T, Bc, I)
+        Layer input.
+    lengths : ndarray of shape (1, Bc), dtype int64
+        Row lengths, non-increasing.
+    W_ih, W_hh : ndarray
+        Weights (see :func:`_rnn_backward_chunk`).
+    reverse : bool
+        Direction.
+    act : int
+        Activation code.
+    k_chunk : int
+        Gradient chunk length, 0 for none.
+    store : ndarray of shape (1, N, Bc, 2 * H)
+        Written by the forward pass.
+    dH_out : ndarray of shape (1, T, Bc, D * H) or (1, 0, Bc, D * H)
+        Output gradient.
+    h_off : int
+        First output column of this direction.
+    dh_n : ndarray of shape (1, Bc, H)
+        Gradient w.r.t. the final states.
+    dX : ndarray of shape (1, T, Bc, I) or (1, 0, Bc, I)
+        Input gradient, added to.
+    dW_ih, dW_hh, db_ih, db_hh : ndarray
+        Overwritten with the parameter gradients (no per-chunk buffers).
+    dh0 : ndarray of shape (1, Bc, H)
+        Overwritten with the gradient w.r.t. the initial states.
+    """
+    assert X.shape[0] == 1
+    _rnn_backward_chunk(
+        X[0], lengths[0], W_ih, W_hh, reverse, act, k_chunk, store[0], dH_out[0],
+        h_off, dh_n[0], dX[0], dW_ih, dW_hh, db_ih, db_hh, dh0[0],
+    )  # fmt: skip
+
+
+@njit(parallel=True, **JIT_OPTIONS)
+def _rnn_backward_parallel(
+    X, lengths, W_ih, W_hh, reverse, act, k_chunk, store, dH_out, h_off, dh_n,
+    dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
+):  # fmt: skip
+    """Backpropagate through an Elman layer-direction, one thread per chunk.
+
+    Parameters
+    ----------
+    X, lengths, W_ih, W_hh, reverse, act, k_chunk, store, dH_out, h_off, dh_n
+        As in :func:`_rnn_backward`, with any number of chunks ``C``.
+    dX, dW_ih, dW_hh, db_ih, db_hh, dh0
+        As in :func:`_rnn_backward`; parameter gradients are summed over
+        chunks.
+
+    Notes
+    -----
+    Each chunk writes its parameter gradients into its own buffer; the
+    buffers are summed serially after the parallel loop, so there are no
+    races. BLAS must be single-threaded inside the parallel region.
+    """
+    n_chunks = X.shape[0]
+    dtype = W_hh.dtype
+    dW_ih_c = np.empty((n_chunks, dW_ih.size), dtype=dtype)
+    dW_hh_c = np.empty((n_chunks, dW_hh.size), dtype=dtype)
+    db_ih_c = np.empty((n_chunks, db_ih.size), dtype=dtype)
+    db_hh_c = np.empty((n_chunks, db_hh.size), dtype=dtype)
+    for c in prange(n_chunks):
+        _rnn_backward_chunk(
+            X[c], lengths[c], W_ih, W_hh, reverse, act, k_chunk, store[c],
+            dH_out[c], h_off, dh_n[c], dX[c], dW_ih_c[c].reshape(dW_ih.shape),
+            dW_hh_c[c].reshape(dW_hh.shape), db_ih_c[c], db_hh_c[c], dh0[c],
+        )  # fmt: skip
+    _sum_chunks(dW_ih_c, dW_ih.reshape(dW_ih.size))
+    _sum_chunks(dW_hh_c, dW_hh.reshape(dW_hh.size))
+    _sum_chunks(db_ih_c, db_ih)
+    _sum_chunks(db_hh_c, db_hh)
