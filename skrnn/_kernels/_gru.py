@@ -105,6 +105,10 @@ def _gru_forward_chunk(
             gates = gates_st[slot, b] if slot >= 0 else gates_scratch
             hn_row = hn_st[slot, b] if slot >= 0 else hn_scratch
             out = H_out[t, b, h_off : h_off + H] if has_out else unit_scratch
+            # One view per gate: stores at j, H + j, ... of a single array
+            # defeat LLVM's dependence analysis (H is unknown at compile
+            # time) and the loop would run much slower.
+            gate_r, gate_z, gate_n = gates[:H], gates[H : 2 * H], gates[2 * H :]
             for j in range(H):
                 r = fast_sigmoid(X_proj[x_row, j] + rec[b, j] + bias[j])
                 z = fast_sigmoid(X_proj[x_row, H + j] + rec[b, H + j] + bias[H + j])
@@ -113,9 +117,9 @@ def _gru_forward_chunk(
                 h_new = (one - z) * n + z * h[b, j]
                 h[b, j] = h_new
                 out[j] = h_new
-                gates[j] = r
-                gates[H + j] = z
-                gates[2 * H + j] = n
+                gate_r[j] = r
+                gate_z[j] = z
+                gate_n[j] = n
                 hn_row[j] = hn
     h_n[:] = h
     if has_out:
@@ -207,8 +211,10 @@ def _gru_backward_chunk(
             gates = gates_st[slot, b]
             hn_row = hn_st[slot, b]
             h_prev = H_prev[slot, b]
-            da_in = dA_in[slot, b]
-            da_rec = dA_rec[slot, b]
+            # One view per gate block, as in the forward pass.
+            da_in, da_rec = dA_in[slot, b], dA_rec[slot, b]
+            di_r, di_z, di_n = da_in[:H], da_in[H : 2 * H], da_in[2 * H :]
+            dr_r, dr_z, dr_n = da_rec[:H], da_rec[H : 2 * H], da_rec[2 * H :]
             for j in range(H):
                 r = gates[j]
                 z = gates[H + j]
@@ -217,12 +223,12 @@ def _gru_backward_chunk(
                 dn = dh_j * (one - z) * (one - n * n)
                 dz = dh_j * (h_prev[j] - n) * z * (one - z)
                 dr = dn * hn_row[j] * r * (one - r)
-                da_in[j] = dr
-                da_in[H + j] = dz
-                da_in[2 * H + j] = dn
-                da_rec[j] = dr
-                da_rec[H + j] = dz
-                da_rec[2 * H + j] = dn * r
+                di_r[j] = dr
+                di_z[j] = dz
+                di_n[j] = dn
+                dr_r[j] = dr
+                dr_z[j] = dz
+                dr_n[j] = dn * r
                 dh_direct[b, j] = dh_j * z
         np.dot(dA_rec[slot, :n_act], W_hh, out=dh[:n_act])
         dh[:n_act] += dh_direct[:n_act]

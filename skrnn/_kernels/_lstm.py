@@ -109,6 +109,11 @@ def _lstm_forward_chunk(
             gates = gates_st[slot, b] if slot >= 0 else gates_scratch
             tanh_c = tanh_c_st[slot, b] if slot >= 0 else tanh_c_scratch
             out = H_out[t, b, h_off : h_off + H] if has_out else unit_scratch
+            # One view per gate: stores at j, H + j, ... of a single array
+            # defeat LLVM's dependence analysis (H is unknown at compile
+            # time) and the loop would run much slower.
+            gate_i, gate_f = gates[:H], gates[H : 2 * H]
+            gate_g, gate_o = gates[2 * H : 3 * H], gates[3 * H :]
             for j in range(H):
                 a_i = X_proj[x_row, j] + rec[b, j] + bias[j]
                 a_f = X_proj[x_row, H + j] + rec[b, H + j] + bias[H + j]
@@ -124,10 +129,10 @@ def _lstm_forward_chunk(
                 c[b, j] = c_new
                 h[b, j] = h_new
                 out[j] = h_new
-                gates[j] = i
-                gates[H + j] = f
-                gates[2 * H + j] = g
-                gates[3 * H + j] = o
+                gate_i[j] = i
+                gate_f[j] = f
+                gate_g[j] = g
+                gate_o[j] = o
                 tanh_c[j] = tc
     h_n[:] = h
     c_n[:] = c
@@ -220,7 +225,10 @@ def _lstm_backward_chunk(
             gates = gates_st[slot, b]
             c_prev = c_prev_st[slot, b]
             tanh_c = tanh_c_st[slot, b]
+            # One view per gate block, as in the forward pass.
             da = dA[slot, b]
+            da_i, da_f = da[:H], da[H : 2 * H]
+            da_g, da_o = da[2 * H : 3 * H], da[3 * H :]
             for j in range(H):
                 i = gates[j]
                 f = gates[H + j]
@@ -229,10 +237,10 @@ def _lstm_backward_chunk(
                 tc = tanh_c[j]
                 dh_j = dh[b, j]
                 dc_j = dc[b, j] + dh_j * o * (one - tc * tc)
-                da[j] = dc_j * g * i * (one - i)
-                da[H + j] = dc_j * c_prev[j] * f * (one - f)
-                da[2 * H + j] = dc_j * i * (one - g * g)
-                da[3 * H + j] = dh_j * tc * o * (one - o)
+                da_i[j] = dc_j * g * i * (one - i)
+                da_f[j] = dc_j * c_prev[j] * f * (one - f)
+                da_g[j] = dc_j * i * (one - g * g)
+                da_o[j] = dh_j * tc * o * (one - o)
                 dc[b, j] = dc_j * f
         np.dot(dA[slot, :n_act], W_hh, out=dh[:n_act])
         for b in range(n_act):
