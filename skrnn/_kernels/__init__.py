@@ -32,24 +32,24 @@ import numpy as np
 
 from ._gru import (
     GRU_STORE_WIDTH,
-    _gru_backward,
+    _gru_backward_chunk,
     _gru_backward_parallel,
-    _gru_forward,
+    _gru_forward_chunk,
     _gru_forward_parallel,
 )
 from ._lstm import (
     LSTM_STORE_WIDTH,
-    _lstm_backward,
+    _lstm_backward_chunk,
     _lstm_backward_parallel,
-    _lstm_forward,
+    _lstm_forward_chunk,
     _lstm_forward_parallel,
 )
 from ._math import fast_exp, fast_sigmoid, fast_tanh
 from ._rnn import (
     RNN_STORE_WIDTH,
-    _rnn_backward,
+    _rnn_backward_chunk,
     _rnn_backward_parallel,
-    _rnn_forward,
+    _rnn_forward_chunk,
     _rnn_forward_parallel,
 )
 
@@ -93,16 +93,18 @@ def store_width(cell, hidden_size):
     return _STORE_WIDTHS[cell] * hidden_size
 
 
-def _check_common(X, lengths, W_hh, store, outputs):
+def _check_arrays(X, lengths, store, arrays):
     n_chunks, n_steps, n_rows, _ = X.shape
+    assert X.dtype in (np.float32, np.float64)
     assert lengths.shape == (n_chunks, n_rows)
     assert lengths.dtype == np.int64
     assert store.shape[0] == n_chunks
     assert store.shape[1] <= n_steps
-    for array in outputs:
-        # Outputs are written in place: a copy would silently lose them.
-        assert array.dtype == W_hh.dtype
+    for array in (X, lengths, *arrays):
+        # One dtype and C order everywhere: anything else would compile
+        # another variant of the kernels (and outputs are written in place).
         assert array.flags.c_contiguous
+        assert array is lengths or array.dtype == X.dtype
 
 
 def layer_forward(
@@ -148,29 +150,45 @@ def layer_forward(
         Written: what :func:`layer_backward` needs for the last ``n_store``
         global steps.
     """
-    X = np.ascontiguousarray(X)
-    _check_common(X, lengths, W_hh, store, (H_out, h_n, c_n, store))
-    reverse = bool(reverse)
-    h_off = int(h_off)
+    _check_arrays(
+        X, lengths, store, (W_ih, W_hh, b_ih, b_hh, h0, c0, H_out, h_n, c_n, store)
+    )
+    # Plain Python scalars keep the compiled signatures stable.
+    reverse, act, h_off = bool(reverse), int(act), int(h_off)
     parallel = X.shape[0] > 1
     if cell == "lstm":
-        kernel = _lstm_forward_parallel if parallel else _lstm_forward
-        kernel(
-            X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse,
-            H_out, h_off, h_n, c_n, store,
-        )  # fmt: skip
+        if parallel:
+            _lstm_forward_parallel(
+                X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse,
+                H_out, h_off, h_n, c_n, store,
+            )  # fmt: skip
+        else:
+            _lstm_forward_chunk(
+                X[0], lengths[0], W_ih, W_hh, b_ih, b_hh, h0[0], c0[0], reverse,
+                H_out[0], h_off, h_n[0], c_n[0], store[0],
+            )  # fmt: skip
     elif cell == "gru":
-        kernel = _gru_forward_parallel if parallel else _gru_forward
-        kernel(
-            X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse,
-            H_out, h_off, h_n, store,
-        )  # fmt: skip
+        if parallel:
+            _gru_forward_parallel(
+                X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse,
+                H_out, h_off, h_n, store,
+            )  # fmt: skip
+        else:
+            _gru_forward_chunk(
+                X[0], lengths[0], W_ih, W_hh, b_ih, b_hh, h0[0], reverse,
+                H_out[0], h_off, h_n[0], store[0],
+            )  # fmt: skip
     elif cell == "rnn":
-        kernel = _rnn_forward_parallel if parallel else _rnn_forward
-        kernel(
-            X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, int(act),
-            H_out, h_off, h_n, store,
-        )  # fmt: skip
+        if parallel:
+            _rnn_forward_parallel(
+                X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act,
+                H_out, h_off, h_n, store,
+            )  # fmt: skip
+        else:
+            _rnn_forward_chunk(
+                X[0], lengths[0], W_ih, W_hh, b_ih, b_hh, h0[0], reverse, act,
+                H_out[0], h_off, h_n[0], store[0],
+            )  # fmt: skip
     else:
         raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")
 
@@ -215,29 +233,49 @@ def layer_backward(
     dc0 : ndarray of shape (C, Bc, H) or (C, Bc, 0)
         Same for ``c0`` (LSTM only).
     """
-    X = np.ascontiguousarray(X)
-    _check_common(X, lengths, W_hh, store, (dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0))
-    reverse = bool(reverse)
-    h_off = int(h_off)
+    _check_arrays(
+        X, lengths, store,
+        (W_ih, W_hh, h0, c0, dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh,
+         dh0, dc0),
+    )  # fmt: skip
+    reverse, act, h_off = bool(reverse), int(act), int(h_off)
     k_chunk = int(k_chunk)
     parallel = X.shape[0] > 1
     if cell == "lstm":
-        kernel = _lstm_backward_parallel if parallel else _lstm_backward
-        kernel(
-            X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off,
-            dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
-        )  # fmt: skip
+        if parallel:
+            _lstm_backward_parallel(
+                X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off,
+                dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
+            )  # fmt: skip
+        else:
+            _lstm_backward_chunk(
+                X[0], lengths[0], W_ih, W_hh, reverse, k_chunk, store[0],
+                dH_out[0], h_off, dh_n[0], dc_n[0], dX[0], dW_ih, dW_hh, db_ih,
+                db_hh, dh0[0], dc0[0],
+            )  # fmt: skip
     elif cell == "gru":
-        kernel = _gru_backward_parallel if parallel else _gru_backward
-        kernel(
-            X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off,
-            dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
-        )  # fmt: skip
+        if parallel:
+            _gru_backward_parallel(
+                X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off,
+                dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
+            )  # fmt: skip
+        else:
+            _gru_backward_chunk(
+                X[0], lengths[0], W_ih, W_hh, reverse, k_chunk, store[0],
+                dH_out[0], h_off, dh_n[0], dX[0], dW_ih, dW_hh, db_ih, db_hh,
+                dh0[0],
+            )  # fmt: skip
     elif cell == "rnn":
-        kernel = _rnn_backward_parallel if parallel else _rnn_backward
-        kernel(
-            X, lengths, W_ih, W_hh, reverse, int(act), k_chunk, store, dH_out,
-            h_off, dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
-        )  # fmt: skip
+        if parallel:
+            _rnn_backward_parallel(
+                X, lengths, W_ih, W_hh, reverse, act, k_chunk, store, dH_out,
+                h_off, dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
+            )  # fmt: skip
+        else:
+            _rnn_backward_chunk(
+                X[0], lengths[0], W_ih, W_hh, reverse, act, k_chunk, store[0],
+                dH_out[0], h_off, dh_n[0], dX[0], dW_ih, dW_hh, db_ih, db_hh,
+                dh0[0],
+            )  # fmt: skip
     else:
         raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")

@@ -18,6 +18,43 @@ from ._config import JIT_OPTIONS
 
 
 @njit(**JIT_OPTIONS)
+def _copy_vector(src, dst):
+    """Copy a 1-D array into another of the same length.
+
+    Parameters
+    ----------
+    src : ndarray of shape (n,)
+        Source.
+    dst : ndarray of shape (n,)
+        Destination, overwritten.
+
+    Notes
+    -----
+    Explicit loops instead of ``dst[:] = src``: Numba's array-to-array slice
+    assignment and in-place operators (with their overlap handling) cost
+    seconds of compile time at every call site, so the kernels avoid them.
+    """
+    for j in range(src.shape[0]):
+        dst[j] = src[j]
+
+
+@njit(**JIT_OPTIONS)
+def _copy_matrix(src, dst):
+    """Copy a 2-D array into another of the same shape.
+
+    Parameters
+    ----------
+    src : ndarray of shape (n, m)
+        Source.
+    dst : ndarray of shape (n, m)
+        Destination, overwritten.
+    """
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
+
+
+@njit(**JIT_OPTIONS)
 def _n_active(lengths, min_length):
     """Count the leading rows whose length is at least ``min_length``.
 
@@ -141,7 +178,7 @@ def _gather_inputs(X, lengths, reverse, n_slots, X_slots):
         u = n_steps - n_slots + k
         for b in range(_n_active(lengths, n_steps - u)):
             t, _ = _real_step(lengths[b], n_steps, u, reverse)
-            X_slots[k, b, :] = X[t, b]
+            _copy_vector(X[t, b], X_slots[k, b])
 
 
 @njit(**JIT_OPTIONS)
@@ -164,7 +201,8 @@ def _scatter_add_inputs(dX_slots, lengths, reverse, dX):
         u = n_steps - n_slots + k
         for b in range(_n_active(lengths, n_steps - u)):
             t, _ = _real_step(lengths[b], n_steps, u, reverse)
-            dX[t, b, :] += dX_slots[k, b]
+            for i in range(dX.shape[2]):
+                dX[t, b, i] += dX_slots[k, b, i]
 
 
 @njit(**JIT_OPTIONS)
@@ -268,7 +306,7 @@ def _initial_state_gradient(lengths, n_slots, d_state, d_state0):
     """
     for b in range(lengths.shape[0]):
         if 0 < lengths[b] <= n_slots:
-            d_state0[b, :] = d_state[b]
+            _copy_vector(d_state[b], d_state0[b])
         else:
             d_state0[b, :] = 0.0
 
@@ -284,6 +322,7 @@ def _sum_chunks(per_chunk, out):
     out : ndarray of shape (n,)
         Overwritten with the sum over chunks.
     """
-    out[:] = per_chunk[0]
+    _copy_vector(per_chunk[0], out)
     for c in range(1, per_chunk.shape[0]):
-        out += per_chunk[c]
+        for j in range(out.shape[0]):
+            out[j] += per_chunk[c, j]

@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._common import (
+    _copy_matrix,
     _gather_inputs,
     _initial_state_gradient,
     _input_gradients,
@@ -79,7 +80,8 @@ def _gru_forward_chunk(
     X_proj = np.dot(X.reshape(n_steps * n_rows, n_inputs), W_ih.T)
     # r and z see both biases next to each other; n keeps b_hn inside r * (.).
     bias = b_ih.copy()
-    bias[: 2 * H] += b_hh[: 2 * H]
+    for j in range(2 * H):
+        bias[j] += b_hh[j]
     h = h0.copy()
     rec = np.empty((n_rows, 3 * H), dtype=dtype)
     gates_scratch = np.empty(3 * H, dtype=dtype)
@@ -95,7 +97,7 @@ def _gru_forward_chunk(
         slot = u - (n_steps - n_slots)
         if slot >= 0:
             H_prev[slot, n_act:] = 0.0
-            H_prev[slot, :n_act] = h[:n_act]
+            _copy_matrix(h[:n_act], H_prev[slot, :n_act])
         if n_act == 0:
             continue
         np.dot(h[:n_act], W_hh.T, out=rec[:n_act])
@@ -121,7 +123,7 @@ def _gru_forward_chunk(
                 gate_z[j] = z
                 gate_n[j] = n
                 hn_row[j] = hn
-    h_n[:] = h
+    _copy_matrix(h, h_n)
     if has_out:
         _zero_padding(lengths, H_out, h_off, H)
 
@@ -207,7 +209,8 @@ def _gru_backward_chunk(
             t, s = _real_step(lengths[b], n_steps, u, reverse)
             cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
             if has_out:
-                dh[b] += dH_out[t, b, h_off : h_off + H]
+                for j in range(H):
+                    dh[b, j] += dH_out[t, b, h_off + j]
             gates = gates_st[slot, b]
             hn_row = hn_st[slot, b]
             h_prev = H_prev[slot, b]
@@ -231,7 +234,9 @@ def _gru_backward_chunk(
                 dr_n[j] = dn * r
                 dh_direct[b, j] = dh_j * z
         np.dot(dA_rec[slot, :n_act], W_hh, out=dh[:n_act])
-        dh[:n_act] += dh_direct[:n_act]
+        for b in range(n_act):
+            for j in range(H):
+                dh[b, j] += dh_direct[b, j]
         for b in range(n_act):
             if cut[b]:
                 dh[b] = 0.0
@@ -243,40 +248,6 @@ def _gru_backward_chunk(
     _recurrent_gradients(dA_rec, H_prev, dW_hh, db_hh)
 
 
-@njit(**JIT_OPTIONS)
-def _gru_forward(
-    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, H_out, h_off, h_n, store
-):
-    """Run a GRU layer-direction over all chunks, one after another.
-
-    Parameters
-    ----------
-    X : ndarray of shape (C, T, Bc, I)
-        Layer input per chunk.
-    lengths : ndarray of shape (C, Bc), dtype int64
-        Row lengths, non-increasing within each chunk.
-    W_ih, W_hh, b_ih, b_hh : ndarray
-        Parameters, shared by all chunks (see :func:`_gru_forward_chunk`).
-    h0 : ndarray of shape (C, Bc, H)
-        Initial state.
-    reverse : bool
-        Direction.
-    H_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
-        Output sequence (written unless empty).
-    h_off : int
-        First output column of this direction.
-    h_n : ndarray of shape (C, Bc, H)
-        Output: final states.
-    store : ndarray of shape (C, N, Bc, 5 * H)
-        Output: storage for the backward pass.
-    """
-    for c in range(X.shape[0]):
-        _gru_forward_chunk(
-            X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse,
-            H_out[c], h_off, h_n[c], store[c],
-        )  # fmt: skip
-
-
 @njit(parallel=True, **JIT_OPTIONS)
 def _gru_forward_parallel(
     X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, H_out, h_off, h_n, store
@@ -286,7 +257,8 @@ def _gru_forward_parallel(
     Parameters
     ----------
     X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, H_out, h_off, h_n, store
-        As in :func:`_gru_forward`.
+        As in :func:`_gru_forward_chunk`, with a leading chunk axis
+        ``C`` on the per-row arrays.
 
     Notes
     -----
@@ -300,67 +272,46 @@ def _gru_forward_parallel(
         )  # fmt: skip
 
 
-@njit(**JIT_OPTIONS)
-def _gru_backward(
+@njit(parallel=True, **JIT_OPTIONS)
+def _gru_backward_parallel(
     X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off, dh_n,
     dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
 ):  # fmt: skip
-    """Backpropagate through a GRU layer-direction for a single chunk.
+    """Backpropagate through a layer-direction, one thread per chunk.
 
     Parameters
     ----------
-    X : ndarray of shape (1, T, Bc, I)
-        Layer input.
-    lengths : ndarray of shape (1, Bc), dtype int64
-        Row lengths, non-increasing.
+    X : ndarray of shape (C, T, Bc, I)
+        Layer input, as given to the forward pass.
+    lengths : ndarray of shape (C, Bc), dtype int64
+        Row lengths, non-increasing within each chunk.
     W_ih, W_hh : ndarray
         Weights (see :func:`_gru_backward_chunk`).
     reverse : bool
         Direction.
     k_chunk : int
         Gradient chunk length, 0 for none.
-    store : ndarray of shape (1, N, Bc, 5 * H)
+    store : ndarray of shape (C, N, Bc, 5 * H)
         Written by the forward pass.
-    dH_out : ndarray of shape (1, T, Bc, D * H) or (1, 0, Bc, D * H)
+    dH_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
         Output gradient.
     h_off : int
         First output column of this direction.
-    dh_n : ndarray of shape (1, Bc, H)
+    dh_n : ndarray of shape (C, Bc, H)
         Gradient w.r.t. the final states.
-    dX : ndarray of shape (1, T, Bc, I) or (1, 0, Bc, I)
+    dX : ndarray of shape (C, T, Bc, I) or (C, 0, Bc, I)
         Input gradient, added to.
     dW_ih, dW_hh, db_ih, db_hh : ndarray
-        Overwritten with the parameter gradients (no per-chunk buffers).
-    dh0 : ndarray of shape (1, Bc, H)
+        Overwritten with the parameter gradients summed over chunks.
+    dh0 : ndarray of shape (C, Bc, H)
         Overwritten with the gradient w.r.t. the initial states.
-    """
-    assert X.shape[0] == 1
-    _gru_backward_chunk(
-        X[0], lengths[0], W_ih, W_hh, reverse, k_chunk, store[0], dH_out[0],
-        h_off, dh_n[0], dX[0], dW_ih, dW_hh, db_ih, db_hh, dh0[0],
-    )  # fmt: skip
-
-
-@njit(parallel=True, **JIT_OPTIONS)
-def _gru_backward_parallel(
-    X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off, dh_n,
-    dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
-):  # fmt: skip
-    """Backpropagate through a GRU layer-direction, one thread per chunk.
-
-    Parameters
-    ----------
-    X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off, dh_n
-        As in :func:`_gru_backward`, with any number of chunks ``C``.
-    dX, dW_ih, dW_hh, db_ih, db_hh, dh0
-        As in :func:`_gru_backward`; parameter gradients are summed over
-        chunks.
 
     Notes
     -----
     Each chunk writes its parameter gradients into its own buffer; the
     buffers are summed serially after the parallel loop, so there are no
-    races. BLAS must be single-threaded inside the parallel region.
+    races. BLAS must be single-threaded inside the parallel region (the
+    caller limits it).
     """
     n_chunks = X.shape[0]
     dtype = W_hh.dtype

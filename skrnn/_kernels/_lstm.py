@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._common import (
+    _copy_matrix,
     _gather_inputs,
     _initial_state_gradient,
     _input_gradients,
@@ -98,8 +99,8 @@ def _lstm_forward_chunk(
             # Inactive rows enter the weight-gradient GEMM with zero gradient;
             # zeros here keep them finite whatever the buffer held.
             H_prev[slot, n_act:] = 0.0
-            H_prev[slot, :n_act] = h[:n_act]
-            c_prev_st[slot, :n_act] = c[:n_act]
+            _copy_matrix(h[:n_act], H_prev[slot, :n_act])
+            _copy_matrix(c[:n_act], c_prev_st[slot, :n_act])
         if n_act == 0:
             continue
         np.dot(h[:n_act], W_hh.T, out=rec[:n_act])
@@ -134,8 +135,8 @@ def _lstm_forward_chunk(
                 gate_g[j] = g
                 gate_o[j] = o
                 tanh_c[j] = tc
-    h_n[:] = h
-    c_n[:] = c
+    _copy_matrix(h, h_n)
+    _copy_matrix(c, c_n)
     if has_out:
         _zero_padding(lengths, H_out, h_off, H)
 
@@ -221,7 +222,8 @@ def _lstm_backward_chunk(
             t, s = _real_step(lengths[b], n_steps, u, reverse)
             cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
             if has_out:
-                dh[b] += dH_out[t, b, h_off : h_off + H]
+                for j in range(H):
+                    dh[b, j] += dH_out[t, b, h_off + j]
             gates = gates_st[slot, b]
             c_prev = c_prev_st[slot, b]
             tanh_c = tanh_c_st[slot, b]
@@ -256,32 +258,22 @@ def _lstm_backward_chunk(
     _recurrent_gradients(dA, H_prev, dW_hh, db_hh)
 
 
-@njit(**JIT_OPTIONS)
-def _lstm_forward(
-    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, H_out, h_off, h_n, c_n, store
-):
-    """Run an LSTM layer-direction over all chunks, one after another.
-
-    Parameters are those of :func:`_lstm_forward_chunk` with a leading chunk
-    axis ``C`` on ``X``, ``lengths``, ``h0``, ``c0``, ``H_out``, ``h_n``,
-    ``c_n`` and ``store``; the weights are shared.
-    """
-    for c in range(X.shape[0]):
-        _lstm_forward_chunk(
-            X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], c0[c], reverse,
-            H_out[c], h_off, h_n[c], c_n[c], store[c],
-        )  # fmt: skip
-
-
 @njit(parallel=True, **JIT_OPTIONS)
 def _lstm_forward_parallel(
     X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, H_out, h_off, h_n, c_n, store
 ):
     """Run an LSTM layer-direction over all chunks, one thread per chunk.
 
-    Parameters are those of :func:`_lstm_forward`. Chunks write disjoint
-    outputs, so no reduction is needed. BLAS must be single-threaded inside
-    the parallel region (the caller limits it, e.g. with threadpoolctl).
+    Parameters
+    ----------
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, H_out, h_off, h_n, c_n, store
+        As in :func:`_lstm_forward_chunk`, with a leading chunk axis
+        ``C`` on the per-row arrays.
+
+    Notes
+    -----
+    Chunks write disjoint outputs, so no reduction is needed. BLAS must be
+    single-threaded inside the parallel region (the caller limits it).
     """
     for c in prange(X.shape[0]):
         _lstm_forward_chunk(
@@ -290,36 +282,46 @@ def _lstm_forward_parallel(
         )  # fmt: skip
 
 
-@njit(**JIT_OPTIONS)
-def _lstm_backward(
-    X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off, dh_n, dc_n,
-    dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
-):  # fmt: skip
-    """Backpropagate through an LSTM layer-direction for a single chunk.
-
-    Parameters are those of :func:`_lstm_backward_chunk` with a leading chunk
-    axis of size ``C == 1`` on the per-row arrays; the parameter gradients are
-    written directly, without per-chunk buffers.
-    """
-    assert X.shape[0] == 1
-    _lstm_backward_chunk(
-        X[0], lengths[0], W_ih, W_hh, reverse, k_chunk, store[0], dH_out[0],
-        h_off, dh_n[0], dc_n[0], dX[0], dW_ih, dW_hh, db_ih, db_hh, dh0[0],
-        dc0[0],
-    )  # fmt: skip
-
-
 @njit(parallel=True, **JIT_OPTIONS)
 def _lstm_backward_parallel(
     X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off, dh_n, dc_n,
     dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
 ):  # fmt: skip
-    """Backpropagate through an LSTM layer-direction, one thread per chunk.
+    """Backpropagate through a layer-direction, one thread per chunk.
 
-    Parameters are those of :func:`_lstm_backward`, for any number of chunks.
+    Parameters
+    ----------
+    X : ndarray of shape (C, T, Bc, I)
+        Layer input, as given to the forward pass.
+    lengths : ndarray of shape (C, Bc), dtype int64
+        Row lengths, non-increasing within each chunk.
+    W_ih, W_hh : ndarray
+        Weights (see :func:`_lstm_backward_chunk`).
+    reverse : bool
+        Direction.
+    k_chunk : int
+        Gradient chunk length, 0 for none.
+    store : ndarray of shape (C, N, Bc, 7 * H)
+        Written by the forward pass.
+    dH_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
+        Output gradient.
+    h_off : int
+        First output column of this direction.
+    dh_n, dc_n : ndarray of shape (C, Bc, H)
+        Gradient w.r.t. the final states.
+    dX : ndarray of shape (C, T, Bc, I) or (C, 0, Bc, I)
+        Input gradient, added to.
+    dW_ih, dW_hh, db_ih, db_hh : ndarray
+        Overwritten with the parameter gradients summed over chunks.
+    dh0, dc0 : ndarray of shape (C, Bc, H)
+        Overwritten with the gradient w.r.t. the initial states.
+
+    Notes
+    -----
     Each chunk writes its parameter gradients into its own buffer; the
     buffers are summed serially after the parallel loop, so there are no
-    races. BLAS must be single-threaded inside the parallel region.
+    races. BLAS must be single-threaded inside the parallel region (the
+    caller limits it).
     """
     n_chunks = X.shape[0]
     dtype = W_hh.dtype

@@ -12,6 +12,8 @@ import numpy as np
 from numba import njit, prange
 
 from ._common import (
+    _copy_matrix,
+    _copy_vector,
     _gather_inputs,
     _initial_state_gradient,
     _input_gradients,
@@ -56,7 +58,7 @@ def _activate(a, act, h):
         for j in range(a.shape[0]):
             h[j] = fast_sigmoid(a[j])
     else:
-        h[:] = a
+        _copy_vector(a, h)
 
 
 @njit(**JIT_OPTIONS)
@@ -86,7 +88,7 @@ def _activation_gradient(h, dh, act, da):
         for j in range(h.shape[0]):
             da[j] = dh[j] * h[j] * (one - h[j])
     else:
-        da[:] = dh
+        _copy_vector(dh, da)
 
 
 @njit(**JIT_OPTIONS)
@@ -146,7 +148,7 @@ def _rnn_forward_chunk(
         slot = u - (n_steps - n_slots)
         if slot >= 0:
             H_prev[slot, n_act:] = 0.0
-            H_prev[slot, :n_act] = h[:n_act]
+            _copy_matrix(h[:n_act], H_prev[slot, :n_act])
         if n_act == 0:
             continue
         np.dot(h[:n_act], W_hh.T, out=rec[:n_act])
@@ -157,10 +159,10 @@ def _rnn_forward_chunk(
                 rec[b, j] += X_proj[x_row, j] + bias[j]
             _activate(rec[b], act, h[b])
             if slot >= 0:
-                H_st[slot, b] = h[b]
+                _copy_vector(h[b], H_st[slot, b])
             if has_out:
-                H_out[t, b, h_off : h_off + H] = h[b]
-    h_n[:] = h
+                _copy_vector(h[b], H_out[t, b, h_off : h_off + H])
+    _copy_matrix(h, h_n)
     if has_out:
         _zero_padding(lengths, H_out, h_off, H)
 
@@ -243,7 +245,8 @@ def _rnn_backward_chunk(
             t, s = _real_step(lengths[b], n_steps, u, reverse)
             cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
             if has_out:
-                dh[b] += dH_out[t, b, h_off : h_off + H]
+                for j in range(H):
+                    dh[b, j] += dH_out[t, b, h_off + j]
             _activation_gradient(H_st[slot, b], dh[b], act, dA[slot, b])
         np.dot(dA[slot, :n_act], W_hh, out=dh[:n_act])
         for b in range(n_act):
@@ -257,42 +260,6 @@ def _rnn_backward_chunk(
     _recurrent_gradients(dA, H_prev, dW_hh, db_hh)
 
 
-@njit(**JIT_OPTIONS)
-def _rnn_forward(
-    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, H_out, h_off, h_n, store
-):
-    """Run an Elman layer-direction over all chunks, one after another.
-
-    Parameters
-    ----------
-    X : ndarray of shape (C, T, Bc, I)
-        Layer input per chunk.
-    lengths : ndarray of shape (C, Bc), dtype int64
-        Row lengths, non-increasing within each chunk.
-    W_ih, W_hh, b_ih, b_hh : ndarray
-        Parameters, shared by all chunks (see :func:`_rnn_forward_chunk`).
-    h0 : ndarray of shape (C, Bc, H)
-        Initial state.
-    reverse : bool
-        Direction.
-    act : int
-        Activation code.
-    H_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
-        Output sequence (written unless empty).
-    h_off : int
-        First output column of this direction.
-    h_n : ndarray of shape (C, Bc, H)
-        Output: final states.
-    store : ndarray of shape (C, N, Bc, 2 * H)
-        Output: storage for the backward pass.
-    """
-    for c in range(X.shape[0]):
-        _rnn_forward_chunk(
-            X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse, act,
-            H_out[c], h_off, h_n[c], store[c],
-        )  # fmt: skip
-
-
 @njit(parallel=True, **JIT_OPTIONS)
 def _rnn_forward_parallel(
     X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, H_out, h_off, h_n, store
@@ -302,7 +269,8 @@ def _rnn_forward_parallel(
     Parameters
     ----------
     X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, H_out, h_off, h_n, store
-        As in :func:`_rnn_forward`.
+        As in :func:`_rnn_forward_chunk`, with a leading chunk axis
+        ``C`` on the per-row arrays.
 
     Notes
     -----
@@ -316,19 +284,19 @@ def _rnn_forward_parallel(
         )  # fmt: skip
 
 
-@njit(**JIT_OPTIONS)
-def _rnn_backward(
+@njit(parallel=True, **JIT_OPTIONS)
+def _rnn_backward_parallel(
     X, lengths, W_ih, W_hh, reverse, act, k_chunk, store, dH_out, h_off, dh_n,
     dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
 ):  # fmt: skip
-    """Backpropagate through an Elman layer-direction for a single chunk.
+    """Backpropagate through a layer-direction, one thread per chunk.
 
     Parameters
     ----------
-    X : ndarray of shape (1, T, Bc, I)
-        Layer input.
-    lengths : ndarray of shape (1, Bc), dtype int64
-        Row lengths, non-increasing.
+    X : ndarray of shape (C, T, Bc, I)
+        Layer input, as given to the forward pass.
+    lengths : ndarray of shape (C, Bc), dtype int64
+        Row lengths, non-increasing within each chunk.
     W_ih, W_hh : ndarray
         Weights (see :func:`_rnn_backward_chunk`).
     reverse : bool
@@ -337,48 +305,27 @@ def _rnn_backward(
         Activation code.
     k_chunk : int
         Gradient chunk length, 0 for none.
-    store : ndarray of shape (1, N, Bc, 2 * H)
+    store : ndarray of shape (C, N, Bc, 2 * H)
         Written by the forward pass.
-    dH_out : ndarray of shape (1, T, Bc, D * H) or (1, 0, Bc, D * H)
+    dH_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
         Output gradient.
     h_off : int
         First output column of this direction.
-    dh_n : ndarray of shape (1, Bc, H)
+    dh_n : ndarray of shape (C, Bc, H)
         Gradient w.r.t. the final states.
-    dX : ndarray of shape (1, T, Bc, I) or (1, 0, Bc, I)
+    dX : ndarray of shape (C, T, Bc, I) or (C, 0, Bc, I)
         Input gradient, added to.
     dW_ih, dW_hh, db_ih, db_hh : ndarray
-        Overwritten with the parameter gradients (no per-chunk buffers).
-    dh0 : ndarray of shape (1, Bc, H)
+        Overwritten with the parameter gradients summed over chunks.
+    dh0 : ndarray of shape (C, Bc, H)
         Overwritten with the gradient w.r.t. the initial states.
-    """
-    assert X.shape[0] == 1
-    _rnn_backward_chunk(
-        X[0], lengths[0], W_ih, W_hh, reverse, act, k_chunk, store[0], dH_out[0],
-        h_off, dh_n[0], dX[0], dW_ih, dW_hh, db_ih, db_hh, dh0[0],
-    )  # fmt: skip
-
-
-@njit(parallel=True, **JIT_OPTIONS)
-def _rnn_backward_parallel(
-    X, lengths, W_ih, W_hh, reverse, act, k_chunk, store, dH_out, h_off, dh_n,
-    dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
-):  # fmt: skip
-    """Backpropagate through an Elman layer-direction, one thread per chunk.
-
-    Parameters
-    ----------
-    X, lengths, W_ih, W_hh, reverse, act, k_chunk, store, dH_out, h_off, dh_n
-        As in :func:`_rnn_backward`, with any number of chunks ``C``.
-    dX, dW_ih, dW_hh, db_ih, db_hh, dh0
-        As in :func:`_rnn_backward`; parameter gradients are summed over
-        chunks.
 
     Notes
     -----
     Each chunk writes its parameter gradients into its own buffer; the
     buffers are summed serially after the parallel loop, so there are no
-    races. BLAS must be single-threaded inside the parallel region.
+    races. BLAS must be single-threaded inside the parallel region (the
+    caller limits it).
     """
     n_chunks = X.shape[0]
     dtype = W_hh.dtype
