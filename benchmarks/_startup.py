@@ -1,0 +1,185 @@
+"""Start-up costs: cold compilation and import plus a first fit from a warm cache.
+
+:func:`measure_startup` starts this module twice as a fresh Python process
+(``python -m benchmarks._startup``), both times with ``NUMBA_CACHE_DIR``
+pointed at the same new, empty temporary folder:
+
+1. cold: nothing is cached, so the first fit compiles every kernel a default
+   fit uses (and ``predict`` the ones it adds); Numba's compile events give
+   the time spent compiling each kernel;
+2. warm: the same script again, now loading every kernel from the cache.
+
+The child times ``import skrnn`` from the very start of the process, then a
+small fit of a default :class:`~skrnn.RNNRegressor` (only ``max_iter`` and
+``random_state`` set) and a ``predict``, and prints the figures as JSON.
+"""
+
+import time
+
+_PROCESS_START = time.perf_counter()
+
+# Only what the child needs is imported here, so that the child's clock
+# counts little besides ``import skrnn``.
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+# The fit of the child: small enough to take a fraction of a second once the
+# kernels are compiled, large enough to use the parallel kernels (batches of
+# 32 sequences are split across threads) and, through the short last batch
+# of predict, the single-chunk ones.
+N_SEQUENCES = 100
+N_STEPS = 20
+MAX_ITER = 5
+
+
+def _compile_times(events):
+    """Compile time per function from Numba's event record.
+
+    Returns the self time (excluding nested compilations) of each compiled
+    function, the signatures of skrnn's kernels, and the total time of the
+    outermost compilations.
+    """
+    stack, self_time, signatures, total = [], {}, {}, 0.0
+    for stamp, event in events:
+        if event.is_start:
+            stack.append([stamp, event, 0.0])
+            continue
+        start, start_event, nested = stack.pop()
+        duration = stamp - start
+        if stack:
+            stack[-1][2] += duration
+        else:
+            total += duration
+        func = start_event.data["dispatcher"].py_func
+        name = f"{func.__module__}.{func.__qualname__}"
+        if not name.startswith("skrnn."):
+            # Numba's own helpers (array constructors, string formatting
+            # of error messages, BLAS wrappers) are compiled on demand too.
+            name = "numba internals"
+        else:
+            args = ", ".join(str(a) for a in start_event.data["args"])
+            signatures.setdefault(name, []).append(args)
+        self_time[name] = self_time.get(name, 0.0) + duration - nested
+    return self_time, signatures, total
+
+
+def _child():
+    import warnings
+
+    import skrnn
+
+    imported = time.perf_counter()
+    import numpy as np
+    from numba.core import event
+    from sklearn.exceptions import ConvergenceWarning
+
+    t = np.arange(N_SEQUENCES + N_STEPS) * 0.3
+    X = np.lib.stride_tricks.sliding_window_view(np.cos(t), N_STEPS + 1)
+    X, y = X[:N_SEQUENCES, :-1].copy(), X[:N_SEQUENCES, -1].copy()
+    model = skrnn.RNNRegressor(max_iter=MAX_ITER, random_state=0)
+    with event.install_recorder("numba:compile") as record:
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y)
+        fitted = time.perf_counter()
+        model.predict(X)
+        predicted = time.perf_counter()
+    self_time, signatures, compiling = _compile_times(record.buffer)
+    print(
+        json.dumps(
+            {
+                "import": imported - _PROCESS_START,
+                "fit": fitted - start,
+                "predict": predicted - fitted,
+                "import_and_fit": fitted - _PROCESS_START,
+                "compile_events": compiling,
+                "compile_self_seconds": self_time,
+                "kernel_signatures": signatures,
+            }
+        )
+    )
+
+
+def _run_child(repo_root, cache_dir=None):
+    import subprocess
+
+    env = dict(os.environ)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = str(cache_dir)
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks._startup"],
+        cwd=repo_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall = time.perf_counter() - start
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["process_wall"] = wall
+    return result
+
+
+def measure_startup(repo_root):
+    """Cold compile and warm start-up figures, each from a fresh process.
+
+    Parameters
+    ----------
+    repo_root : path-like
+        Folder from which ``python -m benchmarks._startup`` is run.
+
+    Returns
+    -------
+    result : dict
+        ``cold`` and ``warm`` child reports (``import``, ``fit``,
+        ``predict``, ``import_and_fit``, ``compile_events``,
+        ``compile_self_seconds``, ``kernel_signatures``, ``process_wall``)
+        and ``compile_seconds``: the cold run's fit plus predict minus the
+        warm run's.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="skrnn_bench_cache_") as cache_dir:
+        cold_result = _run_child(repo_root, cache_dir)
+        warm_result = _run_child(repo_root, cache_dir)
+    compile_seconds = (cold_result["fit"] + cold_result["predict"]) - (
+        warm_result["fit"] + warm_result["predict"]
+    )
+    return {
+        "cold": cold_result,
+        "warm": warm_result,
+        "compile_seconds": compile_seconds,
+        "n_sequences": N_SEQUENCES,
+        "n_steps": N_STEPS,
+        "max_iter": MAX_ITER,
+    }
+
+
+def measure_warm_startup(repo_root):
+    """Import plus first fit in a fresh process with the current cache.
+
+    The quick mode's way to measure a warm start without paying a cold
+    compile: the child uses the environment's ``NUMBA_CACHE_DIR`` (or
+    Numba's default ``__pycache__`` folders), which the benchmark run has
+    just filled.
+
+    Parameters
+    ----------
+    repo_root : path-like
+        Folder from which ``python -m benchmarks._startup`` is run.
+
+    Returns
+    -------
+    result : dict
+        The child's report, as the ``warm`` entry of :func:`measure_startup`.
+    """
+    result = _run_child(repo_root)
+    result["cache_dir"] = os.environ.get("NUMBA_CACHE_DIR")
+    return result
+
+
+if __name__ == "__main__":
+    _child()

@@ -1,0 +1,156 @@
+"""Timing primitives: interleaved ABAB measurement and the GEMM peak.
+
+Two implementations of the same computation are timed alternately in one
+process (A, B, A, B, ...) so that slow drifts of the machine (other processes,
+frequency changes, thermal state) affect both sides alike. The first rounds
+are warm-up (compilation, allocator and cache warm-up) and are discarded; the
+figure reported for each side is the median of the remaining rounds.
+"""
+
+import contextlib
+import gc
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from numba import njit, prange
+from threadpoolctl import threadpool_limits
+
+
+@dataclass(frozen=True)
+class TimingPolicy:
+    """How many rounds to time.
+
+    Attributes
+    ----------
+    warmup : int
+        Rounds run and discarded before measuring.
+    min_repeats, max_repeats : int
+        Bounds on the number of measured rounds.
+    budget : float
+        Seconds of measured time wanted per side: the number of rounds is
+        ``budget / (time of one round)``, clipped to the bounds above.
+    """
+
+    warmup: int = 2
+    min_repeats: int = 5
+    max_repeats: int = 31
+    budget: float = 1.0
+
+    def repeats_for(self, seconds_per_round):
+        wanted = math.ceil(self.budget / max(seconds_per_round, 1e-9))
+        return int(min(self.max_repeats, max(self.min_repeats, wanted)))
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Summary of the measured rounds of one side, in seconds."""
+
+    median: float
+    q25: float
+    q75: float
+    best: float
+    repeats: int
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def _summary(samples):
+    samples = np.asarray(samples)
+    q25, median, q75 = np.percentile(samples, [25, 50, 75])
+    return Timing(
+        float(median), float(q25), float(q75), float(samples.min()), len(samples)
+    )
+
+
+def _timed(func, context):
+    with context():
+        start = time.perf_counter()
+        func()
+        return time.perf_counter() - start
+
+
+def interleaved(sides, policy):
+    """Time several callables alternately and summarise each.
+
+    Parameters
+    ----------
+    sides : list of (callable, context factory)
+        Each callable runs the computation once; its context factory returns
+        a context manager entered around each call but outside the timed
+        region (thread limits, inference mode, ...).
+    policy : TimingPolicy
+        Warm-up and repeat counts.
+
+    Returns
+    -------
+    timings : list of Timing
+        One per side, in the order given.
+    """
+    gc.collect()
+    # Garbage collection pauses would land on whichever side happens to
+    # trigger them; timeit switches it off for the same reason.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        first = [0.0] * len(sides)
+        for _ in range(policy.warmup):
+            first = [_timed(func, ctx) for func, ctx in sides]
+        repeats = policy.repeats_for(max(first))
+        samples = [[] for _ in sides]
+        for _ in range(repeats):
+            for k, (func, ctx) in enumerate(sides):
+                samples[k].append(_timed(func, ctx))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return [_summary(s) for s in samples]
+
+
+def gemm_peak(dtype, threads, *, size=1024, repeats=10):
+    """Measured GEMM throughput of NumPy's BLAS for square matrices.
+
+    Parameters
+    ----------
+    dtype : {"float32", "float64"}
+        Floating type.
+    threads : int
+        BLAS threads allowed during the measurement.
+    size : int, default=1024
+        Matrix size ``n`` of the ``n x n`` by ``n x n`` product.
+    repeats : int, default=10
+        Measured products (after two of warm-up).
+
+    Returns
+    -------
+    result : dict
+        ``gflops`` (median), ``gflops_best`` (fastest product), ``size`` and
+        ``repeats``.
+    """
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((size, size)).astype(dtype)
+    B = rng.standard_normal((size, size)).astype(dtype)
+    C = np.empty((size, size), dtype)
+    flops = 2.0 * size**3
+    with threadpool_limits(limits=threads, user_api="blas"):
+        (timing,) = interleaved(
+            [(lambda: np.matmul(A, B, out=C), contextlib.nullcontext)],
+            TimingPolicy(warmup=2, min_repeats=repeats, max_repeats=repeats),
+        )
+    return {
+        "gflops": flops / timing.median / 1e9,
+        "gflops_best": flops / timing.best / 1e9,
+        "size": size,
+        "repeats": timing.repeats,
+    }
+
+
+@njit(parallel=True, cache=True)
+def parallel_touch(n):
+    """Run a trivial parallel loop, which makes Numba pick its threading layer."""
+    total = 0
+    for i in prange(n):
+        total += i
+    return total
