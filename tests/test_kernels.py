@@ -354,6 +354,16 @@ def test_unknown_cell_raises():
         )
 
 
+def test_dispatcher_rejects_lengths_the_kernels_cannot_index():
+    rng = np.random.default_rng(8)
+    params = make_params(rng, "gru", 2, 3)
+    for lengths in ([[2, 3]], [[4, 1]], [[2, -1]]):
+        problem = make_problem(rng, "gru", [[3, 2]], 3, 2, 3)
+        problem["lengths"] = np.array(lengths, dtype=np.int64)
+        with pytest.raises(AssertionError):
+            run_kernels("gru", problem, params, False)
+
+
 # The references themselves: naive_backward against finite differences of
 # naive_forward.
 

@@ -98,6 +98,10 @@ def _check_arrays(X, lengths, store, arrays):
     assert X.dtype in (np.float32, np.float64)
     assert lengths.shape == (n_chunks, n_rows)
     assert lengths.dtype == np.int64
+    # The kernels index without bounds checks: lengths out of range or out of
+    # order would read and write outside the arrays.
+    assert lengths.size == 0 or (lengths.min() >= 0 and lengths.max() <= n_steps)
+    assert np.all(lengths[:, 1:] <= lengths[:, :-1])
     assert store.shape[0] == n_chunks
     assert store.shape[1] <= n_steps
     for array in (X, lengths, *arrays):
