@@ -83,9 +83,13 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
     >>> rng = np.random.RandomState(0)
     >>> X = [rng.normal(size=(n, 1)) for n in rng.randint(3, 9, size=60)]
     >>> y = [np.where(x[:, 0] > 0, "pos", "neg") for x in X]
-    >>> tagger = SequenceTagger(hidden_layer_sizes=(8,), max_iter=60, random_state=0)
+    >>> tagger = SequenceTagger(
+    ...     hidden_layer_sizes=(8,), learning_rate_init=0.01, max_iter=30,
+    ...     random_state=0,
+    ... )
     >>> tagger.fit(X, y)
-    SequenceTagger(hidden_layer_sizes=(8,), max_iter=60, random_state=0)
+    SequenceTagger(hidden_layer_sizes=(8,), learning_rate_init=0.01, max_iter=30,
+                   random_state=0)
     >>> tagger.score(X, y) > 0.9
     True
     >>> [len(labels) for labels in tagger.predict(X[:3])] == [len(x) for x in X[:3]]

@@ -115,6 +115,7 @@ def test_3d_array_gives_arrays():
     assert tagger.predict(X3).shape == X.shape
     assert tagger.predict_proba(X3).shape == (*X.shape, 2)
     assert tagger.predict_log_proba(X3).shape == (*X.shape, 2)
+    assert tagger.score(X3, y) == pytest.approx(np.mean(tagger.predict(X3) == y))
     # Steps may differ from fit for the 3-D form.
     assert tagger.predict(X3[:, :4]).shape == (24, 4)
 
