@@ -42,7 +42,7 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 # Rows per chunk below which splitting a batch across threads costs more than
 # it saves.
-_MIN_ROWS_PER_THREAD = 8
+_MIN_ROWS_PER_THREAD = 16
 
 # Sequences per batch at prediction time and in full-batch L-BFGS evaluations:
 # bounds the memory of one forward pass.
@@ -408,6 +408,8 @@ class BaseRecurrent(BaseEstimator, ABC):
                         [seqs.sequences[i] for i in idx], threads, theta.dtype
                     )
                     Yb, wb = self._batch_targets(batch, _take(Y, idx), sw[idx])
+                    if not wb.any():
+                        continue  # only zero-weight sequences: nothing to learn
                     loss, grad = network.loss_and_grad(
                         theta, batch, Yb, wb / wb.sum(),
                         l2=self.alpha / float(sw[idx].sum()),
@@ -421,7 +423,7 @@ class BaseRecurrent(BaseEstimator, ABC):
                 self.loss_ = accumulated_loss / n_samples
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
-                self.grad_norm_curve_.append(float(np.mean(norms)))
+                self.grad_norm_curve_.append(float(np.mean(norms)) if norms else 0.0)
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
@@ -489,7 +491,7 @@ class BaseRecurrent(BaseEstimator, ABC):
 
     def _data_loss(self, seqs, Y, sw):
         """Weighted mean loss (no penalty) of the current model on sequences."""
-        Z = self._raw_outputs(seqs)
+        Z = self._raw_outputs(seqs, activate=False)
         loss = ROW_LOSSES[self._network.loss]
         if self._per_step:
             per_seq = np.array([loss(z, y).sum() for z, y in zip(Z, Y)])
@@ -566,8 +568,8 @@ class BaseRecurrent(BaseEstimator, ABC):
         check_is_fitted(self)
         return validate_sequences(self, X, reset=False)
 
-    def _raw_outputs(self, seqs):
-        """Activated head outputs in sequence order.
+    def _raw_outputs(self, seqs, activate=True):
+        """Head outputs in sequence order (pre-activations if not ``activate``).
 
         ``(n_sequences, n_outputs)`` for many-to-one estimators, a list of
         ``(T_i, n_outputs)`` arrays for per-step ones.
@@ -584,7 +586,7 @@ class BaseRecurrent(BaseEstimator, ABC):
                 batch = make_batch(
                     [seqs.sequences[i] for i in idx], _n_chunks(len(idx)), dtype
                 )
-                rows = self._network.forward(self._theta, batch)
+                rows = self._network.forward(self._theta, batch, activate=activate)
                 if per_step:
                     for i, values in zip(idx, batch.scatter_steps(rows)):
                         out[i] = values

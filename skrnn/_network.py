@@ -216,8 +216,18 @@ class RecurrentNetwork:
         Z += P["output.bias"]
         return Z, (layers, A, head_mask)
 
-    def forward(self, theta, batch):
-        """Activated outputs of the head for a batch (inference).
+    def forward(self, theta, batch, *, activate=True):
+        """Outputs of the head for a batch (inference).
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            Flat parameters.
+        batch : Batch
+            Padded inputs.
+        activate : bool, default=True
+            Apply the output activation; False returns the pre-activations
+            (what the losses take).
 
         Returns
         -------
@@ -226,8 +236,9 @@ class RecurrentNetwork:
             ``(n_chunks, n_steps, chunk_size, n_outputs)`` for a per-step one.
         """
         Z, _ = self._forward(theta, batch, train=False, n_store=0, rng=None)
-        out = OUT_ACTIVATIONS[self.out_activation](Z)
-        return self._rows_shape(out, batch)
+        if activate:
+            Z = OUT_ACTIVATIONS[self.out_activation](Z)
+        return self._rows_shape(Z, batch)
 
     def _rows_shape(self, rows, batch):
         C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size

@@ -338,9 +338,8 @@ def test_weights_reproduce_predictions_in_pytorch(cell, bidirectional):
     torch = pytest.importorskip("torch")
     X = np.random.default_rng(0).normal(size=(7, 5, 3))
     y = X.sum(axis=(1, 2))
-    reg = RNNRegressor(
-        cell=cell, bidirectional=bidirectional, hidden_layer_sizes=(4, 3), **FAST
-    ).fit(X, y)
+    params = {**FAST, "hidden_layer_sizes": (4, 3)}
+    reg = RNNRegressor(cell=cell, bidirectional=bidirectional, **params).fit(X, y)
     module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
     rnn = module(3, 4, batch_first=True, bidirectional=bidirectional).double()
     rnn2 = module(4 * (1 + bidirectional), 3, batch_first=True,

@@ -357,12 +357,6 @@ def _capture_validation(monkeypatch):
     return seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BaseRecurrent._data_loss (skrnn/_base.py) applies the log-losses, "
-    "which take pre-activations, to the activated outputs of _raw_outputs, so "
-    "validation_loss_curve_ is wrong for classifiers and taggers",
-)
 def test_validation_loss_is_the_log_loss_of_the_held_out_steps(monkeypatch):
     seen = _capture_validation(monkeypatch)
     X, y = _tagged(n=40)
