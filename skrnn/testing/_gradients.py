@@ -15,7 +15,7 @@ from .._validation import validate_sequences
 class GradientCheck:
     """Result of :func:`check_gradients`.
 
-    Attributes
+    Parameters
     ----------
     errors : dict of str to float
         Worst relative error of each parameter block (PyTorch names):
