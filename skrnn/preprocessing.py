@@ -33,11 +33,6 @@ def _as_series_list(series):
     several equal-length ones when 3-D. A list or tuple of numbers is one 1-D
     series; a list or tuple of anything else holds one series per element.
     """
-    if isinstance(series, (str, bytes)):
-        raise TypeError(
-            f"series must be an array-like of numbers or a list of them, got "
-            f"{type(series).__name__} instead."
-        )
     if isinstance(series, np.ndarray) or hasattr(series, "__array__"):
         array = np.asarray(series)
         if array.ndim == 3:
@@ -113,8 +108,9 @@ def make_windows(series, window, horizon=1, stride=1):
         univariate series ``(n_steps,)``; a 2-D array is one multivariate
         series ``(n_steps, n_features)`` (time on the first axis); a 3-D
         array holds equal-length series ``(n_series, n_steps, n_features)``;
-        a list or tuple of arrays holds series of any lengths. Every series
-        must have the same number of features.
+        a list or tuple of arrays holds series of any lengths (so a nested
+        list is several 1-D series: pass one 2-D series as an array). Every
+        series must have the same number of features.
     window : int
         Number of steps in each input window, at least 1.
     horizon : int, default=1
@@ -308,7 +304,7 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         "max_tokens": [Interval(Integral, 2, None, closed="left"), None],
     }
 
-    unknown_token = "<unk>"
+    _unknown_token = "<unk>"
 
     def __init__(
         self, level="char", *, lowercase=True, min_frequency=1, max_tokens=None
@@ -342,14 +338,14 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         counts = Counter()
         for text in _check_texts(X):
             counts.update(self._tokenize(text))
-        counts.pop(self.unknown_token, None)
+        counts.pop(self._unknown_token, None)
         kept = sorted(
             (token for token, count in counts.items() if count >= self.min_frequency),
             key=lambda token: (-counts[token], token),
         )
         if self.max_tokens is not None:
             kept = kept[: self.max_tokens - 1]
-        tokens = [self.unknown_token, *kept]
+        tokens = [self._unknown_token, *kept]
         self.vocabulary_ = {token: index for index, token in enumerate(tokens)}
         self.tokens_ = np.array(tokens, dtype=object)
         self.n_tokens_ = len(tokens)
