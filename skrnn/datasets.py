@@ -62,11 +62,13 @@ def make_adding_problem(n_sequences=1000, n_steps=50, *, random_state=None):
     -----
     Predicting the mean, 1, for every sequence gives a mean squared error of
     the variance of a sum of two independent uniform values, ``1/6 ~ 0.167``:
-    a model that has not found the markers stays there. Hochreiter and
-    Schmidhuber count the task solved below an error of 0.04 on their scale;
-    an LSTM or GRU with a few dozen units gets below 0.05 at 50 steps, while
-    an Elman RNN usually stays at the baseline as ``n_steps`` grows
-    (vanishing gradients).
+    a model that has not found the markers stays there. An LSTM or GRU with a
+    few dozen units gets below 0.05 at 50 steps, while an Elman RNN usually
+    stays at the baseline as ``n_steps`` grows (vanishing gradients).
+
+    This is the common modern form of the task (values in [0, 1], markers 0
+    or 1, the plain sum as target); the original [1]_ draws values from
+    [-1, 1] and scales the target into [0, 1].
 
     References
     ----------

@@ -155,8 +155,8 @@ def make_windows(series, window, horizon=1, stride=1):
     >>> X, y = make_windows(np.arange(6.0), window=3)
     >>> X.shape, y.shape
     ((3, 3, 1), (3,))
-    >>> X[0, :, 0], y[0]
-    (array([0., 1., 2.]), np.float64(3.0))
+    >>> X[0, :, 0], float(y[0])
+    (array([0., 1., 2.]), 3.0)
     >>> X, y = make_windows([np.arange(6.0), np.arange(10.0, 15.0)], 2, horizon=2)
     >>> y
     array([[ 2.,  3.],
