@@ -191,7 +191,8 @@ class TorchCase:
             self.torch.set_num_threads(self.shape.threads)
         yield
 
-    def _final_state(self, X):
+    def final_state(self, X):
+        """Hidden state of the (only) layer after the last step."""
         _, state = self.rnn(X)
         h_n = state[0] if isinstance(state, tuple) else state
         return h_n[-1]
@@ -199,14 +200,14 @@ class TorchCase:
     def train_step(self):
         for p in self.params:
             p.grad = None
-        pred = self.head(self._final_state(self.X))
+        pred = self.head(self.final_state(self.X))
         loss = 0.5 * self.torch.nn.functional.mse_loss(pred, self.Y)
         loss.backward()
         return loss
 
     def infer(self):
         with self.torch.inference_mode():
-            return self.head(self._final_state(self.X))
+            return self.head(self.final_state(self.X))
 
     def loss_grads_predictions(self):
         with self.context():

@@ -147,7 +147,9 @@ def compare(params, dtype, *, rounds):
     X_train, y_train = X[:n_train], y[:n_train]
     X_test, y_test = X[n_train:], y[n_train:]
     weights = _initial_weights(params, np.dtype(dtype))
-    threads = numba.get_num_threads()
+    # All cores for both, as each library would use them by default.
+    threads = numba.config.NUMBA_NUM_THREADS
+    numba.set_num_threads(threads)
     torch.set_num_threads(threads)
 
     # Warm-up: load the kernels and let both libraries allocate their pools.

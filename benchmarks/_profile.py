@@ -159,7 +159,7 @@ def _torch_forward(torch_case):
     def run():
         for p in torch_case.params:
             p.grad = None
-        torch_case.head(torch_case._final_state(torch_case.X))
+        torch_case.head(torch_case.final_state(torch_case.X))
 
     return run
 

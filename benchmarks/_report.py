@@ -195,11 +195,16 @@ def _startup_section(results):
         "interpreter's start-up."
     ]
     if "compile_seconds" in s:
-        kernels = s["cold"]["compile_self_seconds"]
-        listing = ", ".join(
-            f"`{name.rsplit('.', 1)[-1]}` {sec:.1f} s"
-            for name, sec in sorted(kernels.items(), key=lambda kv: -kv[1])
+        kernels = sorted(
+            s["cold"]["compile_self_seconds"].items(), key=lambda kv: -kv[1]
         )
+        named = [(n, sec) for n, sec in kernels if sec >= 0.5]
+        rest = sum(sec for _, sec in kernels) - sum(sec for _, sec in named)
+        listing = ", ".join(
+            f"`{name.removeprefix('skrnn._kernels.')}` {sec:.1f} s"
+            for name, sec in named
+        )
+        listing += f", {len(kernels) - len(named)} others {rest:.1f} s"
         paragraphs.append(
             f"Cold compile: {s['compile_seconds']:.1f} s (cold fit and predict "
             f"minus warm ones; Numba's compile events add up to "
