@@ -351,6 +351,26 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         self.n_tokens_ = len(tokens)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Learn the vocabulary of the texts and turn them into token ids.
+
+        Parameters
+        ----------
+        X : iterable of str
+            The training texts, one string per document. A one-shot iterable
+            (a generator) is read once.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        sequences : list of ndarray of shape (n_tokens_i,), dtype int64
+            One array of token ids per text, as :meth:`transform` gives.
+        """
+        texts = _check_texts(X)
+        return self.fit(texts).transform(texts)
+
     def transform(self, X):
         """Turn each text into an array of token ids.
 

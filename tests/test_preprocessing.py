@@ -334,6 +334,14 @@ def test_tokenizer_accepts_arrays_of_strings():
     assert tokenizer.vocabulary_ == TextTokenizer(level="word").fit(TEXTS).vocabulary_
 
 
+def test_tokenizer_fit_transform_reads_a_generator_once():
+    expected = TextTokenizer().fit(TEXTS).transform(TEXTS)
+    result = TextTokenizer().fit_transform(text for text in TEXTS)
+    assert len(result) == len(expected)
+    for a, b in zip(result, expected):
+        assert_array_equal(a, b)
+
+
 def test_tokenizer_clone_and_pickle():
     tokenizer = TextTokenizer(level="word", min_frequency=2).fit(TEXTS)
     unfitted = clone(tokenizer)
