@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 import skrnn
+import skrnn.datasets
 import skrnn.metrics
+import skrnn.preprocessing
 import skrnn.testing
 
 tomllib = pytest.importorskip("tomllib")
@@ -23,7 +25,13 @@ IGNORED = set(CONFIG["tool"]["numpydoc_validation"]["checks"]) - {"all"}
 
 
 def _public_objects():
-    for module in (skrnn, skrnn.metrics, skrnn.testing):
+    for module in (
+        skrnn,
+        skrnn.metrics,
+        skrnn.testing,
+        skrnn.preprocessing,
+        skrnn.datasets,
+    ):
         for name in module.__all__:
             obj = getattr(module, name)
             if not (inspect.isclass(obj) or inspect.isfunction(obj)):
