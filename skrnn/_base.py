@@ -528,6 +528,7 @@ class BaseRecurrent(BaseEstimator, ABC):
                 total_loss += share * loss
                 total_grad += share * g
             total_loss += l2 * network.l2_penalty(theta)
+            state["loss"] = float(total_loss)
             for b in network.blocks:
                 if b.is_weight:
                     total_grad[b.start : b.stop] += l2 * theta[b.start : b.stop]
@@ -535,8 +536,10 @@ class BaseRecurrent(BaseEstimator, ABC):
 
         self.loss_curve_ = []
 
-        def callback(intermediate_result):
-            self.loss_curve_.append(float(intermediate_result.fun))
+        def callback(xk):
+            # L-BFGS-B evaluates the accepted iterate last, so the recorded
+            # loss is the iterate's (scipy < 1.11 passes only ``xk``).
+            self.loss_curve_.append(state["loss"])
             if self.verbose:
                 print(
                     "Iteration %d, loss = %.8f"
