@@ -256,7 +256,7 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         Maps each token to its id. Id 0 is the unknown token ``"<unk>"``;
         real tokens have ids from 1, by decreasing frequency and then in
         alphabetical order for ties.
-    tokens_ : ndarray of str objects of shape (n_tokens_,)
+    tokens_ : ndarray of str objects of shape (`n_tokens_`,)
         The token of each id: ``tokens_[vocabulary_[t]] == t``.
     n_tokens_ : int
         Size of the vocabulary, the unknown token included: every id is in
