@@ -39,7 +39,8 @@ FULL = {
     },
     "end_to_end_rounds": 3,
     "profile_hidden": [16, 64, 256],
-    "gemm": {"size": 1024, "repeats": 10},
+    "speedup_shape": {"batch": 128, "hidden": 64},
+    "gemm": {"size": 1024, "repeats": 5},
 }
 
 QUICK = {
@@ -63,10 +64,11 @@ QUICK = {
     },
     "end_to_end_rounds": 1,
     "profile_hidden": [8],
+    "speedup_shape": {"batch": 16, "hidden": 8},
     "gemm": {"size": 256, "repeats": 3},
 }
 
-EXTRAS = ("startup", "memory", "end-to-end", "profile")
+EXTRAS = ("speedup", "startup", "memory", "end-to-end", "profile")
 
 
 def _parse_args(argv):
@@ -96,6 +98,11 @@ def _parse_args(argv):
     parser.add_argument("--threads", nargs="+", type=int)
     parser.add_argument("--batch-sizes", nargs="+", type=int)
     parser.add_argument("--hidden-sizes", nargs="+", type=int)
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="only re-render the report from benchmark.json in the output folder",
+    )
     parser.add_argument(
         "--skip",
         nargs="+",
@@ -189,6 +196,7 @@ def _meta(args, grid, peer, peer_note):
         ),
         "command": "python -m benchmarks" + "".join(f" {a}" for a in sys.argv[1:]),
         "quick": args.quick,
+        "gemm_size": grid["gemm"]["size"],
         "peer": peer,
         "peer_note": peer_note,
         "grid": {
@@ -241,32 +249,46 @@ def _log(message):
     print(f"[{time.perf_counter() - _START:6.1f} s] {message}", flush=True)
 
 
-def _measure_gemm_peaks(grid):
-    from ._timing import gemm_peak
-
-    return {
-        dtype: {str(t): gemm_peak(dtype, t, **grid["gemm"]) for t in grid["threads"]}
-        for dtype in grid["dtypes"]
-    }
-
-
-def _measure_table(grid, peer, peaks, policy):
-    import numba
-
+def _build_cases(shape, peer):
+    """skrnn's and the peer's case for a shape, checked to compute the same."""
     from ._cases import (
         NumpyCase,
-        Shape,
         SkrnnCase,
         TorchCase,
         agreement_tolerance,
         check_agreement,
-        gemm_flops,
         make_data,
     )
-    from ._timing import interleaved
+
+    X, Y = make_data(shape)
+    ours = SkrnnCase(shape, X, Y)
+    peer_class = TorchCase if peer == "PyTorch" else NumpyCase
+    theirs = peer_class(shape, X, Y, ours.weights())
+    agreement = check_agreement(ours, theirs)
+    if max(agreement.values()) > agreement_tolerance(shape.dtype):
+        raise RuntimeError(f"skrnn and {peer} disagree on {shape}: {agreement}")
+    return ours, theirs, agreement
+
+
+def _local_gemm_peak(grid, dtype, threads):
+    """GEMM throughput now, then a pause so that BLAS's threads go idle.
+
+    OpenBLAS's worker threads keep spinning for a while after a product;
+    without the pause they would compete with the next timed call.
+    """
+    from ._timing import gemm_peak
+
+    peak = gemm_peak(dtype, threads, **grid["gemm"])
+    time.sleep(0.2)
+    return peak
+
+
+def _shapes(grid):
+    import numba
+
+    from ._cases import Shape
 
     max_threads = numba.config.NUMBA_NUM_THREADS
-    rows = []
     for cell in grid["cells"]:
         for dtype in grid["dtypes"]:
             for threads in grid["threads"]:
@@ -275,87 +297,128 @@ def _measure_table(grid, peer, peaks, policy):
                     continue
                 for batch in grid["batch_sizes"]:
                     for hidden in grid["hidden_sizes"]:
-                        shape = Shape(
-                            cell,
-                            dtype,
-                            threads,
-                            batch,
-                            hidden,
-                            grid["steps"],
-                            grid["inputs"],
-                        )
-                        X, Y = make_data(shape)
-                        ours = SkrnnCase(shape, X, Y)
-                        peer_class = TorchCase if peer == "PyTorch" else NumpyCase
-                        theirs = peer_class(shape, X, Y, ours.weights())
-                        agreement = check_agreement(ours, theirs)
-                        if max(agreement.values()) > agreement_tolerance(dtype):
-                            raise RuntimeError(
-                                f"skrnn and {peer} disagree on {shape}: {agreement}"
-                            )
-                        for mode in ("train", "infer"):
-                            method = "train_step" if mode == "train" else "infer"
-                            a, b = interleaved(
-                                [
-                                    (getattr(ours, method), ours.context),
-                                    (getattr(theirs, method), theirs.context),
-                                ],
-                                policy,
-                            )
-                            flops = gemm_flops(shape, mode)
-                            peak = peaks[dtype][str(threads)]["gflops"]
-                            row = {
-                                **shape.to_dict(),
-                                "mode": mode,
-                                "gemm_flops": flops,
-                                "skrnn": a.to_dict(),
-                                "peer": b.to_dict(),
-                                "ratio": a.median / b.median,
-                                "skrnn_gflops": flops / a.median / 1e9,
-                                "peer_gflops": flops / b.median / 1e9,
-                                "agreement": agreement,
-                                "load_average": os.getloadavg()[0],
-                            }
-                            row["skrnn_peak_pct"] = 100 * row["skrnn_gflops"] / peak
-                            row["peer_peak_pct"] = 100 * row["peer_gflops"] / peak
-                            rows.append(row)
-                            _log(
-                                f"{cell:4s} {dtype} {threads}T B{batch:<4d} "
-                                f"H{hidden:<4d} {mode:5s} skrnn "
-                                f"{a.median * 1e3:9.2f} ms  {peer} "
-                                f"{b.median * 1e3:9.2f} ms  ratio "
-                                f"{row['ratio']:5.2f}  {row['skrnn_peak_pct']:4.0f}% "
-                                "peak"
-                            )
-                        del ours, theirs
+                        yield Shape(cell, dtype, threads, batch, hidden,
+                                    grid["steps"], grid["inputs"])  # fmt: skip
+
+
+def _measure_table(grid, peer, policy):
+    """One row per shape and mode; the GEMM peak is probed around each shape."""
+    from ._cases import gemm_flops
+    from ._timing import interleaved
+
+    rows = []
+    for shape in _shapes(grid):
+        ours, theirs, agreement = _build_cases(shape, peer)
+        before = _local_gemm_peak(grid, shape.dtype, shape.threads)
+        timings = {}
+        for mode in ("train", "infer"):
+            method = "train_step" if mode == "train" else "infer"
+            timings[mode] = interleaved(
+                [
+                    (getattr(ours, method), ours.context),
+                    (getattr(theirs, method), theirs.context),
+                ],
+                policy,
+            )
+        after = _local_gemm_peak(grid, shape.dtype, shape.threads)
+        # The higher of the two probes: a busy moment during one of them must
+        # not make the efficiencies look better than they are.
+        peak = max(before["gflops"], after["gflops"])
+        for mode, (a, b) in timings.items():
+            flops = gemm_flops(shape, mode)
+            row = {
+                **shape.to_dict(),
+                "mode": mode,
+                "gemm_flops": flops,
+                "skrnn": a.to_dict(),
+                "peer": b.to_dict(),
+                "ratio": a.median / b.median,
+                "skrnn_gflops": flops / a.median / 1e9,
+                "peer_gflops": flops / b.median / 1e9,
+                "gemm_peak_gflops": peak,
+                "gemm_peak_probes": [before["gflops"], after["gflops"]],
+                "agreement": agreement,
+                "load_average": os.getloadavg()[0],
+            }
+            row["skrnn_peak_pct"] = 100 * row["skrnn_gflops"] / peak
+            row["peer_peak_pct"] = 100 * row["peer_gflops"] / peak
+            rows.append(row)
+            _log(
+                f"{shape.cell:4s} {shape.dtype} {shape.threads}T "
+                f"B{shape.batch:<4d} H{shape.hidden:<4d} {mode:5s} skrnn "
+                f"{a.median * 1e3:9.2f} ms  {peer} {b.median * 1e3:9.2f} ms  "
+                f"ratio {row['ratio']:5.2f}  {row['skrnn_peak_pct']:4.0f}% of "
+                f"{peak:.0f} GFLOP/s"
+            )
+        del ours, theirs
     return rows
 
 
-def _speedups(rows):
-    from ._targets import SPEEDUP_SHAPE
+def _gemm_summary(rows):
+    """Spread of the GEMM peak probes of the run, per dtype and thread count."""
+    import numpy as np
 
-    out = []
-    index = {
-        (r["cell"], r["dtype"], r["mode"], r["threads"]): r
-        for r in rows
-        if r["batch"] == SPEEDUP_SHAPE["batch"]
-        and r["hidden"] == SPEEDUP_SHAPE["hidden"]
-    }
-    for (cell, dtype, mode, threads), one in index.items():
-        two = index.get((cell, dtype, mode, 2))
-        if threads != 1 or two is None:
+    out = {}
+    for row in rows:
+        if row["mode"] != "train":
             continue
-        out.append(
-            {
-                "cell": cell,
-                "dtype": dtype,
-                "mode": mode,
-                "skrnn_1": one["skrnn"]["median"],
-                "skrnn_2": two["skrnn"]["median"],
-                "skrnn_speedup": one["skrnn"]["median"] / two["skrnn"]["median"],
-                "peer_speedup": one["peer"]["median"] / two["peer"]["median"],
+        by_threads = out.setdefault(row["dtype"], {})
+        by_threads.setdefault(str(row["threads"]), []).extend(row["gemm_peak_probes"])
+    return {
+        dtype: {
+            t: {
+                "median": float(np.median(v)),
+                "min": float(np.min(v)),
+                "max": float(np.max(v)),
+                "probes": len(v),
             }
-        )
+            for t, v in sorted(by_threads.items())
+        }
+        for dtype, by_threads in out.items()
+    }
+
+
+def _measure_speedups(grid, peer, policy):
+    """2 threads over 1, both thread counts timed alternately in one loop."""
+    import numba
+
+    from ._cases import Shape
+    from ._timing import interleaved
+
+    if not {1, 2} <= set(grid["threads"]) or numba.config.NUMBA_NUM_THREADS < 2:
+        return []
+    out = []
+    batch, hidden = grid["speedup_shape"]["batch"], grid["speedup_shape"]["hidden"]
+    for cell in grid["cells"]:
+        for dtype in grid["dtypes"]:
+            cases = {}
+            for threads in (1, 2):
+                shape = Shape(cell, dtype, threads, batch, hidden, grid["steps"],
+                              grid["inputs"])  # fmt: skip
+                cases[threads] = _build_cases(shape, peer)[:2]
+            for mode in ("train", "infer"):
+                method = "train_step" if mode == "train" else "infer"
+                sides = [
+                    (getattr(case, method), case.context)
+                    for k in (0, 1)
+                    for case in (cases[1][k], cases[2][k])
+                ]
+                ours_1, ours_2, peer_1, peer_2 = interleaved(sides, policy)
+                result = {
+                    "cell": cell, "dtype": dtype, "mode": mode, "batch": batch,
+                    "hidden": hidden, "skrnn_1": ours_1.median,
+                    "skrnn_2": ours_2.median, "peer_1": peer_1.median,
+                    "peer_2": peer_2.median,
+                    "skrnn_speedup": ours_1.median / ours_2.median,
+                    "peer_speedup": peer_1.median / peer_2.median,
+                    "load_average": os.getloadavg()[0],
+                }  # fmt: skip
+                out.append(result)
+                _log(
+                    f"{cell:4s} {dtype} B{batch} H{hidden} {mode:5s} 2 threads "
+                    f"over 1: skrnn {result['skrnn_speedup']:.2f}x, {peer} "
+                    f"{result['peer_speedup']:.2f}x"
+                )
     return out
 
 
@@ -429,6 +492,18 @@ def _measure_profile(grid, peer, policy):
     return out
 
 
+def _render(results, output):
+    """Write the Markdown, reStructuredText and plot of a run's results."""
+    from . import _report
+
+    (output / "benchmark.md").write_text(_report.to_markdown(results) + "\n")
+    (output / "benchmark.rst").write_text(_report.to_rst(results) + "\n")
+    try:
+        _report.plot_ratios(results, output / "ratios.png")
+    except ImportError:
+        _log("no plot: matplotlib is not installed")
+
+
 def main(argv=None):
     args = _parse_args(argv)
     grid = _grid(args)
@@ -436,23 +511,35 @@ def main(argv=None):
         DEFAULT_OUTPUT / "quick" if args.quick else DEFAULT_OUTPUT
     )
     output.mkdir(parents=True, exist_ok=True)
+    if args.render_only:
+        _render(json.loads((output / "benchmark.json").read_text()), output)
+        _log(f"rendered {output}")
+        return
     started = time.perf_counter()
 
-    from . import _report, _targets
+    from . import _targets
     from ._timing import TimingPolicy
 
     peer, peer_note = _peer(args.peer)
     _log(f"skrnn benchmarks: peer {peer}{' (' + peer_note + ')' if peer_note else ''}")
     policy = (
-        TimingPolicy(warmup=1, min_repeats=3, max_repeats=3, budget=0.0)
+        TimingPolicy(
+            warmup=1,
+            min_repeats=3,
+            max_repeats=3,
+            budget=0.0,
+            min_round=0.0,
+            settle=0.005,
+        )
         if args.quick
         else TimingPolicy()
     )
     results = {"meta": _meta(args, grid, peer, peer_note)}
 
-    _log("GEMM peak")
-    peaks_start = _measure_gemm_peaks(grid)
-    rows = _measure_table(grid, peer, peaks_start, policy)
+    rows = _measure_table(grid, peer, policy)
+    results["speedup"] = (
+        [] if "speedup" in args.skip else _measure_speedups(grid, peer, policy)
+    )
 
     results["startup"] = None
     if "startup" not in args.skip:
@@ -478,38 +565,14 @@ def main(argv=None):
         [] if "profile" in args.skip else _measure_profile(grid, peer, policy)
     )
 
-    _log("GEMM peak (again)")
-    peaks_end = _measure_gemm_peaks(grid)
-    # The peak is the higher of the two measurements: a busy machine at one
-    # of them must not make skrnn's efficiency look better than it is.
-    peaks = {
-        dtype: {
-            t: max(
-                peaks_start[dtype][t], peaks_end[dtype][t], key=lambda p: p["gflops"]
-            )
-            for t in peaks_start[dtype]
-        }
-        for dtype in peaks_start
-    }
-    for row in rows:
-        peak = peaks[row["dtype"]][str(row["threads"])]["gflops"]
-        row["skrnn_peak_pct"] = 100 * row["skrnn_gflops"] / peak
-        row["peer_peak_pct"] = 100 * row["peer_gflops"] / peak
-    results["gemm_peak"] = peaks
-    results["gemm_peak_measurements"] = {"start": peaks_start, "end": peaks_end}
+    results["gemm_peak"] = _gemm_summary(rows)
     results["rows"] = rows
-    results["speedup"] = _speedups(rows)
     results["meta"]["load_average"]["end"] = os.getloadavg()[0]
     results["meta"]["seconds"] = time.perf_counter() - started
     results["targets"] = _targets.evaluate(results)
 
     (output / "benchmark.json").write_text(json.dumps(results, indent=1) + "\n")
-    (output / "benchmark.md").write_text(_report.to_markdown(results) + "\n")
-    (output / "benchmark.rst").write_text(_report.to_rst(results) + "\n")
-    try:
-        _report.plot_ratios(results, output / "ratios.png")
-    except ImportError:
-        _log("no plot: matplotlib is not installed")
+    _render(results, output)
     _log(f"wrote {output} in {results['meta']['seconds']:.0f} s")
     for t in results["targets"]:
         status = {True: "met", False: "MISSED", None: "not evaluated"}[t["met"]]

@@ -52,21 +52,23 @@ def _machine_paragraphs(meta):
 
 def _gemm_section(results):
     rows = []
-    size = None
     for dtype, by_threads in results["gemm_peak"].items():
-        for threads, peak in sorted(by_threads.items()):
-            size = peak["size"]
+        for threads, peak in by_threads.items():
             rows.append(
-                [dtype, threads, f"{peak['gflops']:.1f}", f"{peak['gflops_best']:.1f}"]
-            )
+                [dtype, threads, f"{peak['median']:.1f}", f"{peak['min']:.1f}",
+                 f"{peak['max']:.1f}", peak["probes"]]
+            )  # fmt: skip
+    size = results["meta"]["gemm_size"]
     return Section(
         "GEMM peak",
         [
-            f"NumPy `matmul` of two {size} x {size} matrices at each thread "
-            "count, measured at the start and at the end of the run; the higher "
-            "median is the peak that the efficiencies below refer to."
+            f"NumPy `matmul` of two {size} x {size} matrices in the dtype and at "
+            "the thread count of each shape, probed just before and just after "
+            "the shape is timed; the higher of the two probes is the peak that "
+            "the shape's efficiency refers to, so a busy machine lowers "
+            "throughput and peak alike. GFLOP/s over all probes of the run:"
         ],
-        ["dtype", "threads", "GFLOP/s (median)", "GFLOP/s (fastest)"],
+        ["dtype", "threads", "median", "lowest", "highest", "probes"],
         rows,
     )
 
@@ -108,8 +110,8 @@ def _table_section(results, mode):
         [
             f"{MODE_NAMES[mode]}: {what}. Median milliseconds of interleaved "
             f"skrnn/{peer} rounds; GFLOP/s count the GEMMs of the recurrent "
-            "layer; % peak is against the GEMM peak of the same dtype and "
-            "thread count."
+            "layer; % peak is against the GEMM peak probed around the shape "
+            "(same dtype and thread count)."
         ],
         [
             "cell",
@@ -134,31 +136,24 @@ def _table_section(results, mode):
 def _speedup_section(results):
     peer = results["meta"]["peer"]
     rows = [
-        [
-            s["cell"],
-            s["dtype"],
-            MODE_NAMES[s["mode"]],
-            _ms(s["skrnn_1"]),
-            _ms(s["skrnn_2"]),
-            f"{s['skrnn_speedup']:.2f}",
-            f"{s['peer_speedup']:.2f}",
-        ]
+        [s["cell"], s["dtype"], MODE_NAMES[s["mode"]], _ms(s["skrnn_1"]),
+         _ms(s["skrnn_2"]), f"{s['skrnn_speedup']:.2f}", _ms(s["peer_1"]),
+         _ms(s["peer_2"]), f"{s['peer_speedup']:.2f}"]
         for s in results["speedup"]
-    ]
+    ]  # fmt: skip
+    first = results["speedup"][0]
     return Section(
-        "2 threads over 1 (B = 128, H = 64)",
-        ["From the tables above: time with 1 thread over time with 2."],
+        f"2 threads over 1 (B = {first['batch']}, H = {first['hidden']})",
         [
-            "cell",
-            "dtype",
-            "mode",
-            "skrnn 1 thread ms",
-            "skrnn 2 threads ms",
-            "skrnn speedup",
-            f"{peer} speedup",
+            "Both thread counts of both libraries timed alternately in one "
+            "loop; speedup is the time with 1 thread over the time with 2. "
+            "Milliseconds."
         ],
+        ["cell", "dtype", "mode", "skrnn 1 thread", "skrnn 2 threads",
+         "skrnn speedup", f"{peer} 1 thread", f"{peer} 2 threads",
+         f"{peer} speedup"],
         rows,
-    )
+    )  # fmt: skip
 
 
 def _startup_section(results):
@@ -463,12 +458,15 @@ def plot_ratios(results, path):
                     max(small) + 0.3,
                     colors="k",
                     linestyles=":",
-                    label=f"target {limit}",
+                    label="target (H in {16, 64})",
                 )
             ax.axhline(1.0, color="0.6", linewidth=0.8)
             ax.set_yscale("log")
             ax.set_xticks(range(len(shapes)), labels)
-            ax.set_title(f"{MODE_NAMES[mode]}, {dtype}")
+            title = f"{MODE_NAMES[mode]}, {dtype}"
+            if peer == "PyTorch":
+                title += f" (target {limit})"
+            ax.set_title(title)
             if j == 0:
                 ax.set_ylabel(f"time skrnn / {peer} (lower is better)")
     handles, names = axes[0, 0].get_legend_handles_labels()
