@@ -24,6 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import mean_squared_error
 
 from skrnn import RNNRegressor
+from skrnn.datasets import make_adding_problem
 
 # %%
 # Data
@@ -36,23 +37,8 @@ from skrnn import RNNRegressor
 N_STEPS = 50
 
 
-def adding_problem(n_sequences, rng):
-    """Sequences of (value, marker) pairs and the sum of the marked values."""
-    values = rng.uniform(0, 1, size=(n_sequences, N_STEPS))
-    rows = np.arange(n_sequences)
-    first = rng.integers(0, N_STEPS // 2, size=n_sequences)
-    second = rng.integers(N_STEPS // 2, N_STEPS, size=n_sequences)
-    markers = np.zeros_like(values)
-    markers[rows, first] = 1.0
-    markers[rows, second] = 1.0
-    X = np.stack([values, markers], axis=2)
-    y = values[rows, first] + values[rows, second]
-    return X, y
-
-
-rng = np.random.default_rng(0)
-X_train, y_train = adding_problem(2000, rng)
-X_test, y_test = adding_problem(500, rng)
+X_train, y_train = make_adding_problem(2000, N_STEPS, random_state=0)
+X_test, y_test = make_adding_problem(500, N_STEPS, random_state=1)
 baseline = mean_squared_error(y_test, np.full_like(y_test, y_train.mean()))
 print(f"X_train: {X_train.shape}, mean-prediction MSE on the test set: {baseline:.3f}")
 

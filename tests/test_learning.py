@@ -13,6 +13,7 @@ from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.model_selection import train_test_split
 
 from skrnn import RNNClassifier, RNNRegressor
+from skrnn.datasets import make_adding_problem
 
 # The budgets stop short of the convergence test on purpose: the thresholds
 # are reached well before the loss flattens out.
@@ -34,27 +35,6 @@ def cosine_windows(n_points=1200, width=50, step=0.1):
     y = series[width:]
     n_train = int(0.8 * len(X))
     return X[:n_train], X[n_train:], y[:n_train], y[n_train:]
-
-
-def adding_problem(n_sequences, n_steps, rng):
-    """Hochreiter and Schmidhuber's adding problem.
-
-    Each step has two features: a value uniform in [0, 1] and a marker. One
-    marker is set in the first half of the sequence and one in the second;
-    the target is the sum of the two marked values. The first marked value
-    can be anywhere in the first half, so the network must hold it for up to
-    ``n_steps`` steps while ignoring the values in between.
-    """
-    values = rng.uniform(0, 1, size=(n_sequences, n_steps))
-    rows = np.arange(n_sequences)
-    first = rng.integers(0, n_steps // 2, size=n_sequences)
-    second = rng.integers(n_steps // 2, n_steps, size=n_sequences)
-    markers = np.zeros_like(values)
-    markers[rows, first] = 1.0
-    markers[rows, second] = 1.0
-    X = np.stack([values, markers], axis=2)
-    y = values[rows, first] + values[rows, second]
-    return X, y
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -86,9 +66,8 @@ def test_digits_as_row_sequences(cell):
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_adding_problem_needs_memory_across_30_steps(cell):
-    rng = np.random.default_rng(0)
-    X_train, y_train = adding_problem(2000, 30, rng)
-    X_test, y_test = adding_problem(500, 30, rng)
+    X_train, y_train = make_adding_problem(2000, 30, random_state=0)
+    X_test, y_test = make_adding_problem(500, 30, random_state=1)
     # Predicting the training mean scores the variance of a sum of two
     # uniform values, 1/6: anything near it has learned nothing.
     baseline = mean_squared_error(y_test, np.full_like(y_test, y_train.mean()))
