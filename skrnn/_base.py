@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
 from threadpoolctl import threadpool_limits
 
-from ._batching import make_batch
+from ._batching import Batch, make_batch
 from ._compat import (
     Interval,
     Options,
@@ -36,7 +36,7 @@ from ._compat import (
 from ._losses import ROW_LOSSES
 from ._network import RecurrentNetwork
 from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
-from ._validation import validate_sequences
+from ._validation import validate_sequences, validate_tokens
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -89,6 +89,31 @@ def _take(values, indices):
     return [values[i] for i in indices]
 
 
+def _last_outputs(outputs, batch):
+    """Outputs after each real row's last input step, in the batch's sequence order.
+
+    ``outputs`` is what the network's ``forward`` returns: ``(C, Bc, K)``, or
+    ``(C, T, Bc, K)`` for a per-step network, whose rows are read at their
+    last real step.
+    """
+    if outputs.ndim == 4:
+        last = np.maximum(batch.lengths - 1, 0)[:, None, :, None]
+        outputs = np.take_along_axis(outputs, last, axis=1)[:, 0]
+    return batch.scatter(outputs)
+
+
+def _step_batch(batch, steps):
+    """A batch of the same rows as ``batch`` holding the next ``steps``.
+
+    ``steps`` is ``(n_sequences, n_fed, n_features)`` in the batch's sequence
+    order; every real row gets ``n_fed`` steps, dummy rows none.
+    """
+    steps = np.asarray(steps, dtype=batch.X.dtype)
+    X = np.ascontiguousarray(batch.gather(steps).transpose(0, 2, 1, 3))
+    lengths = np.where(batch.real, steps.shape[1], 0).astype(np.int64)
+    return Batch(X=X, lengths=lengths, position=batch.position)
+
+
 class BaseRecurrent(BaseEstimator, ABC):
     """Base class of the recurrent estimators (not to be used directly)."""
 
@@ -130,6 +155,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         "bptt_steps": [Interval(Integral, 1, None, closed="left"), None],
         "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     # Whether the head reads every step (tagger) or the final state.
@@ -166,6 +192,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         bptt_steps=None,
         clip_norm=5.0,
         dropout=0.0,
+        embedding_dim=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.cell = cell
@@ -195,6 +222,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         self.bptt_steps = bptt_steps
         self.clip_norm = clip_norm
         self.dropout = dropout
+        self.embedding_dim = embedding_dim
 
     # ----------------------------------------------------------------- hooks
     @abstractmethod
@@ -230,7 +258,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             )
         return sizes
 
-    def _make_network(self, n_inputs, n_outputs, loss):
+    def _make_network(self, n_inputs, n_outputs, loss, n_tokens=None):
         return RecurrentNetwork(
             self.cell,
             n_inputs,
@@ -241,6 +269,8 @@ class BaseRecurrent(BaseEstimator, ABC):
             loss=loss,
             per_step=self._per_step,
             dropout=self.dropout,
+            n_tokens=n_tokens,
+            embedding_dim=None if n_tokens is None else self.embedding_dim,
         )
 
     def _initialize(self, network, dtype):
@@ -296,6 +326,7 @@ class BaseRecurrent(BaseEstimator, ABC):
                 "is None."
             )
         seqs = validate_sequences(self, X, reset=first_pass)
+        n_tokens = self._validate_tokens(seqs, reset=first_pass)
         Y, y_raw, loss = self._encode_targets(
             y, seqs, first_pass=first_pass, incremental=incremental
         )
@@ -310,7 +341,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             )
         self._random_state = check_random_state(self.random_state)
         n_outputs = Y.shape[1] if isinstance(Y, np.ndarray) else Y[0].shape[1]
-        network = self._make_network(seqs.n_features, n_outputs, loss)
+        network = self._make_network(seqs.n_features, n_outputs, loss, n_tokens)
         if first_pass:
             self._initialize(network, seqs.dtype)
         else:
@@ -567,9 +598,26 @@ class BaseRecurrent(BaseEstimator, ABC):
         self._theta = result.x.astype(dtype)
 
     # --------------------------------------------------------------- predict
+    def _validate_tokens(self, seqs, *, reset):
+        """Check token ids if the model embeds them; the vocabulary size or None."""
+        if self.embedding_dim is None:
+            if reset and hasattr(self, "n_tokens_"):
+                del self.n_tokens_
+            return None
+        if not reset and not hasattr(self, "n_tokens_"):
+            # Fitted without an embedding; set_params added one since.
+            raise ValueError(
+                f"embedding_dim={self.embedding_dim} was set after this "
+                f"{type(self).__name__} was fitted without an embedding; refit it."
+            )
+        return validate_tokens(self, seqs, reset=reset)
+
     def _validate_for_predict(self, X):
         check_is_fitted(self)
-        return validate_sequences(self, X, reset=False)
+        seqs = validate_sequences(self, X, reset=False)
+        if self._network.embeds:
+            validate_tokens(self, seqs, reset=False)
+        return seqs
 
     def _raw_outputs(self, seqs, activate=True):
         """Head outputs in sequence order (pre-activations if not ``activate``).
@@ -597,6 +645,51 @@ class BaseRecurrent(BaseEstimator, ABC):
                     out[idx] = batch.scatter(rows)
         return out
 
+    def _rollout(self, sequences, n_rounds, feed_back):
+        """Read ``sequences``, then feed the model's outputs back as inputs.
+
+        The recurrent state is carried from round to round, so a round costs
+        one cell update per fed step instead of re-reading the whole prefix.
+
+        Parameters
+        ----------
+        sequences : list of ndarray
+            Validated seed sequences ``(T_i, n_step_features)``.
+        n_rounds : int
+            Number of times ``feed_back`` is called.
+        feed_back : callable
+            ``feed_back(outputs, index, round)`` gets the activated outputs
+            after the latest input step, ``(len(index), n_outputs)``, for the
+            sequences ``index`` (positions in ``sequences``), and returns the
+            steps to feed next, ``(len(index), n_fed, n_step_features)``.
+        """
+        network, theta = self._network, self._theta
+        n = len(sequences)
+        with _single_threaded_blas(_n_chunks(min(n, _INFERENCE_BATCH)) > 1):
+            for block in gen_batches(n, _INFERENCE_BATCH):
+                index = np.arange(n)[block]
+                batch = make_batch(
+                    [sequences[i] for i in index], _n_chunks(len(index)), theta.dtype
+                )
+                outputs, state = network.forward(theta, batch, return_state=True)
+                for r in range(n_rounds):
+                    steps = feed_back(_last_outputs(outputs, batch), index, r)
+                    if r == n_rounds - 1:
+                        break
+                    batch = _step_batch(batch, steps)
+                    outputs, state = network.forward(
+                        theta, batch, state=state, return_state=True
+                    )
+
+    def _require_unidirectional(self, method):
+        if self._network.bidirectional:
+            raise ValueError(
+                f"{method} carries the recurrent state forward in time, which a "
+                f"bidirectional network does not have: this "
+                f"{type(self).__name__} was fitted with bidirectional=True. Fit "
+                "it with bidirectional=False."
+            )
+
     # --------------------------------------------------------------- weights
     def get_weights(self):
         """Return the network's parameters by name (PyTorch names and shapes).
@@ -606,7 +699,9 @@ class BaseRecurrent(BaseEstimator, ABC):
         weights : dict of str to ndarray
             Copies of ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``,
             ``bias_hh_l{k}`` (suffix ``_reverse`` for the backward direction)
-            for each layer ``k``, and ``output.weight``, ``output.bias``.
+            for each layer ``k``, and ``output.weight``, ``output.bias``;
+            with ``embedding_dim`` set, first ``embedding.weight`` of shape
+            ``(n_tokens_, embedding_dim)`` (PyTorch's ``nn.Embedding``).
         """
         check_is_fitted(self)
         return {k: v.copy() for k, v in self._network.views(self._theta).items()}

@@ -115,7 +115,16 @@ bptt_steps : int or None, default=None
 
     dropout : float, default=0.0
         Dropout rate between stacked layers and before the output layer,
-        during training only (stochastic solvers).""",
+        during training only (stochastic solvers).
+
+    embedding_dim : int or None, default=None
+        ``None``: each step of ``X`` is a vector of numeric features. An int:
+        each step is one integer token id (a 2-D array of ids, or a list of
+        1-D id arrays such as :class:`~skrnn.preprocessing.TextTokenizer`
+        returns), and the network learns an embedding of this width for every
+        id, the ``embedding.weight`` matrix of :meth:`get_weights`. The
+        vocabulary size ``n_tokens_`` is the largest id seen in ``fit`` plus
+        one; larger ids at prediction time raise a ``ValueError``.""",
     "attributes": """\
 loss_ : float
         The current value of the objective that training minimises (data
@@ -142,6 +151,10 @@ loss_ : float
 
     t_ : int
         Number of training sequences seen by the solver.
+
+    n_tokens_ : int
+        Size of the token vocabulary, the largest id seen in ``fit`` plus one
+        (only with ``embedding_dim`` set).
 
     n_features_in_ : int
         Number of features seen during fit: columns of a 2-D table, or

@@ -71,6 +71,12 @@ class RecurrentNetwork:
     dropout : float, default=0.0
         Inverted dropout rate between stacked layers and before the head,
         applied in training only.
+    n_tokens : int or None, default=None
+        With an int, the input is one token id per step (``n_inputs`` must be
+        1) and the first layer reads rows of a learned embedding matrix
+        ``embedding.weight`` of shape ``(n_tokens, embedding_dim)``.
+    embedding_dim : int or None, default=None
+        Width of the embedding; required with ``n_tokens``.
     """
 
     def __init__(
@@ -85,7 +91,15 @@ class RecurrentNetwork:
         loss="squared_error",
         per_step=False,
         dropout=0.0,
+        n_tokens=None,
+        embedding_dim=None,
     ):
+        if (n_tokens is None) != (embedding_dim is None):
+            raise ValueError("n_tokens and embedding_dim go together.")
+        if n_tokens is not None and int(n_inputs) != 1:
+            raise ValueError(
+                f"Token input has one id per step, got n_inputs={n_inputs}."
+            )
         self.cell = cell
         self.n_inputs = int(n_inputs)
         self.hidden_layer_sizes = tuple(int(h) for h in hidden_layer_sizes)
@@ -95,6 +109,8 @@ class RecurrentNetwork:
         self.loss = loss
         self.per_step = bool(per_step)
         self.dropout = float(dropout)
+        self.n_tokens = None if n_tokens is None else int(n_tokens)
+        self.embedding_dim = None if embedding_dim is None else int(embedding_dim)
         self.n_gates = CELL_GATES[cell]
         self.n_directions = 2 if bidirectional else 1
         self.blocks = self._layout()
@@ -104,9 +120,26 @@ class RecurrentNetwork:
     def out_activation(self):
         return LOSS_ACTIVATION[self.loss]
 
+    @property
+    def embeds(self):
+        """Whether the input is token ids read through an embedding."""
+        return self.n_tokens is not None
+
+    @property
+    def state_sizes(self):
+        """``(h_size, c_size)`` of each layer (``c_size`` is 0 but for LSTM)."""
+        return [(H, H if self.cell == "lstm" else 0) for H in self.hidden_layer_sizes]
+
     def _layout(self):
         shapes = []
         in_size = self.n_inputs
+        if self.embeds:
+            # Embedding weights count as weights (L2 applies), as PyTorch's
+            # weight decay treats nn.Embedding.weight.
+            shapes.append(
+                ("embedding.weight", (self.n_tokens, self.embedding_dim), True)
+            )
+            in_size = self.embedding_dim
         G, D = self.n_gates, self.n_directions
         for k, H in enumerate(self.hidden_layer_sizes):
             for suffix in ("", "_reverse")[:D]:
@@ -137,7 +170,8 @@ class RecurrentNetwork:
 
         Glorot-uniform input and output weights, orthogonal recurrent weights
         (each gate's ``H x H`` block), zero biases and, for LSTM, a forget-gate
-        bias of 1 (in ``bias_ih``). Values are drawn in float64 and then cast,
+        bias of 1 (in ``bias_ih``); embedding rows are standard normal, as
+        PyTorch's ``nn.Embedding``. Values are drawn in float64 and then cast,
         so float32 and float64 models start from the same point.
         """
         rng = check_random_state(random_state)
@@ -151,6 +185,8 @@ class RecurrentNetwork:
                 H = W.shape[1]
                 for g in range(G):
                     W[g * H : (g + 1) * H] = _orthogonal(H, rng)
+            elif name == "embedding.weight":
+                W[...] = rng.standard_normal(W.shape)
             elif name.startswith("bias_ih") and self.cell == "lstm":
                 H = W.shape[0] // 4
                 W[H : 2 * H] = 1.0
@@ -168,7 +204,14 @@ class RecurrentNetwork:
         keep = 1.0 - self.dropout
         return (rng.random(shape) < keep).astype(dtype) / dtype.type(keep)
 
-    def _forward(self, theta, batch, *, train, n_store, rng):
+    def _embed(self, P, batch):
+        """Embedding rows of the token ids of a batch: ``(C, T, Bc, E)``."""
+        # Padded entries hold id 0: their rows are read but the kernels skip
+        # padded steps and the gradient scatter masks them out.
+        ids = batch.X[..., 0].astype(np.intp)
+        return P["embedding.weight"][ids]
+
+    def _forward(self, theta, batch, *, train, n_store, rng, state=None):
         """Run all layers and the head; return pre-activations and a cache."""
         P = self.views(theta)
         dtype = theta.dtype
@@ -176,18 +219,24 @@ class RecurrentNetwork:
         D, L = self.n_directions, len(self.hidden_layer_sizes)
         act = ACTIVATION_CODES[self.activation]
         use_dropout = train and self.dropout > 0
-        inputs = batch.X.astype(dtype, copy=False)
+        if self.embeds:
+            inputs = self._embed(P, batch)
+        else:
+            inputs = batch.X.astype(dtype, copy=False)
         layers = []
-        for k, H in enumerate(self.hidden_layer_sizes):
+        for k, (H, c_size) in enumerate(self.state_sizes):
             top = k == L - 1
             out_steps = 0 if top and not self.per_step else T
             H_out = np.zeros((C, out_steps, Bc, D * H), dtype)
-            c_size = H if self.cell == "lstm" else 0
             directions = []
             for d in range(D):
                 suffix = "_reverse" if d else ""
-                h0 = np.zeros((C, Bc, H), dtype)
-                c0 = np.zeros((C, Bc, c_size), dtype)
+                if state is None:
+                    h0 = np.zeros((C, Bc, H), dtype)
+                    c0 = np.zeros((C, Bc, c_size), dtype)
+                else:
+                    h0 = np.ascontiguousarray(state[k][d][0], dtype=dtype)
+                    c0 = np.ascontiguousarray(state[k][d][1], dtype=dtype)
                 h_n = np.empty((C, Bc, H), dtype)
                 c_n = np.empty((C, Bc, c_size), dtype)
                 store = np.empty((C, n_store, Bc, _store_width(self.cell, H)), dtype)
@@ -197,7 +246,7 @@ class RecurrentNetwork:
                     P[f"bias_ih_l{k}{suffix}"], P[f"bias_hh_l{k}{suffix}"],
                     h0, c0, bool(d), act, H_out, d * H, h_n, c_n, store,
                 )  # fmt: skip
-                directions.append((suffix, h0, c0, h_n, store))
+                directions.append((suffix, h0, c0, h_n, c_n, store))
             mask = None
             if use_dropout and not top:
                 mask = self._dropout_mask(H_out.shape, dtype, rng)
@@ -216,7 +265,7 @@ class RecurrentNetwork:
         Z += P["output.bias"]
         return Z, (layers, A, head_mask)
 
-    def forward(self, theta, batch, *, activate=True):
+    def forward(self, theta, batch, *, activate=True, state=None, return_state=False):
         """Outputs of the head for a batch (inference).
 
         Parameters
@@ -228,17 +277,33 @@ class RecurrentNetwork:
         activate : bool, default=True
             Apply the output activation; False returns the pre-activations
             (what the losses take).
+        state : list or None, default=None
+            Initial recurrent state: for each layer, for each direction, a pair
+            ``(h0, c0)`` of arrays ``(n_chunks, chunk_size, h_size)`` and
+            ``(n_chunks, chunk_size, c_size)`` (see :attr:`state_sizes`), as
+            returned with ``return_state=True``. None starts from zeros.
+        return_state : bool, default=False
+            Also return the state after each row's last real step (a row of
+            length 0 keeps its initial state), in the form ``state`` takes.
 
         Returns
         -------
         outputs : ndarray
             ``(n_chunks, chunk_size, n_outputs)`` for a many-to-one network,
             ``(n_chunks, n_steps, chunk_size, n_outputs)`` for a per-step one.
+        state : list
+            Only with ``return_state=True``.
         """
-        Z, _ = self._forward(theta, batch, train=False, n_store=0, rng=None)
+        Z, (layers, _, _) = self._forward(
+            theta, batch, train=False, n_store=0, rng=None, state=state
+        )
         if activate:
             Z = OUT_ACTIVATIONS[self.out_activation](Z)
-        return self._rows_shape(Z, batch)
+        outputs = self._rows_shape(Z, batch)
+        if not return_state:
+            return outputs
+        final = [[(d[3], d[4]) for d in layer[2]] for layer in layers]
+        return outputs, final
 
     def _rows_shape(self, rows, batch):
         C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size
@@ -325,11 +390,11 @@ class RecurrentNetwork:
                 dA = dA.reshape(C, Bc, DH)
             else:
                 dH_out = np.ascontiguousarray(dA.reshape(C, T, Bc, DH))
-            if k > 0:
+            if k > 0 or self.embeds:
                 dX = np.zeros(inputs.shape, dtype)
             else:
                 dX = np.zeros((C, 0, Bc, inputs.shape[-1]), dtype)
-            for d, (suffix, h0, c0, _, store) in enumerate(directions):
+            for d, (suffix, h0, c0, _, _, store) in enumerate(directions):
                 if dH_out.shape[1] == 0:
                     dh_n = np.ascontiguousarray(dA[..., d * H : (d + 1) * H])
                 else:
@@ -347,3 +412,13 @@ class RecurrentNetwork:
             if k > 0:
                 mask_below = layers[k - 1][3]
                 dA = dX if mask_below is None else dX * mask_below
+        if self.embeds:
+            self._embedding_backward(dP["embedding.weight"], batch, dX)
+
+    @staticmethod
+    def _embedding_backward(dE, batch, dX):
+        """Scatter-add the input gradient of every real step into its token's row."""
+        real = batch.step_mask()
+        ids = batch.X[..., 0][real].astype(np.intp)
+        dE[...] = 0.0
+        np.add.at(dE, ids, dX[real])

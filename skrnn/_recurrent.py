@@ -1,5 +1,8 @@
 """Many-to-one estimators: RNNRegressor and RNNClassifier."""
 
+from dataclasses import replace
+from numbers import Integral
+
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
@@ -20,6 +23,15 @@ the gradient flows back
         through at most the last ``k`` steps of each sequence; the earlier
         steps run forward without storing activations, so training memory
         grows with ``k`` instead of the sequence length."""
+
+
+def _check_count(value, name):
+    """A positive int parameter of a method, or a clear error."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be a positive int, got {value!r}.")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}.")
+    return int(value)
 
 
 def _stochastic_only(estimator):
@@ -156,6 +168,124 @@ class RNNRegressor(RegressorMixin, _ManyToOne):
         """
         out = self._predict_outputs(X)
         return out.ravel() if out.shape[1] == 1 else out
+
+    def forecast(self, X, n_steps, *, window=None):
+        """Roll the model forward from each sequence, feeding predictions back.
+
+        For a model trained to predict the next step of its own input (for
+        instance on :func:`~skrnn.preprocessing.make_windows` output): the
+        prediction after each sequence is appended to it as a new step and
+        the model predicts again, ``n_steps`` times (one-to-many generation
+        from a seed sequence). A model trained on the next ``h`` steps at once
+        (``horizon=h``, ``y`` of shape ``(n, h * n_features)``) appends ``h``
+        steps per prediction.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Seed sequences in any of the forms accepted by :meth:`fit`.
+
+        n_steps : int
+            Number of future steps to produce for each sequence.
+
+        window : int or None, default=None
+            How much of the past the model reads at each prediction.
+            ``None``: all of it, the seed and every step produced so far, with
+            the recurrent state carried from step to step (one cell update per
+            produced step). An int ``w``: only the last ``w`` steps, re-read at
+            every prediction, as a model fitted on windows of length ``w``
+            saw its input in training (this is slower). A 2-D ``X`` is a table
+            whose columns are the model's fixed input width, so the window is
+            always its number of columns.
+
+        Returns
+        -------
+        y_forecast : ndarray of shape (n_sequences, n_steps) or \
+(n_sequences, n_steps, n_features)
+            The produced steps, after the end of each sequence; the last axis
+            is dropped when sequences have one feature per step.
+
+        Raises
+        ------
+        ValueError
+            If the model's outputs cannot be read as next steps of its input
+            (``n_outputs_`` is not a multiple of the features per step, or the
+            input is token ids), or if ``window=None`` on a bidirectional
+            model, which has no state to carry forward.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skrnn import RNNRegressor
+        >>> from skrnn.preprocessing import make_windows
+        >>> series = np.sin(np.arange(300) * 0.2)
+        >>> X, y = make_windows(series, window=15)
+        >>> reg = RNNRegressor(hidden_layer_sizes=(16,), cell="gru", max_iter=30,
+        ...                    learning_rate_init=0.01, random_state=0).fit(X, y)
+        >>> future = reg.forecast(X[-1:], n_steps=20, window=15)
+        >>> future.shape
+        (1, 20)
+        >>> truth = np.sin(np.arange(300, 320) * 0.2)
+        >>> bool(np.abs(future[0] - truth).max() < 0.1)
+        True
+        """
+        seqs = self._validate_for_predict(X)
+        n_steps = _check_count(n_steps, "n_steps")
+        if window is not None:
+            window = _check_count(window, "window")
+        F, K = seqs.n_features, self.n_outputs_
+        if self._network.embeds:
+            raise ValueError(
+                "forecast feeds predicted values back as input steps, but this "
+                "model reads token ids (embedding_dim is set). To generate tokens, "
+                "train a SequenceTagger on next-token labels and use its sample "
+                "method."
+            )
+        if K % F:
+            raise ValueError(
+                f"forecast feeds each prediction back as the next input step(s), "
+                f"so the model must predict a multiple of the {F} feature(s) per "
+                f"step; it predicts {K} value(s) per sequence. Fit it on "
+                "next-step targets, for instance X, y = make_windows(series, "
+                "window) from skrnn.preprocessing."
+            )
+        if seqs.form == "table":
+            columns = int(seqs.lengths[0])
+            if window not in (None, columns):
+                raise ValueError(
+                    f"X is a 2-D table of {columns} columns, the model's input "
+                    f"width, so the forecast slides a window of {columns} steps; "
+                    f"got window={window}. Pass X as a 3-D array or a list of "
+                    "sequences to choose another window."
+                )
+            window = columns
+        if window is None:
+            self._require_unidirectional("forecast with window=None")
+        per_round = K // F
+        n_rounds = -(-n_steps // per_round)
+        n = seqs.n_sequences
+        out = np.empty((n, n_rounds * per_round, F), dtype=self._theta.dtype)
+
+        if window is None:
+
+            def feed_back(outputs, index, r):
+                steps = outputs.reshape(len(index), per_round, F)
+                out[index, r * per_round : (r + 1) * per_round] = steps
+                return steps
+
+            self._rollout(seqs.sequences, n_rounds, feed_back)
+        else:
+            history = [s[-window:] for s in seqs.sequences]
+            for r in range(n_rounds):
+                lengths = np.fromiter(map(len, history), np.int64, count=n)
+                current = replace(seqs, sequences=history, lengths=lengths)
+                steps = self._raw_outputs(current).reshape(n, per_round, F)
+                out[:, r * per_round : (r + 1) * per_round] = steps
+                history = [
+                    np.concatenate([h, p])[-window:] for h, p in zip(history, steps)
+                ]
+        out = out[:, :n_steps]
+        return out[..., 0] if F == 1 else out
 
     @available_if(_stochastic_only)
     @_fit_context(prefer_skip_nested_validation=True)

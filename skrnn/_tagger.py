@@ -1,9 +1,12 @@
 """SequenceTagger: one label per time step (many-to-many, synchronised)."""
 
+from numbers import Number, Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
 
 from ._base import BaseRecurrent, with_init_defaults
 from ._compat import (
@@ -15,13 +18,52 @@ from ._compat import (
     unique_labels,
 )
 from ._docstrings import fill_doc
-from ._recurrent import _stochastic_only
+from ._recurrent import _check_count, _stochastic_only
 from ._validation import sequences_like, validate_step_labels
 
 _PER_STEP_BPTT = """\
 each sequence is processed
         in chunks of ``k`` steps: the recurrent state is carried from chunk to
         chunk, and gradients do not cross chunk boundaries."""
+
+
+def _is_single_sequence(seed):
+    """Whether ``seed`` is one 1-D sequence rather than a collection of them."""
+    if isinstance(seed, np.ndarray):
+        return seed.ndim == 1
+    return isinstance(seed, (list, tuple)) and all(
+        isinstance(v, (Number, np.generic)) for v in seed
+    )
+
+
+def _as_step_columns(seed, single):
+    """Seeds of scalar steps as ``(T, 1)`` columns.
+
+    A 1-D seed, a 2-D array or a list of 1-D seeds would otherwise be read as
+    a table whose column count must match the fit data; a seed's length is
+    free here.
+    """
+    if single:
+        return [np.asarray(seed).reshape(-1, 1)]
+    if isinstance(seed, np.ndarray) and seed.ndim == 2:
+        return seed[:, :, None]
+    if isinstance(seed, (list, tuple)):
+        return [np.asarray(s).reshape(-1, 1) if np.ndim(s) == 1 else s for s in seed]
+    return seed
+
+
+def _draw(proba, temperature, rng):
+    """Index of one class per row, drawn from ``proba`` at ``temperature``."""
+    if temperature == 0:
+        return np.argmax(proba, axis=1)
+    with np.errstate(divide="ignore"):
+        logits = np.log(proba.astype(np.float64)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    weights = np.exp(logits)
+    cumulative = np.cumsum(weights, axis=1)
+    u = rng.random_sample(len(proba)) * cumulative[:, -1]
+    drawn = (cumulative <= u[:, None]).sum(axis=1)
+    return np.minimum(drawn, proba.shape[1] - 1)
 
 
 def _like_input(values, seqs, X):
@@ -132,14 +174,17 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
         return batch.gather_steps(Y), weights
 
     # ------------------------------------------------------------ predictions
+    def _proba(self, outputs):
+        """Class probabilities ``(n, n_classes)`` from activated outputs."""
+        if len(self.classes_) == 1:
+            return np.ones((len(outputs), 1), dtype=outputs.dtype)
+        if self.n_outputs_ == 1:
+            return np.hstack([1 - outputs, outputs])
+        return outputs
+
     def _step_proba(self, seqs):
         """Per-sequence ``(T_i, n_classes)`` probabilities."""
-        outputs = self._raw_outputs(seqs)
-        if len(self.classes_) == 1:
-            return [np.ones((len(p), 1), dtype=p.dtype) for p in outputs]
-        if self.n_outputs_ == 1:
-            return [np.hstack([1 - p, p]) for p in outputs]
-        return outputs
+        return [self._proba(p) for p in self._raw_outputs(seqs)]
 
     def _step_labels(self, seqs):
         proba = self._step_proba(seqs)
@@ -260,6 +305,115 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
         with np.errstate(divide="ignore"):
             logs = [np.log(p) for p in self._step_proba(seqs)]
         return _like_input(logs, seqs, X)
+
+    def sample(self, seed, n_steps, *, temperature=1.0, random_state=None):
+        """Generate continuations of seed sequences, one sampled label at a time.
+
+        For a tagger trained as a language model, whose label at each step is
+        the next step's input (typically token ids, with ``embedding_dim``
+        set, and ``y = [x[1:] for x in texts]`` for ``X = [x[:-1] ...]``): the
+        model reads each seed, draws the next label from its predicted
+        distribution, feeds it back as the next input, and repeats. The
+        recurrent state is carried, so each new step costs one cell update.
+
+        Parameters
+        ----------
+        seed : array-like of shape (n_steps_seed,) or sequences
+            One seed (a 1-D sequence of ids, or of values for a model with one
+            numeric feature per step) or several, in any of the forms
+            accepted by :meth:`fit`.
+
+        n_steps : int
+            Number of labels to generate after each seed.
+
+        temperature : float, default=1.0
+            Divides the log-probabilities before sampling: below 1 the draws
+            favour likely labels (more conservative text), above 1 they
+            spread out (more surprising text). 0 always takes the most
+            probable label (greedy decoding).
+
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws: an int makes the generated sequences repeat.
+
+        Returns
+        -------
+        generated : ndarray of shape (n_steps,) or (n_seeds, n_steps)
+            The generated labels (from ``classes_``), 1-D for a single 1-D
+            seed.
+
+        Raises
+        ------
+        ValueError
+            If the tagger is bidirectional (it has no state to carry
+            forward), or its labels cannot be read as inputs (ids the
+            embedding does not have, or labels that are not numbers).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skrnn import SequenceTagger
+        >>> cycle = np.tile([1, 2, 3, 4], 8)
+        >>> X = [cycle[i : i + 12] for i in range(16)]
+        >>> y = [cycle[i + 1 : i + 13] for i in range(16)]
+        >>> lm = SequenceTagger(
+        ...     hidden_layer_sizes=(16,), bidirectional=False, embedding_dim=4,
+        ...     learning_rate_init=0.02, max_iter=60, random_state=0,
+        ... ).fit(X, y)
+        >>> lm.sample([1, 2], n_steps=6, temperature=0)
+        array([3, 4, 1, 2, 3, 4])
+        """
+        single = _is_single_sequence(seed)
+        seqs = self._validate_for_predict(_as_step_columns(seed, single))
+        n_steps = _check_count(n_steps, "n_steps")
+        if (
+            isinstance(temperature, (bool, np.bool_))
+            or not isinstance(temperature, Real)
+            or not temperature >= 0
+        ):
+            raise ValueError(
+                f"temperature must be a number >= 0 (0 is greedy), got {temperature!r}."
+            )
+        self._require_unidirectional("sample")
+        inputs = self._labels_as_inputs()
+        rng = check_random_state(random_state)
+        out = np.empty((seqs.n_sequences, n_steps), dtype=self.classes_.dtype)
+
+        def feed_back(outputs, index, r):
+            drawn = _draw(self._proba(outputs), temperature, rng)
+            out[index, r] = self.classes_[drawn]
+            return inputs[drawn].reshape(-1, 1, 1)
+
+        self._rollout(seqs.sequences, n_steps, feed_back)
+        return out[0] if single else out
+
+    def _labels_as_inputs(self):
+        """The input step each class stands for, or a clear error."""
+        classes = self.classes_
+        name = type(self).__name__
+        if classes.dtype.kind not in "iufb":
+            raise ValueError(
+                f"sample feeds each generated label back as the next input step, "
+                f"so labels must be numbers (token ids), but this {name}'s classes "
+                f"are {classes.dtype} values such as {classes[0]!r}. Train it on "
+                "token ids, e.g. from skrnn.preprocessing.TextTokenizer."
+            )
+        values = classes.astype(np.float64)
+        if self._network.embeds:
+            bad = (values < 0) | (values >= self.n_tokens_) | (values % 1 != 0)
+            if bad.any():
+                raise ValueError(
+                    f"sample feeds each generated label back as the next input "
+                    f"token, but label {classes[bad][0]!r} is not an id of the "
+                    f"embedding (0 to {self.n_tokens_ - 1}). Train the tagger on "
+                    "next-token labels drawn from the same vocabulary as X."
+                )
+        elif self._n_step_features != 1:
+            raise ValueError(
+                f"sample feeds each generated label back as the next input step, "
+                f"but this {name} reads {self._n_step_features} features per "
+                "step and a label is one number."
+            )
+        return values
 
     def score(self, X, y, sample_weight=None):
         """Accuracy over all real steps (padding never counts).

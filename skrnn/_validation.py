@@ -706,3 +706,87 @@ def sequences_like(values_list, X_seqs):
     if X_seqs.form == "ragged":
         return [np.asarray(values) for values in values_list]
     return np.stack(values_list)
+
+
+def validate_tokens(estimator, X_seqs, *, reset):
+    """Check that validated sequences hold token ids; record the vocabulary size.
+
+    Used by estimators with ``embedding_dim`` set, where each step of ``X`` is
+    one integer token id.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        With ``reset=True`` its ``n_tokens_`` is set to the largest id plus
+        one; with ``reset=False`` every id must be below ``n_tokens_``.
+    X_seqs : Sequences
+        The validated ``X``.
+    reset : bool
+        True in ``fit`` and the first ``partial_fit``.
+
+    Returns
+    -------
+    n_tokens : int
+        The size of the vocabulary the ids index (``n_tokens_``).
+
+    Raises
+    ------
+    ValueError
+        If a step holds more than one feature, or a value that is not a
+        non-negative integer, or (``reset=False``) an id the vocabulary
+        learned in fit does not have. Messages name the sequence and step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.base import BaseEstimator
+    >>> from skrnn._validation import validate_sequences, validate_tokens
+    >>> est = BaseEstimator()
+    >>> seqs = validate_sequences(est, [np.array([3, 1, 4]), np.array([1, 5])],
+    ...                           reset=True)
+    >>> validate_tokens(est, seqs, reset=True)
+    6
+    """
+    name = _estimator_name(estimator)
+    if X_seqs.n_features != 1:
+        raise ValueError(
+            f"{name} has embedding_dim set, so each step of X must be one token "
+            f"id, but X has {_features_per_step(X_seqs.n_features)}. Pass a 2-D "
+            "array (n_sequences, n_steps) of ids or a list of 1-D id arrays (as "
+            "skrnn.preprocessing.TextTokenizer returns), or set embedding_dim=None "
+            "for numeric features."
+        )
+    flat = np.concatenate([s[:, 0] for s in X_seqs.sequences])
+    bad = (flat < 0) | (flat != np.floor(flat))
+    if bad.any():
+        i, t = _locate(np.flatnonzero(bad)[0], X_seqs.lengths)
+        raise ValueError(
+            f"{name} has embedding_dim set, so every step of X must be a token "
+            f"id (a non-negative integer), but sequence {i} holds "
+            f"{float(X_seqs.sequences[i][t, 0]):g} at step {t}. Encode text with "
+            "skrnn.preprocessing.TextTokenizer, or set embedding_dim=None for "
+            "numeric features."
+        )
+    largest = int(flat.max())
+    if reset:
+        estimator.n_tokens_ = largest + 1
+        return estimator.n_tokens_
+    n_tokens = estimator.n_tokens_
+    if largest >= n_tokens:
+        i, t = _locate(int(np.argmax(flat)), X_seqs.lengths)
+        raise ValueError(
+            f"X holds token id {largest} (sequence {i}, step {t}), but {name} "
+            f"was fitted on a vocabulary of n_tokens_={n_tokens} ids (0 to "
+            f"{n_tokens - 1}). Map tokens unseen in training to a reserved id "
+            "(skrnn.preprocessing.TextTokenizer maps them to its unknown id 0, "
+            "so a Pipeline starting with it never has this problem), or refit."
+        )
+    return n_tokens
+
+
+def _locate(flat_index, lengths):
+    """(sequence, step) of an index into the concatenated steps."""
+    ends = np.cumsum(lengths)
+    i = int(np.searchsorted(ends, flat_index, side="right"))
+    start = ends[i - 1] if i else 0
+    return i, int(flat_index - start)

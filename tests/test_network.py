@@ -78,6 +78,8 @@ def reference_loss(net, theta, seqs, targets, weights, l2, k=None, base=None):
     total = 0.0
     for i, x in enumerate(seqs):
         inp = x
+        if net.embeds:
+            inp = P["embedding.weight"][x[:, 0].astype(int)]
         seq_records = {}
         for layer in range(len(net.hidden_layer_sizes)):
             outs, finals = [], []
@@ -124,11 +126,29 @@ def _batch_problem(net, seqs, targets, sw, n_chunks=1, dtype=np.float64):
 
 
 @st.composite
+def token_sequences(draw, n_tokens, max_sequences=4, max_steps=7):
+    """Ragged sequences of token ids, as ``(T_i, 1)`` float arrays."""
+    lengths = draw(st.lists(st.integers(1, max_steps), min_size=1,
+                            max_size=max_sequences))  # fmt: skip
+    ids = st.integers(0, n_tokens - 1)
+    return [
+        np.array(draw(st.lists(ids, min_size=n, max_size=n)), float)[:, None]
+        for n in lengths
+    ]
+
+
+@st.composite
 def problems(draw):
     params = draw(network_params(max_layers=2, max_hidden=4))
-    seqs = draw(
-        ragged_sequences(max_sequences=4, max_steps=7, n_features=st.integers(1, 3))
-    )
+    if draw(st.booleans()):
+        n_tokens = draw(st.integers(1, 5))
+        params = {**params, "n_tokens": n_tokens,
+                  "embedding_dim": draw(st.integers(1, 3))}  # fmt: skip
+        seqs = draw(token_sequences(n_tokens))
+    else:
+        seqs = draw(
+            ragged_sequences(max_sequences=4, max_steps=7, n_features=st.integers(1, 3))
+        )
     per_step = draw(st.booleans())
     loss = draw(st.sampled_from(LOSSES))
     n_outputs = draw(st.integers(2 if loss == "log_loss" else 1, 3))
@@ -150,7 +170,8 @@ def _network(params, n_inputs, n_outputs, loss, per_step):
     return RecurrentNetwork(
         params["cell"], n_inputs, params["hidden_layer_sizes"], n_outputs,
         bidirectional=params["bidirectional"], activation=params["activation"],
-        loss=loss, per_step=per_step,
+        loss=loss, per_step=per_step, n_tokens=params.get("n_tokens"),
+        embedding_dim=params.get("embedding_dim"),
     )  # fmt: skip
 
 
