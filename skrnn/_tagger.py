@@ -394,8 +394,8 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
             raise ValueError(
                 f"sample feeds each generated label back as the next input step, "
                 f"so labels must be numbers (token ids), but this {name}'s classes "
-                f"are {classes.dtype} values such as {classes[0]!r}. Train it on "
-                "token ids, e.g. from skrnn.preprocessing.TextTokenizer."
+                f"are {classes.dtype} values such as {classes.tolist()[0]!r}. "
+                "Train it on token ids, e.g. from skrnn.preprocessing.TextTokenizer."
             )
         values = classes.astype(np.float64)
         if self._network.embeds:
@@ -403,8 +403,8 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
             if bad.any():
                 raise ValueError(
                     f"sample feeds each generated label back as the next input "
-                    f"token, but label {classes[bad][0]!r} is not an id of the "
-                    f"embedding (0 to {self.n_tokens_ - 1}). Train the tagger on "
+                    f"token, but label {classes[bad].tolist()[0]!r} is not an id of "
+                    f"the embedding (0 to {self.n_tokens_ - 1}). Train the tagger on "
                     "next-token labels drawn from the same vocabulary as X."
                 )
         elif self._n_step_features != 1:

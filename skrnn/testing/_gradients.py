@@ -109,11 +109,12 @@ def check_gradients(
         dtype=np.dtype(np.float64),
     )
     probe._hidden_sizes()
+    n_tokens = probe._validate_tokens(seqs, reset=not fitted)
     Y, _, loss = probe._encode_targets(
         y, seqs, first_pass=not fitted, incremental=fitted
     )
     n_outputs = Y.shape[1] if isinstance(Y, np.ndarray) else Y[0].shape[1]
-    network = probe._make_network(seqs.n_features, n_outputs, loss)
+    network = probe._make_network(seqs.n_features, n_outputs, loss, n_tokens)
     network.dropout = 0.0
     if fitted:
         theta = estimator._theta.astype(np.float64)
