@@ -1,5 +1,6 @@
 """Tests of the BPTT kernels against the NumPy references in tests/naive.py."""
 
+import contextlib
 import itertools
 import os
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import skrnn._kernels as kernels
 from skrnn._kernels import (
     ACTIVATION_CODES,
     CELL_GATES,
@@ -190,6 +192,21 @@ def assert_matches_naive(
         np.testing.assert_allclose(got[key], want[key], err_msg=key, **tol)
 
 
+@contextlib.contextmanager
+def block_rows(n_rows):
+    """Let one projection or gradient GEMM cover ``n_rows // Bc`` steps.
+
+    The default block covers every step of the small test problems; smaller
+    blocks exercise the block boundaries.
+    """
+    saved = kernels._BLOCK_ROWS
+    kernels._BLOCK_ROWS = n_rows
+    try:
+        yield
+    finally:
+        kernels._BLOCK_ROWS = saved
+
+
 def random_lengths(rng, n_chunks, n_rows, n_steps):
     """Ragged, sorted lengths with a full-length row and a dummy row."""
     lengths = rng.integers(0, n_steps + 1, (n_chunks, n_rows))
@@ -233,6 +250,7 @@ def layer_cases(draw):
         "n_store": draw(st.integers(0, n_steps)),
         "k_chunk": draw(st.sampled_from([0, 1, 2, 3])),
         "outputs": draw(st.booleans()),
+        "block_steps": draw(st.integers(1, n_steps)),
         "seed": draw(st.integers(0, 2**16)),
     }
 
@@ -247,23 +265,46 @@ def test_matches_naive_random_shapes(cell, case):
     )
     params = make_params(rng, cell, case["n_inputs"], case["n_hidden"])
     act = case["act"] if cell == "rnn" else "tanh"
-    assert_matches_naive(
-        cell, problem, params, case["reverse"], act, case["n_store"],
-        case["k_chunk"], case["outputs"],
-    )  # fmt: skip
+    n_rows = len(case["lengths"][0])
+    with block_rows(case["block_steps"] * n_rows):
+        assert_matches_naive(
+            cell, problem, params, case["reverse"], act, case["n_store"],
+            case["k_chunk"], case["outputs"],
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_small_batch_every_cell(cell):
     # Also run without JIT by test_python_path_matches.
     rng = np.random.default_rng(1)
-    for n_chunks, reverse, (n_store, k_chunk) in itertools.product(
-        [1, 2], [False, True], [(4, 0), (4, 2), (2, 0)]
+    for n_chunks, reverse, (n_store, k_chunk), block_steps in itertools.product(
+        [1, 2], [False, True], [(4, 0), (4, 2), (2, 0)], [4, 3]
     ):
         lengths = random_lengths(rng, n_chunks, 3, 4)
         problem = make_problem(rng, cell, lengths, 4, 2, 3)
         params = make_params(rng, cell, 2, 3)
         act = "relu" if cell == "rnn" else "tanh"
+        with block_rows(3 * block_steps):
+            assert_matches_naive(
+                cell, problem, params, reverse, act, n_store, k_chunk, True
+            )
+
+
+@pytest.mark.parametrize(("cell", "act"), CELL_ACTIVATIONS)
+@pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
+@pytest.mark.parametrize("block_steps", [1, 2, 3])
+@pytest.mark.parametrize(
+    ("n_store", "k_chunk"), [(9, 0), (9, 2), (5, 0), (0, 0)], ids=str
+)
+def test_blocks_of_steps_match_naive(cell, act, reverse, block_steps, n_store, k_chunk):
+    # Input projections and weight gradients computed block by block, with
+    # ragged rows starting inside blocks and a window that does not divide
+    # into whole blocks, equal the unblocked reference.
+    rng = np.random.default_rng(5)
+    lengths = [[8, 6, 3, 0], [9, 9, 4, 1]]
+    problem = make_problem(rng, cell, lengths, 9, 3, 4)
+    params = make_params(rng, cell, 3, 4)
+    with block_rows(4 * block_steps):
         assert_matches_naive(
             cell, problem, params, reverse, act, n_store, k_chunk, True
         )

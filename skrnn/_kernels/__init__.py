@@ -74,6 +74,19 @@ _STORE_WIDTHS = {
 }
 
 
+# Rows of the input projection (steps times rows of a chunk) computed by one
+# GEMM in the forward pass, and of the gate gradients kept per block of weight-
+# gradient GEMMs in the backward pass. Large enough for the GEMMs to run near
+# the BLAS peak, small enough that memory does not grow with the sequence
+# length: with truncated BPTT, memory follows the stored window, not T.
+_BLOCK_ROWS = 4096
+
+
+def _block_steps(n_rows, n_steps):
+    """Global steps per block of projection and gradient GEMMs (at least 1)."""
+    return max(1, min(n_steps, _BLOCK_ROWS // max(n_rows, 1)))
+
+
 def store_width(cell, hidden_size):
     """Number of floats the forward pass stores per row and stored step.
 
@@ -159,39 +172,40 @@ def layer_forward(
     )
     # Plain Python scalars keep the compiled signatures stable.
     reverse, act, h_off = bool(reverse), int(act), int(h_off)
+    n_block = _block_steps(X.shape[2], X.shape[1])
     parallel = X.shape[0] > 1
     if cell == "lstm":
         if parallel:
             _lstm_forward_parallel(
-                X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse,
+                X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, n_block,
                 H_out, h_off, h_n, c_n, store,
             )  # fmt: skip
         else:
             _lstm_forward_chunk(
                 X[0], lengths[0], W_ih, W_hh, b_ih, b_hh, h0[0], c0[0], reverse,
-                H_out[0], h_off, h_n[0], c_n[0], store[0],
+                n_block, H_out[0], h_off, h_n[0], c_n[0], store[0],
             )  # fmt: skip
     elif cell == "gru":
         if parallel:
             _gru_forward_parallel(
-                X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse,
+                X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, n_block,
                 H_out, h_off, h_n, store,
             )  # fmt: skip
         else:
             _gru_forward_chunk(
-                X[0], lengths[0], W_ih, W_hh, b_ih, b_hh, h0[0], reverse,
+                X[0], lengths[0], W_ih, W_hh, b_ih, b_hh, h0[0], reverse, n_block,
                 H_out[0], h_off, h_n[0], store[0],
             )  # fmt: skip
     elif cell == "rnn":
         if parallel:
             _rnn_forward_parallel(
-                X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act,
+                X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, n_block,
                 H_out, h_off, h_n, store,
             )  # fmt: skip
         else:
             _rnn_forward_chunk(
                 X[0], lengths[0], W_ih, W_hh, b_ih, b_hh, h0[0], reverse, act,
-                H_out[0], h_off, h_n[0], store[0],
+                n_block, H_out[0], h_off, h_n[0], store[0],
             )  # fmt: skip
     else:
         raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")
@@ -244,40 +258,42 @@ def layer_backward(
     )  # fmt: skip
     reverse, act, h_off = bool(reverse), int(act), int(h_off)
     k_chunk = int(k_chunk)
+    n_block = _block_steps(X.shape[2], store.shape[1])
     parallel = X.shape[0] > 1
     if cell == "lstm":
         if parallel:
             _lstm_backward_parallel(
-                X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off,
-                dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
+                X, lengths, W_ih, W_hh, reverse, k_chunk, n_block, store, dH_out,
+                h_off, dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
             )  # fmt: skip
         else:
             _lstm_backward_chunk(
-                X[0], lengths[0], W_ih, W_hh, reverse, k_chunk, store[0],
+                X[0], lengths[0], W_ih, W_hh, reverse, k_chunk, n_block, store[0],
                 dH_out[0], h_off, dh_n[0], dc_n[0], dX[0], dW_ih, dW_hh, db_ih,
                 db_hh, dh0[0], dc0[0],
             )  # fmt: skip
     elif cell == "gru":
         if parallel:
             _gru_backward_parallel(
-                X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off,
-                dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
+                X, lengths, W_ih, W_hh, reverse, k_chunk, n_block, store, dH_out,
+                h_off, dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
             )  # fmt: skip
         else:
             _gru_backward_chunk(
-                X[0], lengths[0], W_ih, W_hh, reverse, k_chunk, store[0],
+                X[0], lengths[0], W_ih, W_hh, reverse, k_chunk, n_block, store[0],
                 dH_out[0], h_off, dh_n[0], dX[0], dW_ih, dW_hh, db_ih, db_hh,
                 dh0[0],
             )  # fmt: skip
     elif cell == "rnn":
         if parallel:
             _rnn_backward_parallel(
-                X, lengths, W_ih, W_hh, reverse, act, k_chunk, store, dH_out,
-                h_off, dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
+                X, lengths, W_ih, W_hh, reverse, act, k_chunk, n_block, store,
+                dH_out, h_off, dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
             )  # fmt: skip
         else:
             _rnn_backward_chunk(
-                X[0], lengths[0], W_ih, W_hh, reverse, act, k_chunk, store[0],
+                X[0], lengths[0], W_ih, W_hh, reverse, act, k_chunk, n_block,
+                store[0],
                 dH_out[0], h_off, dh_n[0], dX[0], dW_ih, dW_hh, db_ih, db_hh,
                 dh0[0],
             )  # fmt: skip

@@ -77,6 +77,27 @@ def _n_active(lengths, min_length):
 
 
 @njit(**JIT_OPTIONS)
+def _first_active_step(lengths, n_steps):
+    """First global step at which any row is active.
+
+    Parameters
+    ----------
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths, sorted non-increasing.
+    n_steps : int
+        Number of global steps ``T``.
+
+    Returns
+    -------
+    u_first : int
+        ``T - max(lengths)``, or ``T`` when there are no rows.
+    """
+    if lengths.shape[0] == 0:
+        return n_steps
+    return n_steps - lengths[0]
+
+
+@njit(**JIT_OPTIONS)
 def _real_step(length, n_steps, u, reverse):
     """Real time step visited by a row at global step ``u``.
 
@@ -154,8 +175,8 @@ def _zero_padding(lengths, H_out, h_off, n_hidden):
 
 
 @njit(**JIT_OPTIONS)
-def _gather_inputs(X, lengths, reverse, n_slots, X_slots):
-    """Copy the inputs of the stored steps into slot coordinates.
+def _gather_steps(X, lengths, reverse, u_first, X_steps):
+    """Copy the inputs of consecutive global steps into step coordinates.
 
     Parameters
     ----------
@@ -165,58 +186,117 @@ def _gather_inputs(X, lengths, reverse, n_slots, X_slots):
         Row lengths, sorted non-increasing.
     reverse : bool
         Direction.
-    n_slots : int
-        Number of stored steps ``N``.
-    X_slots : ndarray of shape (N, B, I)
-        Zero-initialised output: ``X_slots[k, b]`` receives the input that row
-        ``b`` consumed at global step ``T - N + k``, and stays zero where the
-        row was inactive. Padding values of ``X`` are never read, so they
-        cannot leak into the gradients even when they are not finite.
+    u_first : int
+        First global step to gather.
+    X_steps : ndarray of shape (n, B, I)
+        Overwritten: ``X_steps[k, b]`` receives the input that row ``b``
+        consumes at global step ``u_first + k``, and zeros where the row is
+        inactive. Padding values of ``X`` are never read, so they cannot leak
+        into projections or gradients even when they are not finite.
     """
-    n_steps = X.shape[0]
-    for k in range(n_slots):
-        u = n_steps - n_slots + k
-        for b in range(_n_active(lengths, n_steps - u)):
+    n_steps, n_rows, n_inputs = X.shape
+    for k in range(X_steps.shape[0]):
+        u = u_first + k
+        n_act = _n_active(lengths, n_steps - u)
+        for b in range(n_act):
             t, _ = _real_step(lengths[b], n_steps, u, reverse)
-            _copy_vector(X[t, b], X_slots[k, b])
+            _copy_vector(X[t, b], X_steps[k, b])
+        for b in range(n_act, n_rows):
+            for i in range(n_inputs):
+                X_steps[k, b, i] = 0.0
 
 
 @njit(**JIT_OPTIONS)
-def _scatter_add_inputs(dX_slots, lengths, reverse, dX):
-    """Add input gradients from slot coordinates into real time.
+def _project_inputs(X, lengths, reverse, u_first, W_ih, X_steps, X_proj):
+    """Input projection of a block of consecutive global steps, as one GEMM.
 
     Parameters
     ----------
-    dX_slots : ndarray of shape (N, B, I)
-        Input gradients of the stored steps (only active rows are read).
+    X : ndarray of shape (T, B, I)
+        Layer input of the chunk, in real time.
     lengths : ndarray of shape (B,), dtype int64
         Row lengths, sorted non-increasing.
     reverse : bool
         Direction.
-    dX : ndarray of shape (T, B, I)
-        Input gradient of the chunk, added to.
+    u_first : int
+        First global step of the block.
+    W_ih : ndarray of shape (G * H, I)
+        Input weights.
+    X_steps : ndarray of shape (n, B, I)
+        Workspace for the gathered inputs of the ``n`` steps of the block.
+    X_proj : ndarray of shape (n * B, G * H)
+        Overwritten: row ``k * B + b`` holds ``W_ih x`` for the input that row
+        ``b`` consumes at global step ``u_first + k`` (zero where inactive).
+
+    Notes
+    -----
+    Projecting a block of steps at a time instead of the whole sequence
+    keeps the memory of the forward pass proportional to the block (and to
+    what is stored for the backward pass), not to ``T``, while the GEMM still
+    has enough rows to run near the BLAS peak.
     """
-    n_steps, n_slots = dX.shape[0], dX_slots.shape[0]
-    for k in range(n_slots):
-        u = n_steps - n_slots + k
-        for b in range(_n_active(lengths, n_steps - u)):
-            t, _ = _real_step(lengths[b], n_steps, u, reverse)
-            for i in range(dX.shape[2]):
-                dX[t, b, i] += dX_slots[k, b, i]
+    n, n_rows, n_inputs = X_steps.shape
+    _gather_steps(X, lengths, reverse, u_first, X_steps)
+    np.dot(X_steps.reshape(n * n_rows, n_inputs), W_ih.T, out=X_proj)
 
 
 @njit(**JIT_OPTIONS)
-def _column_sums(A, out):
-    """Sum the rows of a matrix.
+def _scatter_add_steps(dX_steps, lengths, reverse, u_first, dX):
+    """Add input gradients of consecutive global steps into real time.
+
+    Parameters
+    ----------
+    dX_steps : ndarray of shape (n, B, I)
+        Input gradients of global steps ``u_first .. u_first + n - 1`` (only
+        active rows are read).
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths, sorted non-increasing.
+    reverse : bool
+        Direction.
+    u_first : int
+        First global step.
+    dX : ndarray of shape (T, B, I)
+        Input gradient of the chunk, added to.
+    """
+    n_steps = dX.shape[0]
+    for k in range(dX_steps.shape[0]):
+        u = u_first + k
+        for b in range(_n_active(lengths, n_steps - u)):
+            t, _ = _real_step(lengths[b], n_steps, u, reverse)
+            for i in range(dX.shape[2]):
+                dX[t, b, i] += dX_steps[k, b, i]
+
+
+@njit(**JIT_OPTIONS)
+def _add_product(A, B, out):
+    """Add ``A.T @ B`` into ``out`` (one GEMM, then an elementwise sum).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, m)
+        Left factor, transposed in the product.
+    B : ndarray of shape (n, p)
+        Right factor.
+    out : ndarray of shape (m, p)
+        Added to.
+    """
+    product = np.dot(A.T, B)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] += product[i, j]
+
+
+@njit(**JIT_OPTIONS)
+def _add_column_sums(A, out):
+    """Add the sum of the rows of a matrix into a vector.
 
     Parameters
     ----------
     A : ndarray of shape (n, m)
         Matrix.
     out : ndarray of shape (m,)
-        Overwritten with ``A.sum(axis=0)``.
+        Added to: ``out += A.sum(axis=0)``.
     """
-    out[:] = 0.0
     # Row-major traversal keeps the inner loop contiguous and vectorised.
     for r in range(A.shape[0]):
         for j in range(A.shape[1]):
@@ -224,67 +304,66 @@ def _column_sums(A, out):
 
 
 @njit(**JIT_OPTIONS)
-def _input_gradients(dA, X_slots, W_ih, lengths, reverse, dX, dW_ih, db_ih):
-    """Gradients of the input projection, as GEMMs over all stored steps.
+def _add_input_gradients(
+    dA, X, lengths, reverse, u_first, W_ih, X_steps, dX, dW_ih, db_ih
+):
+    """Add the input-projection gradients of a block of global steps.
 
     Parameters
     ----------
-    dA : ndarray of shape (N, B, G * H)
-        Gradient of the loss w.r.t. ``W_ih x + b_ih`` per slot and row, zero
-        for inactive rows.
-    X_slots : ndarray of shape (N, B, I)
-        Inputs per slot and row (see :func:`_gather_inputs`).
-    W_ih : ndarray of shape (G * H, I)
-        Input weights.
+    dA : ndarray of shape (n, B, G * H)
+        Gradient of the loss w.r.t. ``W_ih x + b_ih`` at global steps
+        ``u_first .. u_first + n - 1``, zero for inactive rows.
+    X : ndarray of shape (T, B, I)
+        Layer input of the chunk, in real time.
     lengths : ndarray of shape (B,), dtype int64
         Row lengths, sorted non-increasing.
     reverse : bool
         Direction.
-    dX : ndarray of shape (T, B, I)
-        Input gradient of the chunk, added to; not computed when ``T == 0``.
+    u_first : int
+        First global step of the block.
+    W_ih : ndarray of shape (G * H, I)
+        Input weights.
+    X_steps : ndarray of shape (n, B, I)
+        Workspace for the gathered inputs.
+    dX : ndarray of shape (T, B, I) or (0, B, I)
+        Input gradient of the chunk, added to; not computed when empty.
     dW_ih : ndarray of shape (G * H, I)
-        Overwritten with the gradient of the input weights.
+        Gradient of the input weights, added to.
     db_ih : ndarray of shape (G * H,)
-        Overwritten with the gradient of the input bias.
+        Gradient of the input bias, added to.
     """
-    n_slots, n_rows, n_gates = dA.shape
-    n_inputs = X_slots.shape[2]
-    if n_slots == 0:
-        dW_ih[:] = 0.0
-        db_ih[:] = 0.0
-        return
-    dA_2d = dA.reshape(n_slots * n_rows, n_gates)
-    np.dot(dA_2d.T, X_slots.reshape(n_slots * n_rows, n_inputs), out=dW_ih)
-    _column_sums(dA_2d, db_ih)
+    n, n_rows, n_gates = dA.shape
+    n_inputs = X_steps.shape[2]
+    _gather_steps(X, lengths, reverse, u_first, X_steps)
+    dA_2d = dA.reshape(n * n_rows, n_gates)
+    _add_product(dA_2d, X_steps.reshape(n * n_rows, n_inputs), dW_ih)
+    _add_column_sums(dA_2d, db_ih)
     if dX.shape[0] > 0:
-        dX_slots = np.dot(dA_2d, W_ih).reshape(n_slots, n_rows, n_inputs)
-        _scatter_add_inputs(dX_slots, lengths, reverse, dX)
+        dX_steps = np.dot(dA_2d, W_ih).reshape(n, n_rows, n_inputs)
+        _scatter_add_steps(dX_steps, lengths, reverse, u_first, dX)
 
 
 @njit(**JIT_OPTIONS)
-def _recurrent_gradients(dA, H_prev, dW_hh, db_hh):
-    """Gradients of the recurrent projection, as one GEMM over stored steps.
+def _add_recurrent_gradients(dA, H_prev, dW_hh, db_hh):
+    """Add the recurrent-projection gradients of a block of stored steps.
 
     Parameters
     ----------
-    dA : ndarray of shape (N, B, G * H)
-        Gradient w.r.t. ``W_hh h_prev + b_hh`` per slot and row, zero for
+    dA : ndarray of shape (n, B, G * H)
+        Gradient w.r.t. ``W_hh h_prev + b_hh`` per step and row, zero for
         inactive rows.
-    H_prev : ndarray of shape (N, B, H)
-        State entering each stored step (finite for inactive rows).
+    H_prev : ndarray of shape (n, B, H)
+        State entering each of these steps (finite for inactive rows).
     dW_hh : ndarray of shape (G * H, H)
-        Overwritten with the gradient of the recurrent weights.
+        Gradient of the recurrent weights, added to.
     db_hh : ndarray of shape (G * H,)
-        Overwritten with the gradient of the recurrent bias.
+        Gradient of the recurrent bias, added to.
     """
-    n_slots, n_rows, n_gates = dA.shape
-    if n_slots == 0:
-        dW_hh[:] = 0.0
-        db_hh[:] = 0.0
-        return
-    dA_2d = dA.reshape(n_slots * n_rows, n_gates)
-    np.dot(dA_2d.T, H_prev.reshape(n_slots * n_rows, H_prev.shape[2]), out=dW_hh)
-    _column_sums(dA_2d, db_hh)
+    n, n_rows, n_gates = dA.shape
+    dA_2d = dA.reshape(n * n_rows, n_gates)
+    _add_product(dA_2d, H_prev.reshape(n * n_rows, H_prev.shape[2]), dW_hh)
+    _add_column_sums(dA_2d, db_hh)
 
 
 @njit(**JIT_OPTIONS)

@@ -16,13 +16,14 @@ import numpy as np
 from numba import njit, prange
 
 from ._common import (
+    _add_input_gradients,
+    _add_recurrent_gradients,
     _copy_matrix,
-    _gather_inputs,
+    _first_active_step,
     _initial_state_gradient,
-    _input_gradients,
     _n_active,
+    _project_inputs,
     _real_step,
-    _recurrent_gradients,
     _store_section,
     _sum_chunks,
     _zero_padding,
@@ -35,7 +36,7 @@ GRU_STORE_WIDTH = 5
 
 @njit(**JIT_OPTIONS)
 def _gru_forward_chunk(
-    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, H_out, h_off, h_n, store
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, n_block, H_out, h_off, h_n, store
 ):
     """Run one GRU layer-direction over one chunk of the batch.
 
@@ -55,6 +56,9 @@ def _gru_forward_chunk(
         Initial hidden state.
     reverse : bool
         Process each row from its last real step to its first.
+    n_block : int
+        Number of global steps whose inputs are projected by one GEMM (at
+        least 1).
     H_out : ndarray of shape (T, B, D * H) or (0, B, D * H)
         Output: hidden state at each real step in columns
         ``[h_off, h_off + H)``, zero at padded steps. Not written if empty.
@@ -67,8 +71,9 @@ def _gru_forward_chunk(
 
     Notes
     -----
-    One GEMM projects the inputs of all steps; then each global step does one
-    GEMM on the active prefix of the state and one fused gate loop.
+    One GEMM projects the inputs of every ``n_block`` steps; each global
+    step does one GEMM on the active prefix of the state and one fused gate
+    loop. Memory beyond ``store`` is ``O(n_block * B * H)``, whatever ``T``.
     """
     n_steps, n_rows, n_inputs = X.shape
     H = W_hh.shape[1]
@@ -77,7 +82,9 @@ def _gru_forward_chunk(
     one = dtype.type(1.0)
     has_out = H_out.shape[0] > 0
 
-    X_proj = np.dot(X.reshape(n_steps * n_rows, n_inputs), W_ih.T)
+    X_steps = np.empty((n_block, n_rows, n_inputs), dtype=dtype)
+    X_proj = np.empty((n_block * n_rows, 3 * H), dtype=dtype)
+    u_first = _first_active_step(lengths, n_steps)
     # r and z see both biases next to each other; n keeps b_hn inside r * (.).
     bias = b_ih.copy()
     for j in range(2 * H):
@@ -100,10 +107,16 @@ def _gru_forward_chunk(
             _copy_matrix(h[:n_act], H_prev[slot, :n_act])
         if n_act == 0:
             continue
+        k = (u - u_first) % n_block
+        if k == 0:
+            n = min(n_block, n_steps - u)
+            _project_inputs(
+                X, lengths, reverse, u, W_ih, X_steps[:n], X_proj[: n * n_rows]
+            )
         np.dot(h[:n_act], W_hh.T, out=rec[:n_act])
         for b in range(n_act):
             t, _ = _real_step(lengths[b], n_steps, u, reverse)
-            x_row = t * n_rows + b
+            x_row = k * n_rows + b
             gates = gates_st[slot, b] if slot >= 0 else gates_scratch
             hn_row = hn_st[slot, b] if slot >= 0 else hn_scratch
             out = H_out[t, b, h_off : h_off + H] if has_out else unit_scratch
@@ -136,6 +149,7 @@ def _gru_backward_chunk(
     W_hh,
     reverse,
     k_chunk,
+    n_block,
     store,
     dH_out,
     h_off,
@@ -164,6 +178,9 @@ def _gru_backward_chunk(
     k_chunk : int
         0, or the length of the gradient chunks: the carry from processing
         step ``s`` to ``s - 1`` is cut when ``s % k_chunk == 0`` and ``s > 0``.
+    n_block : int
+        Number of stored steps whose parameter gradients are accumulated by
+        one GEMM (at least 1).
     store : ndarray of shape (N, B, 5 * H)
         Written by the forward pass. Only the last ``N`` global steps are
         backpropagated through (truncated BPTT when ``N < T``).
@@ -181,6 +198,12 @@ def _gru_backward_chunk(
     dh0 : ndarray of shape (B, H)
         Overwritten with the gradient w.r.t. the initial state (zero for
         truncated rows and rows of length 0).
+    Notes
+    -----
+    The stored steps are visited backwards in blocks of ``n_block``: the
+    gate gradients of a block are kept until its first step is done, then
+    enter the GEMMs of the weight gradients and of the input gradient. Memory
+    beyond ``store`` is ``O(n_block * B * H)``, whatever ``T``.
     """
     n_steps, n_rows, n_inputs = X.shape
     H = W_hh.shape[1]
@@ -195,70 +218,86 @@ def _gru_backward_chunk(
 
     # Gradients w.r.t. the input and recurrent pre-activations differ in the
     # n block only (the recurrent one is multiplied by r).
-    dA_in = np.zeros((n_slots, n_rows, 3 * H), dtype=dtype)
-    dA_rec = np.zeros((n_slots, n_rows, 3 * H), dtype=dtype)
+    dA_in = np.empty((n_block, n_rows, 3 * H), dtype=dtype)
+    dA_rec = np.empty((n_block, n_rows, 3 * H), dtype=dtype)
+    X_steps = np.empty((n_block, n_rows, n_inputs), dtype=dtype)
+    dW_ih[:] = 0.0
+    dW_hh[:] = 0.0
+    db_ih[:] = 0.0
+    db_hh[:] = 0.0
     dh = dh_n.copy()
     dh_direct = np.empty((n_rows, H), dtype=dtype)
     cut = np.zeros(n_rows, dtype=np.bool_)
-    for slot in range(n_slots - 1, -1, -1):
-        u = n_steps - n_slots + slot
-        n_act = _n_active(lengths, n_steps - u)
-        if n_act == 0:
-            break
-        for b in range(n_act):
-            t, s = _real_step(lengths[b], n_steps, u, reverse)
-            cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
-            if has_out:
+    slot_first = max(0, _first_active_step(lengths, n_steps) - (n_steps - n_slots))
+    for block_end in range(n_slots, slot_first, -n_block):
+        block_start = max(slot_first, block_end - n_block)
+        for slot in range(block_end - 1, block_start - 1, -1):
+            u = n_steps - n_slots + slot
+            n_act = _n_active(lengths, n_steps - u)
+            din_slot = dA_in[slot - block_start]
+            drec_slot = dA_rec[slot - block_start]
+            # Inactive rows enter the block GEMMs with zero gradient.
+            din_slot[n_act:] = 0.0
+            drec_slot[n_act:] = 0.0
+            for b in range(n_act):
+                t, s = _real_step(lengths[b], n_steps, u, reverse)
+                cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
+                if has_out:
+                    for j in range(H):
+                        dh[b, j] += dH_out[t, b, h_off + j]
+                gates = gates_st[slot, b]
+                hn_row = hn_st[slot, b]
+                h_prev = H_prev[slot, b]
+                # One view per gate block, as in the forward pass.
+                da_in, da_rec = din_slot[b], drec_slot[b]
+                di_r, di_z, di_n = da_in[:H], da_in[H : 2 * H], da_in[2 * H :]
+                dr_r, dr_z, dr_n = da_rec[:H], da_rec[H : 2 * H], da_rec[2 * H :]
                 for j in range(H):
-                    dh[b, j] += dH_out[t, b, h_off + j]
-            gates = gates_st[slot, b]
-            hn_row = hn_st[slot, b]
-            h_prev = H_prev[slot, b]
-            # One view per gate block, as in the forward pass.
-            da_in, da_rec = dA_in[slot, b], dA_rec[slot, b]
-            di_r, di_z, di_n = da_in[:H], da_in[H : 2 * H], da_in[2 * H :]
-            dr_r, dr_z, dr_n = da_rec[:H], da_rec[H : 2 * H], da_rec[2 * H :]
-            for j in range(H):
-                r = gates[j]
-                z = gates[H + j]
-                n = gates[2 * H + j]
-                dh_j = dh[b, j]
-                dn = dh_j * (one - z) * (one - n * n)
-                dz = dh_j * (h_prev[j] - n) * z * (one - z)
-                dr = dn * hn_row[j] * r * (one - r)
-                di_r[j] = dr
-                di_z[j] = dz
-                di_n[j] = dn
-                dr_r[j] = dr
-                dr_z[j] = dz
-                dr_n[j] = dn * r
-                dh_direct[b, j] = dh_j * z
-        np.dot(dA_rec[slot, :n_act], W_hh, out=dh[:n_act])
-        for b in range(n_act):
-            for j in range(H):
-                dh[b, j] += dh_direct[b, j]
-        for b in range(n_act):
-            if cut[b]:
-                dh[b] = 0.0
+                    r = gates[j]
+                    z = gates[H + j]
+                    n = gates[2 * H + j]
+                    dh_j = dh[b, j]
+                    dn = dh_j * (one - z) * (one - n * n)
+                    dz = dh_j * (h_prev[j] - n) * z * (one - z)
+                    dr = dn * hn_row[j] * r * (one - r)
+                    di_r[j] = dr
+                    di_z[j] = dz
+                    di_n[j] = dn
+                    dr_r[j] = dr
+                    dr_z[j] = dz
+                    dr_n[j] = dn * r
+                    dh_direct[b, j] = dh_j * z
+            np.dot(drec_slot[:n_act], W_hh, out=dh[:n_act])
+            for b in range(n_act):
+                for j in range(H):
+                    dh[b, j] += dh_direct[b, j]
+            for b in range(n_act):
+                if cut[b]:
+                    dh[b] = 0.0
+        n = block_end - block_start
+        _add_input_gradients(
+            dA_in[:n], X, lengths, reverse, n_steps - n_slots + block_start, W_ih,
+            X_steps[:n], dX, dW_ih, db_ih,
+        )  # fmt: skip
+        _add_recurrent_gradients(
+            dA_rec[:n], H_prev[block_start:block_end], dW_hh, db_hh
+        )
 
     _initial_state_gradient(lengths, n_slots, dh, dh0)
-    X_slots = np.zeros((n_slots, n_rows, n_inputs), dtype=dtype)
-    _gather_inputs(X, lengths, reverse, n_slots, X_slots)
-    _input_gradients(dA_in, X_slots, W_ih, lengths, reverse, dX, dW_ih, db_ih)
-    _recurrent_gradients(dA_rec, H_prev, dW_hh, db_hh)
 
 
 @njit(parallel=True, **JIT_OPTIONS)
 def _gru_forward_parallel(
-    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, H_out, h_off, h_n, store
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, n_block, H_out, h_off, h_n, store
 ):
     """Run a GRU layer-direction over all chunks, one thread per chunk.
 
     Parameters
     ----------
-    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, H_out, h_off, h_n, store
-        As in :func:`_gru_forward_chunk`, with a leading chunk axis
-        ``C`` on the per-row arrays.
+    X, lengths, h0, H_out, h_n, store
+        As in :func:`_gru_forward_chunk`, with a leading chunk axis ``C``.
+    W_ih, W_hh, b_ih, b_hh, reverse, n_block, h_off
+        As in :func:`_gru_forward_chunk`.
 
     Notes
     -----
@@ -267,15 +306,15 @@ def _gru_forward_parallel(
     """
     for c in prange(X.shape[0]):
         _gru_forward_chunk(
-            X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse,
+            X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse, n_block,
             H_out[c], h_off, h_n[c], store[c],
         )  # fmt: skip
 
 
 @njit(parallel=True, **JIT_OPTIONS)
 def _gru_backward_parallel(
-    X, lengths, W_ih, W_hh, reverse, k_chunk, store, dH_out, h_off, dh_n,
-    dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
+    X, lengths, W_ih, W_hh, reverse, k_chunk, n_block, store, dH_out, h_off,
+    dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
 ):  # fmt: skip
     """Backpropagate through a layer-direction, one thread per chunk.
 
@@ -291,6 +330,8 @@ def _gru_backward_parallel(
         Direction.
     k_chunk : int
         Gradient chunk length, 0 for none.
+    n_block : int
+        Stored steps per block of weight-gradient GEMMs.
     store : ndarray of shape (C, N, Bc, 5 * H)
         Written by the forward pass.
     dH_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
@@ -321,8 +362,8 @@ def _gru_backward_parallel(
     db_hh_c = np.empty((n_chunks, db_hh.size), dtype=dtype)
     for c in prange(n_chunks):
         _gru_backward_chunk(
-            X[c], lengths[c], W_ih, W_hh, reverse, k_chunk, store[c], dH_out[c],
-            h_off, dh_n[c], dX[c], dW_ih_c[c].reshape(dW_ih.shape),
+            X[c], lengths[c], W_ih, W_hh, reverse, k_chunk, n_block, store[c],
+            dH_out[c], h_off, dh_n[c], dX[c], dW_ih_c[c].reshape(dW_ih.shape),
             dW_hh_c[c].reshape(dW_hh.shape), db_ih_c[c], db_hh_c[c], dh0[c],
         )  # fmt: skip
     _sum_chunks(dW_ih_c, dW_ih.reshape(dW_ih.size))

@@ -12,14 +12,15 @@ import numpy as np
 from numba import njit, prange
 
 from ._common import (
+    _add_input_gradients,
+    _add_recurrent_gradients,
     _copy_matrix,
     _copy_vector,
-    _gather_inputs,
+    _first_active_step,
     _initial_state_gradient,
-    _input_gradients,
     _n_active,
+    _project_inputs,
     _real_step,
-    _recurrent_gradients,
     _store_section,
     _sum_chunks,
     _zero_padding,
@@ -93,8 +94,9 @@ def _activation_gradient(h, dh, act, da):
 
 @njit(**JIT_OPTIONS)
 def _rnn_forward_chunk(
-    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, H_out, h_off, h_n, store
-):
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, n_block,
+    H_out, h_off, h_n, store,
+):  # fmt: skip
     """Run one Elman layer-direction over one chunk of the batch.
 
     Parameters
@@ -115,6 +117,9 @@ def _rnn_forward_chunk(
         Process each row from its last real step to its first.
     act : int
         Activation code (0 tanh, 1 relu, 2 logistic, 3 identity).
+    n_block : int
+        Number of global steps whose inputs are projected by one GEMM (at
+        least 1).
     H_out : ndarray of shape (T, B, D * H) or (0, B, D * H)
         Output: hidden state at each real step in columns
         ``[h_off, h_off + H)``, zero at padded steps. Not written if empty.
@@ -127,8 +132,9 @@ def _rnn_forward_chunk(
 
     Notes
     -----
-    One GEMM projects the inputs of all steps; then each global step does one
-    GEMM on the active prefix of the state and one activation loop.
+    One GEMM projects the inputs of every ``n_block`` steps; each global
+    step does one GEMM on the active prefix of the state and one activation
+    loop. Memory beyond ``store`` is ``O(n_block * B * H)``, whatever ``T``.
     """
     n_steps, n_rows, n_inputs = X.shape
     H = W_hh.shape[1]
@@ -136,7 +142,9 @@ def _rnn_forward_chunk(
     dtype = W_hh.dtype
     has_out = H_out.shape[0] > 0
 
-    X_proj = np.dot(X.reshape(n_steps * n_rows, n_inputs), W_ih.T)
+    X_steps = np.empty((n_block, n_rows, n_inputs), dtype=dtype)
+    X_proj = np.empty((n_block * n_rows, H), dtype=dtype)
+    u_first = _first_active_step(lengths, n_steps)
     bias = b_ih + b_hh
     h = h0.copy()
     rec = np.empty((n_rows, H), dtype=dtype)
@@ -151,10 +159,16 @@ def _rnn_forward_chunk(
             _copy_matrix(h[:n_act], H_prev[slot, :n_act])
         if n_act == 0:
             continue
+        k = (u - u_first) % n_block
+        if k == 0:
+            n = min(n_block, n_steps - u)
+            _project_inputs(
+                X, lengths, reverse, u, W_ih, X_steps[:n], X_proj[: n * n_rows]
+            )
         np.dot(h[:n_act], W_hh.T, out=rec[:n_act])
         for b in range(n_act):
             t, _ = _real_step(lengths[b], n_steps, u, reverse)
-            x_row = t * n_rows + b
+            x_row = k * n_rows + b
             for j in range(H):
                 rec[b, j] += X_proj[x_row, j] + bias[j]
             _activate(rec[b], act, h[b])
@@ -176,6 +190,7 @@ def _rnn_backward_chunk(
     reverse,
     act,
     k_chunk,
+    n_block,
     store,
     dH_out,
     h_off,
@@ -206,6 +221,9 @@ def _rnn_backward_chunk(
     k_chunk : int
         0, or the length of the gradient chunks: the carry from processing
         step ``s`` to ``s - 1`` is cut when ``s % k_chunk == 0`` and ``s > 0``.
+    n_block : int
+        Number of stored steps whose parameter gradients are accumulated by
+        one GEMM (at least 1).
     store : ndarray of shape (N, B, 2 * H)
         Written by the forward pass. Only the last ``N`` global steps are
         backpropagated through (truncated BPTT when ``N < T``).
@@ -223,6 +241,12 @@ def _rnn_backward_chunk(
     dh0 : ndarray of shape (B, H)
         Overwritten with the gradient w.r.t. the initial state (zero for
         truncated rows and rows of length 0).
+    Notes
+    -----
+    The stored steps are visited backwards in blocks of ``n_block``: the
+    gate gradients of a block are kept until its first step is done, then
+    enter the GEMMs of the weight gradients and of the input gradient. Memory
+    beyond ``store`` is ``O(n_block * B * H)``, whatever ``T``.
     """
     n_steps, n_rows, n_inputs = X.shape
     H = W_hh.shape[1]
@@ -233,44 +257,57 @@ def _rnn_backward_chunk(
     H_prev = _store_section(store, 0, H)
     H_st = _store_section(store, H, H)
 
-    dA = np.zeros((n_slots, n_rows, H), dtype=dtype)
+    dA = np.empty((n_block, n_rows, H), dtype=dtype)
+    X_steps = np.empty((n_block, n_rows, n_inputs), dtype=dtype)
+    dW_ih[:] = 0.0
+    dW_hh[:] = 0.0
+    db_ih[:] = 0.0
+    db_hh[:] = 0.0
     dh = dh_n.copy()
     cut = np.zeros(n_rows, dtype=np.bool_)
-    for slot in range(n_slots - 1, -1, -1):
-        u = n_steps - n_slots + slot
-        n_act = _n_active(lengths, n_steps - u)
-        if n_act == 0:
-            break
-        for b in range(n_act):
-            t, s = _real_step(lengths[b], n_steps, u, reverse)
-            cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
-            if has_out:
-                for j in range(H):
-                    dh[b, j] += dH_out[t, b, h_off + j]
-            _activation_gradient(H_st[slot, b], dh[b], act, dA[slot, b])
-        np.dot(dA[slot, :n_act], W_hh, out=dh[:n_act])
-        for b in range(n_act):
-            if cut[b]:
-                dh[b] = 0.0
+    slot_first = max(0, _first_active_step(lengths, n_steps) - (n_steps - n_slots))
+    for block_end in range(n_slots, slot_first, -n_block):
+        block_start = max(slot_first, block_end - n_block)
+        for slot in range(block_end - 1, block_start - 1, -1):
+            u = n_steps - n_slots + slot
+            n_act = _n_active(lengths, n_steps - u)
+            da_slot = dA[slot - block_start]
+            # Inactive rows enter the block GEMMs with zero gradient.
+            da_slot[n_act:] = 0.0
+            for b in range(n_act):
+                t, s = _real_step(lengths[b], n_steps, u, reverse)
+                cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
+                if has_out:
+                    for j in range(H):
+                        dh[b, j] += dH_out[t, b, h_off + j]
+                _activation_gradient(H_st[slot, b], dh[b], act, da_slot[b])
+            np.dot(da_slot[:n_act], W_hh, out=dh[:n_act])
+            for b in range(n_act):
+                if cut[b]:
+                    dh[b] = 0.0
+        n = block_end - block_start
+        _add_input_gradients(
+            dA[:n], X, lengths, reverse, n_steps - n_slots + block_start, W_ih,
+            X_steps[:n], dX, dW_ih, db_ih,
+        )  # fmt: skip
+        _add_recurrent_gradients(dA[:n], H_prev[block_start:block_end], dW_hh, db_hh)
 
     _initial_state_gradient(lengths, n_slots, dh, dh0)
-    X_slots = np.zeros((n_slots, n_rows, n_inputs), dtype=dtype)
-    _gather_inputs(X, lengths, reverse, n_slots, X_slots)
-    _input_gradients(dA, X_slots, W_ih, lengths, reverse, dX, dW_ih, db_ih)
-    _recurrent_gradients(dA, H_prev, dW_hh, db_hh)
 
 
 @njit(parallel=True, **JIT_OPTIONS)
 def _rnn_forward_parallel(
-    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, H_out, h_off, h_n, store
-):
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, n_block,
+    H_out, h_off, h_n, store,
+):  # fmt: skip
     """Run an Elman layer-direction over all chunks, one thread per chunk.
 
     Parameters
     ----------
-    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, H_out, h_off, h_n, store
-        As in :func:`_rnn_forward_chunk`, with a leading chunk axis
-        ``C`` on the per-row arrays.
+    X, lengths, h0, H_out, h_n, store
+        As in :func:`_rnn_forward_chunk`, with a leading chunk axis ``C``.
+    W_ih, W_hh, b_ih, b_hh, reverse, act, n_block, h_off
+        As in :func:`_rnn_forward_chunk`.
 
     Notes
     -----
@@ -280,14 +317,14 @@ def _rnn_forward_parallel(
     for c in prange(X.shape[0]):
         _rnn_forward_chunk(
             X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse, act,
-            H_out[c], h_off, h_n[c], store[c],
+            n_block, H_out[c], h_off, h_n[c], store[c],
         )  # fmt: skip
 
 
 @njit(parallel=True, **JIT_OPTIONS)
 def _rnn_backward_parallel(
-    X, lengths, W_ih, W_hh, reverse, act, k_chunk, store, dH_out, h_off, dh_n,
-    dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
+    X, lengths, W_ih, W_hh, reverse, act, k_chunk, n_block, store, dH_out,
+    h_off, dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
 ):  # fmt: skip
     """Backpropagate through a layer-direction, one thread per chunk.
 
@@ -305,6 +342,8 @@ def _rnn_backward_parallel(
         Activation code.
     k_chunk : int
         Gradient chunk length, 0 for none.
+    n_block : int
+        Stored steps per block of weight-gradient GEMMs.
     store : ndarray of shape (C, N, Bc, 2 * H)
         Written by the forward pass.
     dH_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
@@ -335,8 +374,8 @@ def _rnn_backward_parallel(
     db_hh_c = np.empty((n_chunks, db_hh.size), dtype=dtype)
     for c in prange(n_chunks):
         _rnn_backward_chunk(
-            X[c], lengths[c], W_ih, W_hh, reverse, act, k_chunk, store[c],
-            dH_out[c], h_off, dh_n[c], dX[c], dW_ih_c[c].reshape(dW_ih.shape),
+            X[c], lengths[c], W_ih, W_hh, reverse, act, k_chunk, n_block,
+            store[c], dH_out[c], h_off, dh_n[c], dX[c], dW_ih_c[c].reshape(dW_ih.shape),
             dW_hh_c[c].reshape(dW_hh.shape), db_ih_c[c], db_hh_c[c], dh0[c],
         )  # fmt: skip
     _sum_chunks(dW_ih_c, dW_ih.reshape(dW_ih.size))
