@@ -222,7 +222,8 @@ class RNNRegressor(RegressorMixin, _ManyToOne):
         >>> X, y = make_windows(series, window=15)
         >>> reg = RNNRegressor(hidden_layer_sizes=(16,), cell="gru", max_iter=30,
         ...                    learning_rate_init=0.01, random_state=0).fit(X, y)
-        >>> future = reg.forecast(X[-1:], n_steps=20, window=15)
+        >>> seed = series[-15:].reshape(1, 15, 1)  # one sequence, the last 15 values
+        >>> future = reg.forecast(seed, n_steps=20)
         >>> future.shape
         (1, 20)
         >>> truth = np.sin(np.arange(300, 320) * 0.2)

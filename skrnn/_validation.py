@@ -131,8 +131,10 @@ def validate_sequences(estimator, X, *, reset):
     - ``_n_step_features``: the number of features per step;
     - ``_fit_input_form``: the form of ``X``.
 
-    With ``reset=False``, a 2-D array given to an estimator fitted on a 2-D
-    array goes through scikit-learn's column check; otherwise the number of
+    With ``reset=False``, a 2-D array given to a many-to-one estimator fitted
+    on a 2-D array goes through scikit-learn's column check (a per-step
+    estimator labels each column, so its tables may have any width, as its
+    sequences any length); otherwise the number of
     features per step must equal ``_n_step_features`` (a 2-D array always has
     one feature per step). The number of steps may differ from fit for the
     "array" and "ragged" forms.
@@ -248,7 +250,10 @@ def _detect_form(X):
 def _table_sequences(estimator, X, reset):
     """Validate a 2-D table; each row becomes a univariate sequence."""
     fitted_on_table = getattr(estimator, "_fit_input_form", "table") == "table"
-    if reset or fitted_on_table:
+    # A per-step estimator (the tagger) labels every column, so its tables may
+    # have any number of columns after fit, like its sequences any length.
+    per_step = getattr(estimator, "_per_step", False)
+    if reset or (fitted_on_table and not per_step):
         X = validate_data(estimator, X, reset=reset, dtype=_COMPUTE_DTYPES)
     else:
         # The estimator was fitted on sequences: the columns here are steps,

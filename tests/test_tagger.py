@@ -107,6 +107,12 @@ def test_table_with_2d_labels_gives_arrays():
     np.testing.assert_allclose(tagger.predict_log_proba(X), np.log(proba))
     assert tagger.n_features_in_ == X.shape[1]
     assert tagger.score(X, y) == pytest.approx(np.mean(pred == y))
+    # Columns are steps: a table (or list of equal-length rows) of any width
+    # is labelled step by step, as its own sequences.
+    assert tagger.predict(X[:, :3]).shape == (len(X), 3)
+    assert tagger.predict(np.hstack([X, X])).shape == (len(X), 2 * X.shape[1])
+    short = tagger.predict([row[:2] for row in X[:3]])
+    assert [len(p) for p in short] == [2, 2, 2]
 
 
 def test_3d_array_gives_arrays():
@@ -532,8 +538,10 @@ def test_predict_before_fit_and_feature_count_change():
     with pytest.raises(ValueError, match=match):
         tagger.score([np.ones((4, 3))], [np.zeros(4)])
     table = SequenceTagger(**FAST).fit(*_table(n_steps=4))
-    with pytest.raises(ValueError, match="expecting 4 features"):
-        table.predict(np.ones((5, 3)))
+    # Columns of a table are steps, which may number differently from fit.
+    assert table.predict(np.ones((5, 3))).shape == (5, 3)
+    with pytest.raises(ValueError, match="2 features per step, but SequenceTagger"):
+        table.predict(np.ones((5, 3, 2)))
 
 
 def test_score_checks_labels():
