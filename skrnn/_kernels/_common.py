@@ -154,6 +154,92 @@ def _store_section(store, start, width):
 
 
 @njit(**JIT_OPTIONS)
+def _unit_section(store, start, width):
+    """View one section of a chunk's storage as an (N, width, B) array.
+
+    The unit-major counterpart of :func:`_store_section`, for kernels whose
+    elementwise loops run over the rows of the batch innermost. Each slot
+    stays contiguous, so that a step touches few memory pages.
+
+    Parameters
+    ----------
+    store : ndarray of shape (N, B, S)
+        Storage of one chunk (C-contiguous).
+    start : int
+        Offset of the section, in multiples of ``N * B`` floats.
+    width : int
+        Floats per slot and row in the section.
+
+    Returns
+    -------
+    section : ndarray of shape (N, width, B)
+        A view into ``store``.
+    """
+    n_slots, n_rows = store.shape[0], store.shape[1]
+    size = n_slots * n_rows
+    flat = store.reshape(store.size)
+    return flat[size * start : size * (start + width)].reshape(n_slots, width, n_rows)
+
+
+@njit(**JIT_OPTIONS)
+def _copy_transposed(src, dst):
+    """Copy the transpose of a 2-D array.
+
+    Parameters
+    ----------
+    src : ndarray of shape (n, m)
+        Source.
+    dst : ndarray of shape (m, n)
+        Destination, overwritten with ``src.T``.
+    """
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[j, i] = src[i, j]
+
+
+@njit(**JIT_OPTIONS)
+def _add_matmul(A, B, out):
+    """Add ``A @ B`` into ``out`` (one GEMM, then an elementwise sum).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, m)
+        Left factor.
+    B : ndarray of shape (m, p)
+        Right factor.
+    out : ndarray of shape (n, p)
+        Added to.
+    """
+    product = np.dot(A, B)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] += product[i, j]
+
+
+@njit(**JIT_OPTIONS)
+def _add_row_sums(A, ones, out):
+    """Add the sum of each row of a matrix into a vector.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, m)
+        Matrix.
+    ones : ndarray of shape (m,)
+        Ones.
+    out : ndarray of shape (n,)
+        Added to: ``out += A.sum(axis=1)``.
+
+    Notes
+    -----
+    A matrix-vector product: a sum along contiguous rows is a serial chain
+    of additions that LLVM may not reorder (no 'reassoc' fast-math flag).
+    """
+    sums = np.dot(A, ones)
+    for i in range(out.shape[0]):
+        out[i] += sums[i]
+
+
+@njit(**JIT_OPTIONS)
 def _zero_padding(lengths, H_out, h_off, n_hidden):
     """Write zeros into the output columns of a chunk at padded steps.
 

@@ -6,25 +6,35 @@ Gates in PyTorch order ``i, f, g, o``::
     i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o);  g = tanh(a_g)
     c = f * c_prev + i * g;  h = o * tanh(c)
 
-Storage per slot and row (``store_width = 7 H``), as sections of the chunk's
-flat storage (see :func:`skrnn._kernels._common._store_section`): ``h_prev``
-(H), gate outputs ``i, f, g, o`` (4 H), ``c_prev`` (H) and ``tanh(c)`` (H).
+These kernels keep states, gates and their gradients unit-major, shape
+``(units, rows)``: the elementwise loops run over the rows of the batch
+innermost, so they vectorise fully at any ``H`` (row-major loops of ``H``
+iterations spend most of their time outside the vector body at small
+``H``), and the per-step GEMMs become ``W_hh @ h`` with ``h`` of shape
+``(H, rows)``.
+
+Storage per slot and row (``store_width = 7 H``), as unit-major sections of
+the chunk's flat storage (see :func:`skrnn._kernels._common._unit_section`):
+``h_prev`` (H), gate outputs ``i, f, g, o`` (4 H), ``c_prev`` (H) and
+``tanh(c)`` (H).
 """
 
 import numpy as np
 from numba import njit, prange
 
 from ._common import (
-    _add_input_gradients,
-    _add_recurrent_gradients,
+    _add_matmul,
+    _add_row_sums,
     _copy_matrix,
+    _copy_transposed,
     _first_active_step,
+    _gather_steps,
     _initial_state_gradient,
     _n_active,
-    _project_inputs,
     _real_step,
-    _store_section,
+    _scatter_add_steps,
     _sum_chunks,
+    _unit_section,
     _zero_padding,
 )
 from ._config import JIT_OPTIONS
@@ -83,74 +93,93 @@ def _lstm_forward_chunk(
     has_out = H_out.shape[0] > 0
 
     X_steps = np.empty((n_block, n_rows, n_inputs), dtype=dtype)
-    X_proj = np.empty((n_block * n_rows, 4 * H), dtype=dtype)
+    proj_buffer = np.empty(4 * H * n_block * n_rows, dtype=dtype)
+    X_proj = proj_buffer[:0].reshape(4 * H, 0)
     u_first = _first_active_step(lengths, n_steps)
     bias = b_ih + b_hh
-    h = h0.copy()
-    c = c0.copy()
-    rec = np.empty((n_rows, 4 * H), dtype=dtype)
-    # Rows that are not stored or output write into these instead, so that
-    # the gate loop itself has no branches.
-    gates_scratch = np.empty(4 * H, dtype=dtype)
-    unit_scratch = np.empty(H, dtype=dtype)
-    tanh_c_scratch = np.empty(H, dtype=dtype)
+    h = np.empty((H, n_rows), dtype=dtype)
+    c = np.empty((H, n_rows), dtype=dtype)
+    _copy_transposed(h0, h)
+    _copy_transposed(c0, c)
+    rec_buffer = np.empty(4 * H * n_rows, dtype=dtype)
+    h_buffer = np.empty(H * n_rows, dtype=dtype)
+    # Steps that are not stored write into these instead, so that the gate
+    # loop itself has no branches.
+    gates_scratch = np.empty((4 * H, n_rows), dtype=dtype)
+    tanh_c_scratch = np.empty((H, n_rows), dtype=dtype)
 
-    H_prev = _store_section(store, 0, H)
-    gates_st = _store_section(store, H, 4 * H)
-    c_prev_st = _store_section(store, 5 * H, H)
-    tanh_c_st = _store_section(store, 6 * H, H)
+    H_prev = _unit_section(store, 0, H)
+    gates_st = _unit_section(store, H, 4 * H)
+    c_prev_st = _unit_section(store, 5 * H, H)
+    tanh_c_st = _unit_section(store, 6 * H, H)
 
     for u in range(n_steps):
         n_act = _n_active(lengths, n_steps - u)
         slot = u - (n_steps - n_slots)
         if slot >= 0:
-            # Inactive rows enter the weight-gradient GEMM with zero gradient;
-            # zeros here keep them finite whatever the buffer held.
-            H_prev[slot, n_act:] = 0.0
-            _copy_matrix(h[:n_act], H_prev[slot, :n_act])
-            _copy_matrix(c[:n_act], c_prev_st[slot, :n_act])
+            for j in range(H):
+                for b in range(n_act):
+                    H_prev[slot, j, b] = h[j, b]
+                    c_prev_st[slot, j, b] = c[j, b]
+                # Inactive rows enter the weight-gradient GEMM with zero
+                # gradient; zeros here keep them finite whatever the buffer
+                # held.
+                for b in range(n_act, n_rows):
+                    H_prev[slot, j, b] = 0.0
         if n_act == 0:
             continue
         k = (u - u_first) % n_block
         if k == 0:
             n = min(n_block, n_steps - u)
-            _project_inputs(
-                X, lengths, reverse, u, W_ih, X_steps[:n], X_proj[: n * n_rows]
-            )
-        np.dot(h[:n_act], W_hh.T, out=rec[:n_act])
-        for b in range(n_act):
-            t, _ = _real_step(lengths[b], n_steps, u, reverse)
-            x_row = k * n_rows + b
-            gates = gates_st[slot, b] if slot >= 0 else gates_scratch
-            tanh_c = tanh_c_st[slot, b] if slot >= 0 else tanh_c_scratch
-            out = H_out[t, b, h_off : h_off + H] if has_out else unit_scratch
-            # One view per gate: stores at j, H + j, ... of a single array
-            # defeat LLVM's dependence analysis (H is unknown at compile
-            # time) and the loop would run much slower.
-            gate_i, gate_f = gates[:H], gates[H : 2 * H]
-            gate_g, gate_o = gates[2 * H : 3 * H], gates[3 * H :]
-            for j in range(H):
-                a_i = X_proj[x_row, j] + rec[b, j] + bias[j]
-                a_f = X_proj[x_row, H + j] + rec[b, H + j] + bias[H + j]
-                a_g = X_proj[x_row, 2 * H + j] + rec[b, 2 * H + j] + bias[2 * H + j]
-                a_o = X_proj[x_row, 3 * H + j] + rec[b, 3 * H + j] + bias[3 * H + j]
-                i = fast_sigmoid(a_i)
-                f = fast_sigmoid(a_f)
-                g = fast_tanh(a_g)
-                o = fast_sigmoid(a_o)
-                c_new = f * c[b, j] + i * g
+            X_proj = proj_buffer[: 4 * H * n * n_rows].reshape(4 * H, n * n_rows)
+            _gather_steps(X, lengths, reverse, u, X_steps[:n])
+            np.dot(W_ih, X_steps[:n].reshape(n * n_rows, n_inputs).T, out=X_proj)
+        if n_act == n_rows:
+            h_act = h
+        else:
+            h_act = h_buffer[: H * n_act].reshape(H, n_act)
+            _copy_matrix(h[:, :n_act], h_act)
+        rec = rec_buffer[: 4 * H * n_act].reshape(4 * H, n_act)
+        np.dot(W_hh, h_act, out=rec)
+        col = k * n_rows
+        for j in range(H):
+            # One view per gate and unit: the inner loop then reads and
+            # writes contiguous rows that LLVM vectorises.
+            if slot >= 0:
+                gate_i, gate_f = gates_st[slot, j], gates_st[slot, H + j]
+                gate_g, gate_o = gates_st[slot, 2 * H + j], gates_st[slot, 3 * H + j]
+                tanh_c = tanh_c_st[slot, j]
+            else:
+                gate_i, gate_f = gates_scratch[j], gates_scratch[H + j]
+                gate_g, gate_o = gates_scratch[2 * H + j], gates_scratch[3 * H + j]
+                tanh_c = tanh_c_scratch[j]
+            x_i, x_f = X_proj[j, col:], X_proj[H + j, col:]
+            x_g, x_o = X_proj[2 * H + j, col:], X_proj[3 * H + j, col:]
+            r_i, r_f, r_g, r_o = rec[j], rec[H + j], rec[2 * H + j], rec[3 * H + j]
+            bias_i, bias_f = bias[j], bias[H + j]
+            bias_g, bias_o = bias[2 * H + j], bias[3 * H + j]
+            h_j, c_j = h[j], c[j]
+            for b in range(n_act):
+                i = fast_sigmoid(x_i[b] + r_i[b] + bias_i)
+                f = fast_sigmoid(x_f[b] + r_f[b] + bias_f)
+                g = fast_tanh(x_g[b] + r_g[b] + bias_g)
+                o = fast_sigmoid(x_o[b] + r_o[b] + bias_o)
+                c_new = f * c_j[b] + i * g
                 tc = fast_tanh(c_new)
-                h_new = o * tc
-                c[b, j] = c_new
-                h[b, j] = h_new
-                out[j] = h_new
-                gate_i[j] = i
-                gate_f[j] = f
-                gate_g[j] = g
-                gate_o[j] = o
-                tanh_c[j] = tc
-    _copy_matrix(h, h_n)
-    _copy_matrix(c, c_n)
+                c_j[b] = c_new
+                h_j[b] = o * tc
+                gate_i[b] = i
+                gate_f[b] = f
+                gate_g[b] = g
+                gate_o[b] = o
+                tanh_c[b] = tc
+        if has_out:
+            for b in range(n_act):
+                t, _ = _real_step(lengths[b], n_steps, u, reverse)
+                for j in range(H):
+                    H_out[t, b, h_off + j] = h[j, b]
+    _copy_transposed(h, h_n)
+    _copy_transposed(c, c_n)
     if has_out:
         _zero_padding(lengths, H_out, h_off, H)
 
@@ -229,69 +258,103 @@ def _lstm_backward_chunk(
     one = dtype.type(1.0)
     has_out = dH_out.shape[0] > 0
 
-    H_prev = _store_section(store, 0, H)
-    gates_st = _store_section(store, H, 4 * H)
-    c_prev_st = _store_section(store, 5 * H, H)
-    tanh_c_st = _store_section(store, 6 * H, H)
+    H_prev = _unit_section(store, 0, H)
+    gates_st = _unit_section(store, H, 4 * H)
+    c_prev_st = _unit_section(store, 5 * H, H)
+    tanh_c_st = _unit_section(store, 6 * H, H)
 
-    dA = np.empty((n_block, n_rows, 4 * H), dtype=dtype)
+    dA_buffer = np.empty(4 * H * n_block * n_rows, dtype=dtype)
+    dA_step_buffer = np.empty(4 * H * n_rows, dtype=dtype)
+    dh_buffer = np.empty(H * n_rows, dtype=dtype)
+    H_prev_buffer = np.empty(H * n_block * n_rows, dtype=dtype)
     X_steps = np.empty((n_block, n_rows, n_inputs), dtype=dtype)
+    ones = np.ones(n_block * n_rows, dtype=dtype)
+    db = np.zeros(4 * H, dtype=dtype)
     dW_ih[:] = 0.0
     dW_hh[:] = 0.0
-    db_ih[:] = 0.0
-    db_hh[:] = 0.0
-    dh = dh_n.copy()
-    dc = dc_n.copy()
+    dh = np.empty((H, n_rows), dtype=dtype)
+    dc = np.empty((H, n_rows), dtype=dtype)
+    _copy_transposed(dh_n, dh)
+    _copy_transposed(dc_n, dc)
     cut = np.zeros(n_rows, dtype=np.bool_)
     slot_first = max(0, _first_active_step(lengths, n_steps) - (n_steps - n_slots))
     for block_end in range(n_slots, slot_first, -n_block):
         block_start = max(slot_first, block_end - n_block)
+        n = block_end - block_start
+        width = n * n_rows
+        dA = dA_buffer[: 4 * H * width].reshape(4 * H, width)
         for slot in range(block_end - 1, block_start - 1, -1):
             u = n_steps - n_slots + slot
             n_act = _n_active(lengths, n_steps - u)
-            da_slot = dA[slot - block_start]
-            # Inactive rows enter the block GEMMs with zero gradient.
-            da_slot[n_act:] = 0.0
             for b in range(n_act):
                 t, s = _real_step(lengths[b], n_steps, u, reverse)
                 cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
                 if has_out:
                     for j in range(H):
-                        dh[b, j] += dH_out[t, b, h_off + j]
-                gates = gates_st[slot, b]
-                c_prev = c_prev_st[slot, b]
-                tanh_c = tanh_c_st[slot, b]
-                # One view per gate block, as in the forward pass.
-                da = da_slot[b]
-                da_i, da_f = da[:H], da[H : 2 * H]
-                da_g, da_o = da[2 * H : 3 * H], da[3 * H :]
-                for j in range(H):
-                    i = gates[j]
-                    f = gates[H + j]
-                    g = gates[2 * H + j]
-                    o = gates[3 * H + j]
-                    tc = tanh_c[j]
-                    dh_j = dh[b, j]
-                    dc_j = dc[b, j] + dh_j * o * (one - tc * tc)
-                    da_i[j] = dc_j * g * i * (one - i)
-                    da_f[j] = dc_j * c_prev[j] * f * (one - f)
-                    da_g[j] = dc_j * i * (one - g * g)
-                    da_o[j] = dh_j * tc * o * (one - o)
-                    dc[b, j] = dc_j * f
-            np.dot(da_slot[:n_act], W_hh, out=dh[:n_act])
+                        dh[j, b] += dH_out[t, b, h_off + j]
+            da = dA_step_buffer[: 4 * H * n_act].reshape(4 * H, n_act)
+            for j in range(H):
+                # One view per gate and unit, as in the forward pass.
+                gate_i, gate_f = gates_st[slot, j], gates_st[slot, H + j]
+                gate_g, gate_o = gates_st[slot, 2 * H + j], gates_st[slot, 3 * H + j]
+                c_prev, tanh_c = c_prev_st[slot, j], tanh_c_st[slot, j]
+                da_i, da_f, da_g, da_o = da[j], da[H + j], da[2 * H + j], da[3 * H + j]
+                dh_j, dc_j = dh[j], dc[j]
+                for b in range(n_act):
+                    i = gate_i[b]
+                    f = gate_f[b]
+                    g = gate_g[b]
+                    o = gate_o[b]
+                    tc = tanh_c[b]
+                    dh_b = dh_j[b]
+                    dc_b = dc_j[b] + dh_b * o * (one - tc * tc)
+                    da_i[b] = dc_b * g * i * (one - i)
+                    da_f[b] = dc_b * c_prev[b] * f * (one - f)
+                    da_g[b] = dc_b * i * (one - g * g)
+                    da_o[b] = dh_b * tc * o * (one - o)
+                    dc_j[b] = dc_b * f
+            # Into the block, with zero gradient for the inactive rows.
+            col = (slot - block_start) * n_rows
+            for r in range(4 * H):
+                for b in range(n_act):
+                    dA[r, col + b] = da[r, b]
+                for b in range(n_act, n_rows):
+                    dA[r, col + b] = 0.0
+            if n_act == n_rows:
+                np.dot(W_hh.T, da, out=dh)
+            else:
+                dh_act = dh_buffer[: H * n_act].reshape(H, n_act)
+                np.dot(W_hh.T, da, out=dh_act)
+                _copy_matrix(dh_act, dh[:, :n_act])
             for b in range(n_act):
                 if cut[b]:
-                    dh[b] = 0.0
-                    dc[b] = 0.0
-        n = block_end - block_start
-        _add_input_gradients(
-            dA[:n], X, lengths, reverse, n_steps - n_slots + block_start, W_ih,
-            X_steps[:n], dX, dW_ih, db_ih,
-        )  # fmt: skip
-        _add_recurrent_gradients(dA[:n], H_prev[block_start:block_end], dW_hh, db_hh)
+                    for j in range(H):
+                        dh[j, b] = 0.0
+                        dc[j, b] = 0.0
+        u_start = n_steps - n_slots + block_start
+        H_block = H_prev_buffer[: H * width].reshape(H, width)
+        for k in range(n):
+            for j in range(H):
+                for b in range(n_rows):
+                    H_block[j, k * n_rows + b] = H_prev[block_start + k, j, b]
+        _add_matmul(dA, H_block.T, dW_hh)
+        _add_row_sums(dA, ones[:width], db)
+        _gather_steps(X, lengths, reverse, u_start, X_steps[:n])
+        X_block = X_steps[:n].reshape(width, n_inputs)
+        _add_matmul(dA, X_block, dW_ih)
+        if dX.shape[0] > 0:
+            dX_steps = np.dot(dA.T, W_ih).reshape(n, n_rows, n_inputs)
+            _scatter_add_steps(dX_steps, lengths, reverse, u_start, dX)
 
-    _initial_state_gradient(lengths, n_slots, dh, dh0)
-    _initial_state_gradient(lengths, n_slots, dc, dc0)
+    # Both biases enter the same pre-activation.
+    for r in range(4 * H):
+        db_ih[r] = db[r]
+        db_hh[r] = db[r]
+    dh_rows = np.empty((n_rows, H), dtype=dtype)
+    _copy_transposed(dh, dh_rows)
+    _initial_state_gradient(lengths, n_slots, dh_rows, dh0)
+    _copy_transposed(dc, dh_rows)
+    _initial_state_gradient(lengths, n_slots, dh_rows, dc0)
 
 
 @njit(parallel=True, **JIT_OPTIONS)
