@@ -156,6 +156,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "embedding_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "vocabulary_size": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     # Whether the head reads every step (tagger) or the final state.
@@ -193,6 +194,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         clip_norm=5.0,
         dropout=0.0,
         embedding_dim=None,
+        vocabulary_size=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.cell = cell
@@ -223,6 +225,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         self.clip_norm = clip_norm
         self.dropout = dropout
         self.embedding_dim = embedding_dim
+        self.vocabulary_size = vocabulary_size
 
     # ----------------------------------------------------------------- hooks
     @abstractmethod

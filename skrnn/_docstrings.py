@@ -122,9 +122,16 @@ bptt_steps : int or None, default=None
         each step is one integer token id (a 2-D array of ids, or a list of
         1-D id arrays such as :class:`~skrnn.preprocessing.TextTokenizer`
         returns), and the network learns an embedding of this width for every
-        id, the ``embedding.weight`` matrix of :meth:`get_weights`. The
-        vocabulary size ``n_tokens_`` is the largest id seen in ``fit`` plus
-        one; larger ids at prediction time raise a ``ValueError``.""",
+        id, the ``embedding.weight`` matrix of :meth:`get_weights`. Ids
+        beyond the vocabulary (``n_tokens_``) raise a ``ValueError``.
+
+    vocabulary_size : int or None, default=None
+        Number of token ids the embedding holds (ids 0 to
+        ``vocabulary_size - 1``), with ``embedding_dim`` set. ``None`` learns
+        it in ``fit`` as the largest id seen plus one. Set it (for instance
+        to :class:`~skrnn.preprocessing.TextTokenizer`'s ``n_tokens_``) when
+        ``fit`` may not see every id: cross-validation folds of pre-tokenized
+        data, or ``partial_fit`` on a stream.""",
     "attributes": """\
 loss_ : float
         The current value of the objective that training minimises (data
@@ -153,8 +160,8 @@ loss_ : float
         Number of training sequences seen by the solver.
 
     n_tokens_ : int
-        Size of the token vocabulary, the largest id seen in ``fit`` plus one
-        (only with ``embedding_dim`` set).
+        Size of the token vocabulary: ``vocabulary_size``, or the largest id
+        seen in ``fit`` plus one (only with ``embedding_dim`` set).
 
     n_features_in_ : int
         Number of features seen during fit: columns of a 2-D table, or

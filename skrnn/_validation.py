@@ -722,7 +722,8 @@ def validate_tokens(estimator, X_seqs, *, reset):
     Parameters
     ----------
     estimator : estimator instance
-        With ``reset=True`` its ``n_tokens_`` is set to the largest id plus
+        With ``reset=True`` its ``n_tokens_`` is set to its
+        ``vocabulary_size`` if that is not None, else to the largest id plus
         one; with ``reset=False`` every id must be below ``n_tokens_``.
     X_seqs : Sequences
         The validated ``X``.
@@ -738,8 +739,8 @@ def validate_tokens(estimator, X_seqs, *, reset):
     ------
     ValueError
         If a step holds more than one feature, or a value that is not a
-        non-negative integer, or (``reset=False``) an id the vocabulary
-        learned in fit does not have. Messages name the sequence and step.
+        non-negative integer, or an id the vocabulary does not have.
+        Messages name the sequence and step.
 
     Examples
     --------
@@ -773,19 +774,35 @@ def validate_tokens(estimator, X_seqs, *, reset):
             "numeric features."
         )
     largest = int(flat.max())
+    declared = getattr(estimator, "vocabulary_size", None)
     if reset:
-        estimator.n_tokens_ = largest + 1
-        return estimator.n_tokens_
-    n_tokens = estimator.n_tokens_
+        n_tokens = largest + 1 if declared is None else int(declared)
+    else:
+        n_tokens = estimator.n_tokens_
     if largest >= n_tokens:
         i, t = _locate(int(np.argmax(flat)), X_seqs.lengths)
+        if reset:
+            raise ValueError(
+                f"X holds token id {largest} (sequence {i}, step {t}), but "
+                f"vocabulary_size={n_tokens} allows ids 0 to {n_tokens - 1}. "
+                "Increase vocabulary_size, or leave it None to learn it from X."
+            )
+        hint = (
+            "Set vocabulary_size to the size of the whole vocabulary (for "
+            "instance TextTokenizer's n_tokens_) so that fit on part of the data "
+            "(a cross-validation fold, a partial_fit batch) knows every id"
+            if declared is None
+            else "Increase vocabulary_size and refit"
+        )
         raise ValueError(
             f"X holds token id {largest} (sequence {i}, step {t}), but {name} "
             f"was fitted on a vocabulary of n_tokens_={n_tokens} ids (0 to "
-            f"{n_tokens - 1}). Map tokens unseen in training to a reserved id "
-            "(skrnn.preprocessing.TextTokenizer maps them to its unknown id 0, "
-            "so a Pipeline starting with it never has this problem), or refit."
+            f"{n_tokens - 1}). {hint}, or map tokens unseen in training to a "
+            "reserved id (skrnn.preprocessing.TextTokenizer maps them to its "
+            "unknown id 0, so a Pipeline starting with it never has this problem)."
         )
+    if reset:
+        estimator.n_tokens_ = n_tokens
     return n_tokens
 
 

@@ -10,7 +10,7 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
 
@@ -106,6 +106,38 @@ def test_bad_token_input_errors_in_fit():
         clf.set_params(embedding_dim=2, warm_start=True).fit(
             np.ones((4, 3)), [0, 1, 0, 1]
         )
+
+
+def test_declared_vocabulary_size():
+    Xt, _ = token_data()
+    y = [len(x) % 2 for x in Xt]
+    clf = RNNClassifier(embedding_dim=2, vocabulary_size=20, **SMALL).fit(Xt, y)
+    assert clf.n_tokens_ == 20
+    assert clf.get_weights()["embedding.weight"].shape == (20, 2)
+    # Ids above those seen in fit but inside the declared vocabulary work.
+    assert clf.predict([np.array([19, 8])]).shape == (1,)
+    with pytest.raises(ValueError, match="n_tokens_=20 ids.*Increase vocabulary"):
+        clf.predict([np.array([20])])
+    with pytest.raises(ValueError, match="vocabulary_size=5 allows ids 0 to 4"):
+        clf.set_params(vocabulary_size=5).fit(Xt, y)
+    # A stream whose first batch lacks the largest id.
+    stream = RNNClassifier(embedding_dim=2, vocabulary_size=10, **SMALL)
+    stream.partial_fit([np.array([1, 2])], [0], classes=[0, 1])
+    stream.partial_fit([np.array([9, 3])], [1])
+    assert stream.n_tokens_ == 10
+
+
+def test_cross_validation_of_token_ids_with_a_declared_vocabulary():
+    rng = np.random.default_rng(3)
+    X = [rng.integers(0, 5, size=6) for _ in range(19)] + [np.array([1, 9, 2])]
+    y = [int(x[0] > 2) for x in X]
+    clf = RNNClassifier(embedding_dim=2, **SMALL)
+    # The fold that holds id 9 out of training cannot score without it...
+    with pytest.raises(ValueError, match="Set vocabulary_size"):
+        cross_val_score(clf, X, y, cv=2, error_score="raise")
+    # ...and can with it.
+    scores = cross_val_score(clf.set_params(vocabulary_size=10), X, y, cv=2)
+    assert np.isfinite(scores).all()
 
 
 def test_embedding_gradient_matches_finite_differences():
