@@ -20,38 +20,34 @@ entering the window and outputs before it are constants), ``n_store == 0`` is
 inference. The backward pass can also cut the gradient every ``k_chunk``
 processing steps (per-step losses in chunks).
 
-The dispatchers below pick a serial kernel for one chunk and a ``prange``
-kernel over chunks otherwise. They only check cheap invariants; input
-validation belongs to the estimators. Inside the parallel kernels BLAS must
-run single-threaded: the caller limits it (for example with
+The dispatchers below run the kernel of one chunk per chunk, the first in
+the calling thread and the others on a pool of Python threads (the kernels
+release the GIL). Each chunk writes its parameter gradients into its own
+buffer; the buffers are summed after all chunks are done, so there are no
+races. The dispatchers only check cheap invariants; input validation belongs
+to the estimators. With more than one chunk BLAS must run single-threaded:
+the caller limits it (for example with
 ``threadpoolctl.threadpool_limits(1, "blas")``), since nested BLAS threads
 would oversubscribe the cores.
+
+Python threads rather than a Numba ``prange`` region: a ``parallel=True``
+wrapper compiles the whole chunk kernel a second time (LLVM inlines it into
+the parallel region), which doubled the cold compile time, and its OpenMP
+workers spin or sleep outside our control on a busy machine. A pool thread
+waiting for work costs nothing, and submitting a chunk costs microseconds
+against the milliseconds a chunk takes.
 """
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ._gru import (
-    GRU_STORE_WIDTH,
-    _gru_backward_chunk,
-    _gru_backward_parallel,
-    _gru_forward_chunk,
-    _gru_forward_parallel,
-)
-from ._lstm import (
-    LSTM_STORE_WIDTH,
-    _lstm_backward_chunk,
-    _lstm_backward_parallel,
-    _lstm_forward_chunk,
-    _lstm_forward_parallel,
-)
+from ._gru import GRU_STORE_WIDTH, _gru_backward_chunk, _gru_forward_chunk
+from ._lstm import LSTM_STORE_WIDTH, _lstm_backward_chunk, _lstm_forward_chunk
 from ._math import fast_exp, fast_sigmoid, fast_tanh
-from ._rnn import (
-    RNN_STORE_WIDTH,
-    _rnn_backward_chunk,
-    _rnn_backward_parallel,
-    _rnn_forward_chunk,
-    _rnn_forward_parallel,
-)
+from ._rnn import RNN_STORE_WIDTH, _rnn_backward_chunk, _rnn_forward_chunk
 
 __all__ = [
     "ACTIVATION_CODES",
@@ -85,6 +81,40 @@ _BLOCK_ROWS = 4096
 def _block_steps(n_rows, n_steps):
     """Global steps per block of projection and gradient GEMMs (at least 1)."""
     return max(1, min(n_steps, _BLOCK_ROWS // max(n_rows, 1)))
+
+
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _chunk_pool():
+    """The thread pool that runs the chunks after the first (created once)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=max(1, (os.cpu_count() or 1) - 1),
+                thread_name_prefix="skrnn-chunk",
+            )
+    return _pool
+
+
+def _run_chunks(run_chunk, n_chunks):
+    """Call ``run_chunk(c)`` for every chunk ``c``, concurrently.
+
+    Chunk 0 runs in the calling thread, the others on the pool; returns when
+    all are done and re-raises the first exception.
+    """
+    if n_chunks == 1:
+        run_chunk(0)
+        return
+    pool = _chunk_pool()
+    futures = [pool.submit(run_chunk, c) for c in range(1, n_chunks)]
+    try:
+        run_chunk(0)
+    finally:
+        for future in futures:
+            future.result()
 
 
 def store_width(cell, hidden_size):
@@ -173,42 +203,33 @@ def layer_forward(
     # Plain Python scalars keep the compiled signatures stable.
     reverse, act, h_off = bool(reverse), int(act), int(h_off)
     n_block = _block_steps(X.shape[2], X.shape[1])
-    parallel = X.shape[0] > 1
     if cell == "lstm":
-        if parallel:
-            _lstm_forward_parallel(
-                X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, n_block,
-                H_out, h_off, h_n, c_n, store,
-            )  # fmt: skip
-        else:
+
+        def run_chunk(c):
             _lstm_forward_chunk(
-                X[0], lengths[0], W_ih, W_hh, b_ih, b_hh, h0[0], c0[0], reverse,
-                n_block, H_out[0], h_off, h_n[0], c_n[0], store[0],
+                X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], c0[c], reverse,
+                n_block, H_out[c], h_off, h_n[c], c_n[c], store[c],
             )  # fmt: skip
+
     elif cell == "gru":
-        if parallel:
-            _gru_forward_parallel(
-                X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, n_block,
-                H_out, h_off, h_n, store,
-            )  # fmt: skip
-        else:
+
+        def run_chunk(c):
             _gru_forward_chunk(
-                X[0], lengths[0], W_ih, W_hh, b_ih, b_hh, h0[0], reverse, n_block,
-                H_out[0], h_off, h_n[0], store[0],
+                X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse, n_block,
+                H_out[c], h_off, h_n[c], store[c],
             )  # fmt: skip
+
     elif cell == "rnn":
-        if parallel:
-            _rnn_forward_parallel(
-                X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, act, n_block,
-                H_out, h_off, h_n, store,
-            )  # fmt: skip
-        else:
+
+        def run_chunk(c):
             _rnn_forward_chunk(
-                X[0], lengths[0], W_ih, W_hh, b_ih, b_hh, h0[0], reverse, act,
-                n_block, H_out[0], h_off, h_n[0], store[0],
+                X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse, act,
+                n_block, H_out[c], h_off, h_n[c], store[c],
             )  # fmt: skip
+
     else:
         raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")
+    _run_chunks(run_chunk, X.shape[0])
 
 
 def layer_backward(
@@ -259,43 +280,40 @@ def layer_backward(
     reverse, act, h_off = bool(reverse), int(act), int(h_off)
     k_chunk = int(k_chunk)
     n_block = _block_steps(X.shape[2], store.shape[1])
-    parallel = X.shape[0] > 1
+    n_chunks = X.shape[0]
+    # The first chunk writes the outputs, the others their own buffers.
+    grads = (dW_ih, dW_hh, db_ih, db_hh)
+    per_chunk = [grads] + [
+        tuple(np.empty_like(g) for g in grads) for _ in range(n_chunks - 1)
+    ]
     if cell == "lstm":
-        if parallel:
-            _lstm_backward_parallel(
-                X, lengths, W_ih, W_hh, reverse, k_chunk, n_block, store, dH_out,
-                h_off, dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
-            )  # fmt: skip
-        else:
+
+        def run_chunk(c):
             _lstm_backward_chunk(
-                X[0], lengths[0], W_ih, W_hh, reverse, k_chunk, n_block, store[0],
-                dH_out[0], h_off, dh_n[0], dc_n[0], dX[0], dW_ih, dW_hh, db_ih,
-                db_hh, dh0[0], dc0[0],
+                X[c], lengths[c], W_ih, W_hh, reverse, k_chunk, n_block, store[c],
+                dH_out[c], h_off, dh_n[c], dc_n[c], dX[c], *per_chunk[c], dh0[c],
+                dc0[c],
             )  # fmt: skip
+
     elif cell == "gru":
-        if parallel:
-            _gru_backward_parallel(
-                X, lengths, W_ih, W_hh, reverse, k_chunk, n_block, store, dH_out,
-                h_off, dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
-            )  # fmt: skip
-        else:
+
+        def run_chunk(c):
             _gru_backward_chunk(
-                X[0], lengths[0], W_ih, W_hh, reverse, k_chunk, n_block, store[0],
-                dH_out[0], h_off, dh_n[0], dX[0], dW_ih, dW_hh, db_ih, db_hh,
-                dh0[0],
+                X[c], lengths[c], W_ih, W_hh, reverse, k_chunk, n_block, store[c],
+                dH_out[c], h_off, dh_n[c], dX[c], *per_chunk[c], dh0[c],
             )  # fmt: skip
+
     elif cell == "rnn":
-        if parallel:
-            _rnn_backward_parallel(
-                X, lengths, W_ih, W_hh, reverse, act, k_chunk, n_block, store,
-                dH_out, h_off, dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
-            )  # fmt: skip
-        else:
+
+        def run_chunk(c):
             _rnn_backward_chunk(
-                X[0], lengths[0], W_ih, W_hh, reverse, act, k_chunk, n_block,
-                store[0],
-                dH_out[0], h_off, dh_n[0], dX[0], dW_ih, dW_hh, db_ih, db_hh,
-                dh0[0],
+                X[c], lengths[c], W_ih, W_hh, reverse, act, k_chunk, n_block,
+                store[c], dH_out[c], h_off, dh_n[c], dX[c], *per_chunk[c], dh0[c],
             )  # fmt: skip
+
     else:
         raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")
+    _run_chunks(run_chunk, n_chunks)
+    for chunk_grads in per_chunk[1:]:
+        for total, g in zip(grads, chunk_grads):
+            total += g

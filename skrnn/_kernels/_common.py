@@ -474,20 +474,3 @@ def _initial_state_gradient(lengths, n_slots, d_state, d_state0):
             _copy_vector(d_state[b], d_state0[b])
         else:
             d_state0[b, :] = 0.0
-
-
-@njit(**JIT_OPTIONS)
-def _sum_chunks(per_chunk, out):
-    """Sum per-chunk buffers into ``out`` (serially, after a parallel loop).
-
-    Parameters
-    ----------
-    per_chunk : ndarray of shape (C, n)
-        One flattened gradient per chunk.
-    out : ndarray of shape (n,)
-        Overwritten with the sum over chunks.
-    """
-    _copy_vector(per_chunk[0], out)
-    for c in range(1, per_chunk.shape[0]):
-        for j in range(out.shape[0]):
-            out[j] += per_chunk[c, j]

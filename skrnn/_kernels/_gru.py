@@ -13,7 +13,7 @@ flat storage: ``h_prev`` (H), gate outputs ``r, z, n`` (3 H) and
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._common import (
     _add_input_gradients,
@@ -25,7 +25,6 @@ from ._common import (
     _project_inputs,
     _real_step,
     _store_section,
-    _sum_chunks,
     _zero_padding,
 )
 from ._config import JIT_OPTIONS
@@ -284,89 +283,3 @@ def _gru_backward_chunk(
         )
 
     _initial_state_gradient(lengths, n_slots, dh, dh0)
-
-
-@njit(parallel=True, **JIT_OPTIONS)
-def _gru_forward_parallel(
-    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, reverse, n_block, H_out, h_off, h_n, store
-):
-    """Run a GRU layer-direction over all chunks, one thread per chunk.
-
-    Parameters
-    ----------
-    X, lengths, h0, H_out, h_n, store
-        As in :func:`_gru_forward_chunk`, with a leading chunk axis ``C``.
-    W_ih, W_hh, b_ih, b_hh, reverse, n_block, h_off
-        As in :func:`_gru_forward_chunk`.
-
-    Notes
-    -----
-    Chunks write disjoint outputs, so no reduction is needed. BLAS must be
-    single-threaded inside the parallel region (the caller limits it).
-    """
-    for c in prange(X.shape[0]):
-        _gru_forward_chunk(
-            X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse, n_block,
-            H_out[c], h_off, h_n[c], store[c],
-        )  # fmt: skip
-
-
-@njit(parallel=True, **JIT_OPTIONS)
-def _gru_backward_parallel(
-    X, lengths, W_ih, W_hh, reverse, k_chunk, n_block, store, dH_out, h_off,
-    dh_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0,
-):  # fmt: skip
-    """Backpropagate through a layer-direction, one thread per chunk.
-
-    Parameters
-    ----------
-    X : ndarray of shape (C, T, Bc, I)
-        Layer input, as given to the forward pass.
-    lengths : ndarray of shape (C, Bc), dtype int64
-        Row lengths, non-increasing within each chunk.
-    W_ih, W_hh : ndarray
-        Weights (see :func:`_gru_backward_chunk`).
-    reverse : bool
-        Direction.
-    k_chunk : int
-        Gradient chunk length, 0 for none.
-    n_block : int
-        Stored steps per block of weight-gradient GEMMs.
-    store : ndarray of shape (C, N, Bc, 5 * H)
-        Written by the forward pass.
-    dH_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
-        Output gradient.
-    h_off : int
-        First output column of this direction.
-    dh_n : ndarray of shape (C, Bc, H)
-        Gradient w.r.t. the final states.
-    dX : ndarray of shape (C, T, Bc, I) or (C, 0, Bc, I)
-        Input gradient, added to.
-    dW_ih, dW_hh, db_ih, db_hh : ndarray
-        Overwritten with the parameter gradients summed over chunks.
-    dh0 : ndarray of shape (C, Bc, H)
-        Overwritten with the gradient w.r.t. the initial states.
-
-    Notes
-    -----
-    Each chunk writes its parameter gradients into its own buffer; the
-    buffers are summed serially after the parallel loop, so there are no
-    races. BLAS must be single-threaded inside the parallel region (the
-    caller limits it).
-    """
-    n_chunks = X.shape[0]
-    dtype = W_hh.dtype
-    dW_ih_c = np.empty((n_chunks, dW_ih.size), dtype=dtype)
-    dW_hh_c = np.empty((n_chunks, dW_hh.size), dtype=dtype)
-    db_ih_c = np.empty((n_chunks, db_ih.size), dtype=dtype)
-    db_hh_c = np.empty((n_chunks, db_hh.size), dtype=dtype)
-    for c in prange(n_chunks):
-        _gru_backward_chunk(
-            X[c], lengths[c], W_ih, W_hh, reverse, k_chunk, n_block, store[c],
-            dH_out[c], h_off, dh_n[c], dX[c], dW_ih_c[c].reshape(dW_ih.shape),
-            dW_hh_c[c].reshape(dW_hh.shape), db_ih_c[c], db_hh_c[c], dh0[c],
-        )  # fmt: skip
-    _sum_chunks(dW_ih_c, dW_ih.reshape(dW_ih.size))
-    _sum_chunks(dW_hh_c, dW_hh.reshape(dW_hh.size))
-    _sum_chunks(db_ih_c, db_ih)
-    _sum_chunks(db_hh_c, db_hh)

@@ -20,7 +20,7 @@ the chunk's flat storage (see :func:`skrnn._kernels._common._unit_section`):
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._common import (
     _add_matmul,
@@ -33,7 +33,6 @@ from ._common import (
     _n_active,
     _real_step,
     _scatter_add_steps,
-    _sum_chunks,
     _unit_section,
     _zero_padding,
 )
@@ -320,24 +319,22 @@ def _lstm_backward_chunk(
                     dA[r, col + b] = da[r, b]
                 for b in range(n_act, n_rows):
                     dA[r, col + b] = 0.0
-            if n_act == n_rows:
-                np.dot(W_hh.T, da, out=dh)
-            else:
-                dh_act = dh_buffer[: H * n_act].reshape(H, n_act)
-                np.dot(W_hh.T, da, out=dh_act)
-                _copy_matrix(dh_act, dh[:, :n_act])
+            # A single GEMM call site (each one costs compile time).
+            dh_act = dh_buffer[: H * n_act].reshape(H, n_act)
+            np.dot(W_hh.T, da, out=dh_act)
+            for j in range(H):
+                for b in range(n_act):
+                    dh[j, b] = dh_act[j, b]
             for b in range(n_act):
                 if cut[b]:
                     for j in range(H):
                         dh[j, b] = 0.0
                         dc[j, b] = 0.0
         u_start = n_steps - n_slots + block_start
-        H_block = H_prev_buffer[: H * width].reshape(H, width)
+        H_block = H_prev_buffer[: H * width].reshape(width, H)
         for k in range(n):
-            for j in range(H):
-                for b in range(n_rows):
-                    H_block[j, k * n_rows + b] = H_prev[block_start + k, j, b]
-        _add_matmul(dA, H_block.T, dW_hh)
+            _copy_transposed(H_prev[block_start + k], H_block[k * n_rows :])
+        _add_matmul(dA, H_block, dW_hh)
         _add_row_sums(dA, ones[:width], db)
         _gather_steps(X, lengths, reverse, u_start, X_steps[:n])
         X_block = X_steps[:n].reshape(width, n_inputs)
@@ -355,91 +352,3 @@ def _lstm_backward_chunk(
     _initial_state_gradient(lengths, n_slots, dh_rows, dh0)
     _copy_transposed(dc, dh_rows)
     _initial_state_gradient(lengths, n_slots, dh_rows, dc0)
-
-
-@njit(parallel=True, **JIT_OPTIONS)
-def _lstm_forward_parallel(
-    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, n_block,
-    H_out, h_off, h_n, c_n, store,
-):  # fmt: skip
-    """Run an LSTM layer-direction over all chunks, one thread per chunk.
-
-    Parameters
-    ----------
-    X, lengths, h0, c0, H_out, h_n, c_n, store
-        As in :func:`_lstm_forward_chunk`, with a leading chunk axis ``C``.
-    W_ih, W_hh, b_ih, b_hh, reverse, n_block, h_off
-        As in :func:`_lstm_forward_chunk`.
-
-    Notes
-    -----
-    Chunks write disjoint outputs, so no reduction is needed. BLAS must be
-    single-threaded inside the parallel region (the caller limits it).
-    """
-    for c in prange(X.shape[0]):
-        _lstm_forward_chunk(
-            X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], c0[c], reverse,
-            n_block, H_out[c], h_off, h_n[c], c_n[c], store[c],
-        )  # fmt: skip
-
-
-@njit(parallel=True, **JIT_OPTIONS)
-def _lstm_backward_parallel(
-    X, lengths, W_ih, W_hh, reverse, k_chunk, n_block, store, dH_out, h_off,
-    dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
-):  # fmt: skip
-    """Backpropagate through a layer-direction, one thread per chunk.
-
-    Parameters
-    ----------
-    X : ndarray of shape (C, T, Bc, I)
-        Layer input, as given to the forward pass.
-    lengths : ndarray of shape (C, Bc), dtype int64
-        Row lengths, non-increasing within each chunk.
-    W_ih, W_hh : ndarray
-        Weights (see :func:`_lstm_backward_chunk`).
-    reverse : bool
-        Direction.
-    k_chunk : int
-        Gradient chunk length, 0 for none.
-    n_block : int
-        Stored steps per block of weight-gradient GEMMs.
-    store : ndarray of shape (C, N, Bc, 7 * H)
-        Written by the forward pass.
-    dH_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
-        Output gradient.
-    h_off : int
-        First output column of this direction.
-    dh_n, dc_n : ndarray of shape (C, Bc, H)
-        Gradient w.r.t. the final states.
-    dX : ndarray of shape (C, T, Bc, I) or (C, 0, Bc, I)
-        Input gradient, added to.
-    dW_ih, dW_hh, db_ih, db_hh : ndarray
-        Overwritten with the parameter gradients summed over chunks.
-    dh0, dc0 : ndarray of shape (C, Bc, H)
-        Overwritten with the gradient w.r.t. the initial states.
-
-    Notes
-    -----
-    Each chunk writes its parameter gradients into its own buffer; the
-    buffers are summed serially after the parallel loop, so there are no
-    races. BLAS must be single-threaded inside the parallel region (the
-    caller limits it).
-    """
-    n_chunks = X.shape[0]
-    dtype = W_hh.dtype
-    dW_ih_c = np.empty((n_chunks, dW_ih.size), dtype=dtype)
-    dW_hh_c = np.empty((n_chunks, dW_hh.size), dtype=dtype)
-    db_ih_c = np.empty((n_chunks, db_ih.size), dtype=dtype)
-    db_hh_c = np.empty((n_chunks, db_hh.size), dtype=dtype)
-    for c in prange(n_chunks):
-        _lstm_backward_chunk(
-            X[c], lengths[c], W_ih, W_hh, reverse, k_chunk, n_block, store[c],
-            dH_out[c], h_off, dh_n[c], dc_n[c], dX[c],
-            dW_ih_c[c].reshape(dW_ih.shape), dW_hh_c[c].reshape(dW_hh.shape),
-            db_ih_c[c], db_hh_c[c], dh0[c], dc0[c],
-        )  # fmt: skip
-    _sum_chunks(dW_ih_c, dW_ih.reshape(dW_ih.size))
-    _sum_chunks(dW_hh_c, dW_hh.reshape(dW_hh.size))
-    _sum_chunks(db_ih_c, db_ih)
-    _sum_chunks(db_hh_c, db_hh)
