@@ -376,6 +376,32 @@ def test_one_and_two_chunks_agree(cell):
     np.testing.assert_allclose(got1["dX"][0, :, 1::2], got2["dX"][1], **TOL)
 
 
+def _forward_two_chunks(queue):
+    rng = np.random.default_rng(6)
+    problem = make_problem(rng, "gru", [[3, 2], [3, 1]], 3, 2, 2)
+    params = make_params(rng, "gru", 2, 2)
+    queue.put(run_kernels("gru", problem, params, False, n_store=0)["h_n"])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_chunks_run_in_a_forked_child():
+    # The thread pool that runs the chunks after the first does not survive a
+    # fork; a forked child (multiprocessing's default on Linux) must still be
+    # able to run several chunks instead of waiting forever.
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    _forward_two_chunks(queue)  # starts the pool in this process
+    expected = queue.get(timeout=60)
+    child = ctx.Process(target=_forward_two_chunks, args=(queue,))
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_store_width_and_tables():
     assert CELL_GATES == {"rnn": 1, "lstm": 4, "gru": 3}
     assert ACTIVATION_CODES == {"tanh": 0, "relu": 1, "logistic": 2, "identity": 3}

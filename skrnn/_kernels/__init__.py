@@ -87,6 +87,19 @@ _pool = None
 _pool_lock = threading.Lock()
 
 
+def _forget_pool():
+    # A child forked by os.fork (multiprocessing's default start method on
+    # Linux) inherits the pool object but none of its threads: work submitted
+    # to it would never run. The child starts a pool of its own instead.
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _chunk_pool():
     """The thread pool that runs the chunks after the first (created once)."""
     global _pool
