@@ -6,11 +6,11 @@ skrnn's step is split into
   :func:`skrnn._kernels.layer_forward` and :func:`skrnn._kernels.layer_backward`
   directly on the arrays the network would pass them;
 - inside the kernels, the GEMMs: a skeleton kernel makes exactly the matrix
-  products the kernels make (the input projection of all steps, one
-  recurrent product per step forward and one backward, the weight gradients
-  after the time loop), with the same shapes, layouts and BLAS, and nothing
-  else; the rest of the kernel time is the elementwise work (gate loop,
-  transcendental functions, copies into the stored state);
+  products the LSTM kernels make (per block of steps the input projection,
+  per step one recurrent product forward and one backward, per block of
+  stored steps the weight and bias gradients), with the same shapes, layouts
+  and BLAS, and nothing else; the rest of the kernel time is the elementwise
+  work (gate loop, transcendental functions, copies into the stored state);
 - outside the kernels: everything ``loss_and_grad`` does in Python and NumPy
   around them (allocation of the stored state, head, loss, views).
 
@@ -28,6 +28,7 @@ from threadpoolctl import threadpool_limits
 from skrnn._kernels import (
     ACTIVATION_CODES,
     CELL_GATES,
+    _block_steps,
     layer_backward,
     layer_forward,
     store_width,
@@ -38,21 +39,30 @@ from ._timing import interleaved
 
 
 @njit(cache=True, nogil=True)
-def _forward_gemms(X_2d, W_ih, W_hh, h, rec, n_steps):
-    X_proj = np.dot(X_2d, W_ih.T)
-    for _ in range(n_steps):
-        np.dot(h, W_hh.T, out=rec)
-    return X_proj
+def _forward_gemms(X_2d, W_ih, W_hh, h, rec, proj, n_steps, n_block):
+    n_rows = h.shape[1]
+    for u in range(0, n_steps, n_block):
+        n = min(n_block, n_steps - u)
+        X_block = X_2d[u * n_rows : (u + n) * n_rows]
+        out = proj[: W_ih.shape[0] * n * n_rows].reshape(W_ih.shape[0], n * n_rows)
+        np.dot(W_ih, X_block.T, out=out)
+        for _ in range(n):
+            np.dot(W_hh, h, out=rec)
 
 
 @njit(cache=True, nogil=True)
-def _backward_gemms(dA, W_hh, dh, X_2d, H_2d, dW_ih, dW_hh):
-    n_slots, n_rows, n_gates = dA.shape
-    for slot in range(n_slots - 1, -1, -1):
-        np.dot(dA[slot], W_hh, out=dh)
-    dA_2d = dA.reshape(n_slots * n_rows, n_gates)
-    np.dot(dA_2d.T, X_2d, out=dW_ih)
-    np.dot(dA_2d.T, H_2d, out=dW_hh)
+def _backward_gemms(dA, da, W_hh, dh, X_2d, H_2d, ones, dW_ih, dW_hh, n_block):
+    n_steps = H_2d.shape[0] // da.shape[1]
+    n_rows = da.shape[1]
+    for end in range(n_steps, 0, -n_block):
+        start = max(0, end - n_block)
+        for _ in range(start, end):
+            np.dot(W_hh.T, da, out=dh)
+        width = (end - start) * n_rows
+        dA_block = dA[: da.shape[0] * width].reshape(da.shape[0], width)
+        np.dot(dA_block, X_2d[start * n_rows : end * n_rows], out=dW_ih)
+        np.dot(dA_block, H_2d[start * n_rows : end * n_rows], out=dW_hh)
+        np.dot(dA_block, ones[:width])
 
 
 class _KernelCalls:
@@ -126,33 +136,43 @@ class _KernelCalls:
 
 
 class _GemmSkeleton:
-    """The kernels' matrix products alone, same shapes, single chunk."""
+    """The LSTM kernels' matrix products alone, same shapes, single chunk."""
 
     def __init__(self, case):
         shape = case.shape
         dtype = case.theta.dtype
         B, T, H, n_in = shape.batch, shape.steps, shape.hidden, shape.inputs
         G = CELL_GATES[shape.cell]
+        self.n_block = _block_steps(B, T)
+        width = self.n_block * B
         rng = np.random.default_rng(0)
         self.X_2d = rng.standard_normal((T * B, n_in)).astype(dtype)
         self.W_ih = rng.standard_normal((G * H, n_in)).astype(dtype)
         self.W_hh = rng.standard_normal((G * H, H)).astype(dtype)
-        self.h = rng.standard_normal((B, H)).astype(dtype)
-        self.rec = np.empty((B, G * H), dtype)
-        self.dA = rng.standard_normal((T, B, G * H)).astype(dtype)
-        self.dh = np.empty((B, H), dtype)
+        self.h = rng.standard_normal((H, B)).astype(dtype)
+        self.rec = np.empty((G * H, B), dtype)
+        # Flat, as in the kernels: a block's view of them is contiguous.
+        self.proj = np.empty(G * H * width, dtype)
+        self.dA = rng.standard_normal(G * H * width).astype(dtype)
+        self.da = rng.standard_normal((G * H, B)).astype(dtype)
+        self.dh = np.empty((H, B), dtype)
         self.H_2d = rng.standard_normal((T * B, H)).astype(dtype)
+        self.ones = np.ones(width, dtype)
         self.dW_ih = np.empty_like(self.W_ih)
         self.dW_hh = np.empty_like(self.W_hh)
         self.n_steps = T
 
     def forward(self):
-        _forward_gemms(self.X_2d, self.W_ih, self.W_hh, self.h, self.rec, self.n_steps)
+        _forward_gemms(
+            self.X_2d, self.W_ih, self.W_hh, self.h, self.rec, self.proj,
+            self.n_steps, self.n_block,
+        )  # fmt: skip
 
     def backward(self):
         _backward_gemms(
-            self.dA, self.W_hh, self.dh, self.X_2d, self.H_2d, self.dW_ih, self.dW_hh
-        )
+            self.dA, self.da, self.W_hh, self.dh, self.X_2d, self.H_2d, self.ones,
+            self.dW_ih, self.dW_hh, self.n_block,
+        )  # fmt: skip
 
 
 def _torch_forward(torch_case):
