@@ -45,6 +45,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "matplotlib.sphinxext.plot_directive",
 ]
 
 templates_path = ["_templates"]
@@ -94,6 +95,15 @@ sphinx_gallery_conf = {
     # An example that raises fails the build instead of showing a traceback.
     "only_warn_on_example_error": False,
 }
+
+# -- plot directive (figures of the user guide, drawn at build time) ----------
+
+# The code that draws a figure is part of the lesson: show it with the figure.
+plot_include_source = True
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 100)]
+plot_rcparams = {"figure.autolayout": True}
 
 # -- HTML --------------------------------------------------------------------
 
