@@ -26,6 +26,25 @@ class GradientCheck:
         Central finite-difference gradient.
     loss : float
         Objective at the point checked.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrnn import RNNRegressor
+    >>> from skrnn.testing import GradientCheck, check_gradients
+    >>> rng = np.random.RandomState(0)
+    >>> X = [rng.normal(size=(n, 2)) for n in (3, 5)]
+    >>> model = RNNRegressor(hidden_layer_sizes=(2,), cell="gru")
+    >>> result = check_gradients(model, X, [0.5, -0.5])
+    >>> isinstance(result, GradientCheck)
+    True
+    >>> list(result.errors)
+    ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0', 'output.weight',
+     'output.bias']
+    >>> result.analytic.shape == result.numeric.shape == (39,)
+    True
+    >>> result.worst < 1e-6
+    True
     """
 
     errors: dict

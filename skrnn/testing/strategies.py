@@ -66,6 +66,17 @@ def ragged_sequences(
     -------
     strategy : SearchStrategy of list of ndarray
         Each array has shape ``(n_steps_i, n_features)``.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from skrnn.testing.strategies import ragged_sequences
+    >>> @settings(max_examples=10, deadline=None)
+    ... @given(ragged_sequences(max_sequences=3, max_steps=4, n_features=2))
+    ... def test_batches(X):
+    ...     assert 1 <= len(X) <= 3
+    ...     assert all(1 <= len(x) <= 4 and x.shape[1] == 2 for x in X)
+    >>> test_batches()
     """
     n_seq = draw(st.integers(min_sequences, max_sequences))
     n_feat = draw(st.integers(1, 4) if n_features is None else _as_strategy(n_features))
@@ -107,6 +118,19 @@ def network_params(
     strategy : SearchStrategy of dict
         Keys ``cell``, ``hidden_layer_sizes``, ``bidirectional`` and
         ``activation``: pass them to an estimator with ``set_params``.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from skrnn import RNNRegressor
+    >>> from skrnn.testing.strategies import network_params
+    >>> @settings(max_examples=10, deadline=None)
+    ... @given(network_params(cells=("lstm", "gru"), max_layers=2, max_hidden=4))
+    ... def test_structures(params):
+    ...     model = RNNRegressor().set_params(**params)
+    ...     assert model.cell in ("lstm", "gru")
+    ...     assert 1 <= len(model.hidden_layer_sizes) <= 2
+    >>> test_structures()
     """
     n_layers = draw(st.integers(1, max_layers))
     return {
