@@ -145,7 +145,8 @@ forecasts = {}
 for name, window in [("carried state", None), ("sliding window", WINDOW)]:
     start = time.perf_counter()
     forecasts[name] = model.forecast(seeds, HORIZON, window=window) * std + mean
-    print(f"{name:>14}: {time.perf_counter() - start:.3f} s for {len(origins)} forecasts")
+    elapsed = time.perf_counter() - start
+    print(f"{name:>15}: {len(origins)} forecasts in {elapsed:.3f} s")
 forecasts["repeat last day"] = np.array(
     [np.tile(load[o - HOURS_PER_DAY : o], HORIZON // HOURS_PER_DAY) for o in origins]
 )
