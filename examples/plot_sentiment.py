@@ -160,10 +160,11 @@ for name, pred in predictions.items():
 # Counting words gets almost every negated sentence wrong: it reads the
 # adjective, and *not* only adds the same amount to every sentence it
 # appears in. It guesses on the contrasts, whose two clauses hold one
-# positive and one negative adjective in either order. Pairs of words repair the contrasts (the pair
-# *superb but* says that *superb* came first and lost) and the negations
-# where *not* sits right before its adjective, but not *not very good* or
-# *not at all good*, whose deciding pairs are *very good* and *all good*.
+# positive and one negative adjective in either order. Pairs of words repair
+# the contrasts (the pair *superb but* says that *superb* came first and
+# lost) and the negations where *not* sits right before its adjective, but
+# not *not very good* or *not at all good*, whose deciding pairs are *very
+# good* and *all good*.
 # The recurrent network reads the words in order and needs no such luck.
 
 accuracy = {}
