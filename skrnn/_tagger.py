@@ -316,6 +316,10 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
         distribution, feeds it back as the next input, and repeats. The
         recurrent state is carried, so each new step costs one cell update.
 
+        The tagger can only generate labels it has seen in ``fit`` (its
+        ``classes_``): to give every token of the vocabulary a probability,
+        train with ``partial_fit(X, y, classes=np.arange(n_tokens))``.
+
         Parameters
         ----------
         seed : array-like of shape (n_steps_seed,) or sequences

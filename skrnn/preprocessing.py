@@ -148,6 +148,11 @@ def make_windows(series, window, horizon=1, stride=1):
     float64 otherwise. The regressors take 1-D or 2-D targets: reshape a 3-D
     ``y`` (multi-step, multivariate) with ``y.reshape(len(y), -1)``.
 
+    Beware of a ``stride`` that divides a seasonal period: with hourly data
+    and ``stride=6``, every training window ends at one of four hours of the
+    day, and a model that never saw the others forecasts badly from them.
+    Keep ``stride=1``, or one coprime with the period.
+
     Examples
     --------
     >>> import numpy as np
