@@ -3,13 +3,23 @@
 The examples keep their training budgets tiny so that they run in seconds;
 the ``ConvergenceWarning`` that scikit-learn raises for such budgets says
 nothing about the page and is silenced here rather than in every example.
-The PyTorch page runs only where PyTorch is installed.
+The PyTorch page runs only where PyTorch is installed. Under CI (the ``CI``
+environment variable is set) Hypothesis draws the same examples on every run,
+as in the test suite.
 """
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+if os.environ.get("CI"):
+    settings.register_profile(
+        "docs-ci", derandomize=True, deadline=None, print_blob=True
+    )
+    settings.load_profile("docs-ci")
 
 HERE = Path(__file__).parent
 
