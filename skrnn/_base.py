@@ -9,6 +9,7 @@ how targets are encoded and scored.
 """
 
 import contextlib
+import threading
 import types
 import warnings
 from abc import ABC, abstractmethod
@@ -22,7 +23,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ._batching import Batch, make_batch
 from ._compat import (
@@ -54,11 +55,46 @@ def _n_chunks(n_rows):
     return max(1, min(numba.get_num_threads(), n_rows // _MIN_ROWS_PER_THREAD))
 
 
-def _single_threaded_blas(active):
-    """Context in which BLAS runs single-threaded (the kernels own the threads)."""
-    if active:
-        return threadpool_limits(limits=1, user_api="blas")
-    return contextlib.nullcontext()
+class _SingleThreadedBlas:
+    """Context in which BLAS runs single-threaded: the kernels own the threads.
+
+    The kernels' matrix products are small (one step of one chunk); BLAS
+    threads on top of them, or beside the kernels' own threads, only add
+    synchronisation and oversubscription (a fit measured 3-5x slower with
+    two BLAS threads and one kernel thread). threadpoolctl's limits are
+    process-wide, so concurrent fits (joblib's threading backend) share one
+    limit: the first to enter sets it and the last to leave restores the
+    original, instead of each restoring what the other had set.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter = None
+        # Finding the loaded libraries costs milliseconds, setting a limit
+        # microseconds: find them once, at the first fit or prediction (the
+        # BLAS the kernels call is loaded with skrnn).
+        self._controller = None
+
+    @contextlib.contextmanager
+    def __call__(self):
+        with self._lock:
+            if self._users == 0:
+                if self._controller is None:
+                    self._controller = ThreadpoolController()
+                self._limiter = self._controller.limit(limits=1, user_api="blas")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
+
+
+_single_threaded_blas = _SingleThreadedBlas()
 
 
 def with_init_defaults(init, **defaults):
@@ -352,7 +388,7 @@ class BaseRecurrent(BaseEstimator, ABC):
 
         # The kernels split batches across numba's threads; BLAS calls inside
         # them must not start threads of their own.
-        with _single_threaded_blas(numba.get_num_threads() > 1):
+        with _single_threaded_blas():
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(seqs, Y, y_raw, sw, incremental)
             else:
@@ -458,6 +494,8 @@ class BaseRecurrent(BaseEstimator, ABC):
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 self.grad_norm_curve_.append(float(np.mean(norms)) if norms else 0.0)
+                if not np.isfinite(theta).all():
+                    break  # diverged: the check after the solver raises
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
@@ -633,8 +671,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         dtype = self._theta.dtype
         per_step = self._per_step
         out = [None] * n if per_step else np.empty((n, self.n_outputs_), dtype)
-        threads = _n_chunks(min(n, _INFERENCE_BATCH))
-        with _single_threaded_blas(threads > 1):
+        with _single_threaded_blas():
             for batch_slice in gen_batches(n, _INFERENCE_BATCH):
                 idx = order[batch_slice]
                 batch = make_batch(
@@ -668,7 +705,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         """
         network, theta = self._network, self._theta
         n = len(sequences)
-        with _single_threaded_blas(_n_chunks(min(n, _INFERENCE_BATCH)) > 1):
+        with _single_threaded_blas():
             for block in gen_batches(n, _INFERENCE_BATCH):
                 index = np.arange(n)[block]
                 batch = make_batch(

@@ -429,3 +429,41 @@ def test_invalid_hyper_parameters(params, match):
     X, y = _ragged()
     with pytest.raises(ValueError, match=match):
         RNNRegressor(**{**FAST, **params}).fit(X, y)
+
+
+def test_blas_limit_is_shared_by_concurrent_fits():
+    from threadpoolctl import threadpool_info
+
+    from skrnn._base import _single_threaded_blas
+
+    def blas_threads():
+        return sorted(i["num_threads"] for i in threadpool_info()
+                      if i["user_api"] == "blas")  # fmt: skip
+
+    before = blas_threads()
+    first, second = _single_threaded_blas(), _single_threaded_blas()
+    # Entered and left out of order, as two fits on joblib's threading
+    # backend do: the limit holds until the last one leaves, then the
+    # original thread counts come back.
+    first.__enter__()
+    second.__enter__()
+    assert set(blas_threads()) == {1}
+    first.__exit__(None, None, None)
+    assert set(blas_threads()) == {1}
+    second.__exit__(None, None, None)
+    assert blas_threads() == before
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_divergence_stops_at_once_with_a_clear_error():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5, 2))
+    y = 1e150 * rng.normal(size=40)
+    reg = RNNRegressor(
+        hidden_layer_sizes=(4,), solver="sgd", learning_rate_init=10.0,
+        clip_norm=None, max_iter=50,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter"):
+        reg.fit(X, y)
+    assert reg.n_iter_ < 5  # not all 50 epochs
