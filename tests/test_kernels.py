@@ -552,3 +552,49 @@ def test_python_path_matches():
     out = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "passed" in out.stdout
+
+
+def test_chunks_run_once_and_do_not_wait_for_a_busy_pool():
+    import threading
+    import time
+
+    from skrnn._kernels import _chunk_pool, _run_chunks
+
+    pool = _chunk_pool()
+    release = threading.Event()
+    # Occupy every worker, as another fit running in a thread would.
+    blockers = [pool.submit(release.wait, 30) for _ in range(pool._max_workers)]
+    timer = threading.Timer(20, release.set)  # never hang the suite
+    timer.start()
+    try:
+        seen, lock = [], threading.Lock()
+
+        def run(c):
+            with lock:
+                seen.append(c)
+
+        start = time.perf_counter()
+        _run_chunks(run, 4)
+        assert time.perf_counter() - start < 10  # ran inline, did not wait
+        assert sorted(seen) == [0, 1, 2, 3]
+    finally:
+        release.set()
+        timer.cancel()
+        for blocker in blockers:
+            blocker.result()
+    # With free workers every chunk still runs exactly once.
+    seen.clear()
+    _run_chunks(run, 3)
+    assert sorted(seen) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("failing", [0, 1])
+def test_chunk_errors_propagate(failing):
+    from skrnn._kernels import _run_chunks
+
+    def run(c):
+        if c == failing:
+            raise RuntimeError(f"chunk {c}")
+
+    with pytest.raises(RuntimeError, match=f"chunk {failing}"):
+        _run_chunks(run, 2)

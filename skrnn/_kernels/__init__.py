@@ -115,19 +115,30 @@ def _chunk_pool():
 def _run_chunks(run_chunk, n_chunks):
     """Call ``run_chunk(c)`` for every chunk ``c``, concurrently.
 
-    Chunk 0 runs in the calling thread, the others on the pool; returns when
-    all are done and re-raises the first exception.
+    Chunk 0 runs in the calling thread, the others on the pool (or in the
+    calling thread too, if the pool has not started them by the time chunk 0
+    is done); returns when all are done and re-raises the first exception.
     """
     if n_chunks == 1:
         run_chunk(0)
         return
     pool = _chunk_pool()
-    futures = [pool.submit(run_chunk, c) for c in range(1, n_chunks)]
+    futures = {c: pool.submit(run_chunk, c) for c in range(1, n_chunks)}
     try:
         run_chunk(0)
+        # A chunk still queued when the caller is free, because the pool is
+        # busy with other callers' chunks (fits running in threads share it),
+        # runs here instead of waiting for a worker: queued behind each
+        # other, concurrent fits would wait on one another.
+        for c, future in futures.items():
+            if future.cancel():
+                run_chunk(c)
     finally:
-        for future in futures:
-            future.result()
+        for future in futures.values():
+            future.cancel()  # after an error: drop the chunks not started
+        for future in futures.values():
+            if not future.cancelled():
+                future.result()
 
 
 def store_width(cell, hidden_size):
