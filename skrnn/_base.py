@@ -34,6 +34,7 @@ from ._compat import (
     _check_sample_weight,
     check_is_fitted,
 )
+from ._kernels import session as kernel_session
 from ._losses import ROW_LOSSES
 from ._network import RecurrentNetwork
 from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
@@ -388,7 +389,7 @@ class BaseRecurrent(BaseEstimator, ABC):
 
         # The kernels split batches across numba's threads; BLAS calls inside
         # them must not start threads of their own.
-        with _single_threaded_blas():
+        with _single_threaded_blas(), kernel_session():
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(seqs, Y, y_raw, sw, incremental)
             else:
@@ -671,7 +672,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         dtype = self._theta.dtype
         per_step = self._per_step
         out = [None] * n if per_step else np.empty((n, self.n_outputs_), dtype)
-        with _single_threaded_blas():
+        with _single_threaded_blas(), kernel_session():
             for batch_slice in gen_batches(n, _INFERENCE_BATCH):
                 idx = order[batch_slice]
                 batch = make_batch(
@@ -705,7 +706,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         """
         network, theta = self._network, self._theta
         n = len(sequences)
-        with _single_threaded_blas():
+        with _single_threaded_blas(), kernel_session():
             for block in gen_batches(n, _INFERENCE_BATCH):
                 index = np.arange(n)[block]
                 batch = make_batch(

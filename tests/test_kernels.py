@@ -598,3 +598,22 @@ def test_chunk_errors_propagate(failing):
 
     with pytest.raises(RuntimeError, match=f"chunk {failing}"):
         _run_chunks(run, 2)
+
+
+def test_concurrent_sessions_run_chunks_in_their_own_thread():
+    import threading
+
+    from skrnn._kernels import _run_chunks, session
+
+    threads = []
+
+    def run(c):
+        threads.append(threading.get_ident())
+
+    with session():
+        _run_chunks(run, 3)
+        assert len(threads) == 3
+        with session():  # a second fit running at the same time
+            threads.clear()
+            _run_chunks(run, 3)
+            assert set(threads) == {threading.get_ident()}
