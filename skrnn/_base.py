@@ -8,8 +8,6 @@ clipping, early stopping, learning-rate schedules) and L-BFGS. Subclasses say
 how targets are encoded and scored.
 """
 
-import contextlib
-import threading
 import types
 import warnings
 from abc import ABC, abstractmethod
@@ -23,7 +21,6 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
-from threadpoolctl import ThreadpoolController
 
 from ._batching import Batch, make_batch
 from ._compat import (
@@ -54,48 +51,6 @@ _INFERENCE_BATCH = 512
 def _n_chunks(n_rows):
     """Number of threads to split a batch of ``n_rows`` sequences across."""
     return max(1, min(numba.get_num_threads(), n_rows // _MIN_ROWS_PER_THREAD))
-
-
-class _SingleThreadedBlas:
-    """Context in which BLAS runs single-threaded: the kernels own the threads.
-
-    The kernels' matrix products are small (one step of one chunk); BLAS
-    threads on top of them, or beside the kernels' own threads, only add
-    synchronisation and oversubscription (a fit measured 3-5x slower with
-    two BLAS threads and one kernel thread). threadpoolctl's limits are
-    process-wide, so concurrent fits (joblib's threading backend) share one
-    limit: the first to enter sets it and the last to leave restores the
-    original, instead of each restoring what the other had set.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._users = 0
-        self._limiter = None
-        # Finding the loaded libraries costs milliseconds, setting a limit
-        # microseconds: find them once, at the first fit or prediction (the
-        # BLAS the kernels call is loaded with skrnn).
-        self._controller = None
-
-    @contextlib.contextmanager
-    def __call__(self):
-        with self._lock:
-            if self._users == 0:
-                if self._controller is None:
-                    self._controller = ThreadpoolController()
-                self._limiter = self._controller.limit(limits=1, user_api="blas")
-            self._users += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0:
-                    self._limiter.restore_original_limits()
-                    self._limiter = None
-
-
-_single_threaded_blas = _SingleThreadedBlas()
 
 
 def with_init_defaults(init, **defaults):
@@ -389,7 +344,7 @@ class BaseRecurrent(BaseEstimator, ABC):
 
         # The kernels split batches across numba's threads; BLAS calls inside
         # them must not start threads of their own.
-        with _single_threaded_blas(), kernel_session():
+        with kernel_session():
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(seqs, Y, y_raw, sw, incremental)
             else:
@@ -672,7 +627,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         dtype = self._theta.dtype
         per_step = self._per_step
         out = [None] * n if per_step else np.empty((n, self.n_outputs_), dtype)
-        with _single_threaded_blas(), kernel_session():
+        with kernel_session():
             for batch_slice in gen_batches(n, _INFERENCE_BATCH):
                 idx = order[batch_slice]
                 batch = make_batch(
@@ -706,7 +661,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         """
         network, theta = self._network, self._theta
         n = len(sequences)
-        with _single_threaded_blas(), kernel_session():
+        with kernel_session():
             for block in gen_batches(n, _INFERENCE_BATCH):
                 index = np.arange(n)[block]
                 batch = make_batch(

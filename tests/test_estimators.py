@@ -434,14 +434,14 @@ def test_invalid_hyper_parameters(params, match):
 def test_blas_limit_is_shared_by_concurrent_fits():
     from threadpoolctl import threadpool_info
 
-    from skrnn._base import _single_threaded_blas
+    from skrnn._kernels import session
 
     def blas_threads():
         return sorted(i["num_threads"] for i in threadpool_info()
                       if i["user_api"] == "blas")  # fmt: skip
 
     before = blas_threads()
-    first, second = _single_threaded_blas(), _single_threaded_blas()
+    first, second = session(), session()
     # Entered and left out of order, as two fits on joblib's threading
     # backend do: the limit holds until the last one leaves, then the
     # original thread counts come back.

@@ -25,10 +25,9 @@ the calling thread and the others on a pool of Python threads (the kernels
 release the GIL). Each chunk writes its parameter gradients into its own
 buffer; the buffers are summed after all chunks are done, so there are no
 races. The dispatchers only check cheap invariants; input validation belongs
-to the estimators. With more than one chunk BLAS must run single-threaded:
-the caller limits it (for example with
-``threadpoolctl.threadpool_limits(1, "blas")``), since nested BLAS threads
-would oversubscribe the cores.
+to the estimators. Callers run the kernels inside :func:`session`, which
+keeps BLAS single-threaded (nested BLAS threads would oversubscribe the
+cores).
 
 Python threads rather than a Numba ``prange`` region: a ``parallel=True``
 wrapper compiles the whole chunk kernel a second time (LLVM inlines it into
@@ -44,6 +43,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from ._gru import GRU_STORE_WIDTH, _gru_backward_chunk, _gru_forward_chunk
 from ._lstm import LSTM_STORE_WIDTH, _lstm_backward_chunk, _lstm_forward_chunk
@@ -116,27 +116,46 @@ def _chunk_pool():
 
 _sessions = 0
 _sessions_lock = threading.Lock()
+_blas_limiter = None
+# Finding the loaded libraries costs milliseconds, setting a limit
+# microseconds: find them once, at the first session (the BLAS the kernels
+# call is loaded with skrnn).
+_blas_controller = None
 
 
 @contextlib.contextmanager
 def session():
     """Context of one fit or prediction that calls the kernels.
 
+    Inside, BLAS runs single-threaded: the kernels' matrix products are small
+    (one step of one chunk), and BLAS threads on top of them, or beside the
+    chunk threads, only add synchronisation and oversubscription (a fit
+    measured 3-5x slower with two BLAS threads and one kernel thread).
+    threadpoolctl's limits are process-wide, so concurrent sessions share one
+    limit: the first to enter sets it and the last to leave restores the
+    original, instead of each restoring what another had set.
+
     While several sessions run at once in one process (fits in threads, as on
     joblib's threading backend), each runs all its chunks in its own thread:
     the fits already occupy the cores, and handing chunks to the pool would
-    make the threads queue for the GIL around every kernel call (a threaded
-    grid search ran 2.8x slower than a serial one). The chunks, and so the
-    results, are the same either way.
+    make the threads queue for the GIL around every kernel call. The chunks,
+    and so the results, are the same either way.
     """
-    global _sessions
+    global _sessions, _blas_limiter, _blas_controller
     with _sessions_lock:
+        if _sessions == 0:
+            if _blas_controller is None:
+                _blas_controller = ThreadpoolController()
+            _blas_limiter = _blas_controller.limit(limits=1, user_api="blas")
         _sessions += 1
     try:
         yield
     finally:
         with _sessions_lock:
             _sessions -= 1
+            if _sessions == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
 
 
 def _run_chunks(run_chunk, n_chunks):
