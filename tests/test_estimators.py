@@ -3,6 +3,8 @@
 import pickle
 import subprocess
 import sys
+import threading
+import time
 import tracemalloc
 import warnings
 
@@ -431,27 +433,160 @@ def test_invalid_hyper_parameters(params, match):
         RNNRegressor(**{**FAST, **params}).fit(X, y)
 
 
-def test_blas_limit_is_shared_by_concurrent_fits():
+def _blas_threads():
     from threadpoolctl import threadpool_info
 
-    from skrnn._kernels import session
+    return sorted(i["num_threads"] for i in threadpool_info()
+                  if i["user_api"] == "blas")  # fmt: skip
 
-    def blas_threads():
-        return sorted(i["num_threads"] for i in threadpool_info()
-                      if i["user_api"] == "blas")  # fmt: skip
 
-    before = blas_threads()
-    first, second = session(), session()
+def _wait_for(condition, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.fixture
+def idle_kernels():
+    """The kernels' session state with no limit lingering, before and after."""
+    import skrnn._kernels as kernels
+
+    def settle():
+        with kernels._sessions_lock:
+            assert kernels._sessions == 0
+            if kernels._restore_timer is not None:
+                kernels._restore_timer.cancel()
+            kernels._restore_blas()
+
+    settle()
+    yield kernels
+    settle()
+
+
+def test_blas_limit_is_restored_at_once_after_a_lone_fit(idle_kernels):
+    before = _blas_threads()
+    X, y = _ragged()
+    RNNRegressor(**FAST).fit(X, y)
+    assert _blas_threads() == before
+
+
+def test_blas_limit_is_shared_by_concurrent_fits(monkeypatch, idle_kernels):
+    kernels = idle_kernels
+    monkeypatch.setattr(kernels, "_LINGER_SECONDS", 0.2)
+    before = _blas_threads()
+    first, second = kernels.session(), kernels.session()
     # Entered and left out of order, as two fits on joblib's threading
-    # backend do: the limit holds until the last one leaves, then the
-    # original thread counts come back.
+    # backend do: the limit holds until the last one leaves, a little longer
+    # since they overlapped, and then the original thread counts come back.
     first.__enter__()
     second.__enter__()
-    assert set(blas_threads()) == {1}
+    assert set(_blas_threads()) == {1}
     first.__exit__(None, None, None)
-    assert set(blas_threads()) == {1}
+    assert set(_blas_threads()) == {1}
     second.__exit__(None, None, None)
-    assert blas_threads() == before
+    assert _wait_for(lambda: _blas_threads() == before)
+
+
+def test_overlapping_fits_set_the_blas_limit_once(monkeypatch, idle_kernels):
+    """A threaded search sets the limit once and restores it once.
+
+    Setting and restoring OpenBLAS's thread count at every fit while other
+    threads call BLAS sent its threads into busy waiting.
+    """
+    kernels = idle_kernels
+    monkeypatch.setattr(kernels, "_LINGER_SECONDS", 60.0)
+    calls = []
+    with kernels.session():  # the controller exists after a first session
+        pass
+    controller = kernels._blas_controller
+    real_limit = controller.limit
+
+    def spy(*args, **kwargs):
+        calls.append("limit")
+        return real_limit(*args, **kwargs)
+
+    monkeypatch.setattr(controller, "limit", spy)
+    first, second = kernels.session(), kernels.session()
+    first.__enter__()
+    second.__enter__()
+    second.__exit__(None, None, None)
+    first.__exit__(None, None, None)
+    for _ in range(3):  # the next fits of the search
+        with kernels.session():
+            assert set(_blas_threads()) == {1}
+    assert set(_blas_threads()) == {1}
+    assert calls == ["limit"]
+    with kernels._sessions_lock:
+        assert kernels._restore_timer is not None  # restores in 60 s
+
+
+def test_lingering_limit_is_restored_by_its_timer(monkeypatch, idle_kernels):
+    kernels = idle_kernels
+    monkeypatch.setattr(kernels, "_LINGER_SECONDS", 0.05)
+    before = _blas_threads()
+    first, second = kernels.session(), kernels.session()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    second.__exit__(None, None, None)
+    assert _wait_for(lambda: _blas_threads() == before)
+    with kernels._sessions_lock:
+        assert kernels._restore_timer is None
+        assert kernels._blas_limiter is None
+
+
+def test_blas_limit_holds_in_worker_threads(idle_kernels):
+    """Fits in threads limit BLAS even when another thread set limits before.
+
+    threadpoolctl (from 3.8) ignores the OpenBLAS limits of every thread but
+    the first that set one, while it lives; here the main thread sets one,
+    and fits in two worker threads must still get BLAS on one thread.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    kernels = idle_kernels
+    main_limit = ThreadpoolController().limit(limits=2, user_api="blas")
+    try:
+        if set(_blas_threads()) != {2}:
+            pytest.skip("BLAS cannot run two threads here")
+        seen = []
+        both_in = threading.Barrier(2)
+
+        def fit():
+            with kernels.session():
+                both_in.wait(timeout=10)
+                seen.append(set(_blas_threads()))
+                both_in.wait(timeout=10)
+
+        workers = [threading.Thread(target=fit) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert seen == [{1}, {1}]
+        with kernels._sessions_lock:
+            timer = kernels._restore_timer
+        timer.cancel()
+        timer.function()  # restores now
+        assert set(_blas_threads()) == {2}
+    finally:
+        kernels._release_openblas()
+        main_limit.restore_original_limits()
+        kernels._release_openblas()
+
+
+def test_threaded_search_leaves_blas_as_it_found_it(monkeypatch, idle_kernels):
+    kernels = idle_kernels
+    monkeypatch.setattr(kernels, "_LINGER_SECONDS", 0.2)
+    before = _blas_threads()
+    X, y = _ragged()
+    search = GridSearchCV(RNNRegressor(**FAST), {"alpha": [1e-4, 1e-3]}, cv=2)
+    with joblib.parallel_backend("threading", n_jobs=2):
+        search.fit(X, y)
+    assert _wait_for(lambda: _blas_threads() == before)
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")

@@ -45,6 +45,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+try:
+    from threadpoolctl import OpenBLASController
+except ImportError:  # not a public name in every version
+    OpenBLASController = None
+
 from ._gru import GRU_STORE_WIDTH, _gru_backward_chunk, _gru_forward_chunk
 from ._lstm import LSTM_STORE_WIDTH, _lstm_backward_chunk, _lstm_forward_chunk
 from ._math import fast_exp, fast_sigmoid, fast_tanh
@@ -93,9 +98,13 @@ def _forget_pool():
     # A child forked by os.fork (multiprocessing's default start method on
     # Linux) inherits the pool object but none of its threads: work submitted
     # to it would never run. The child starts a pool of its own instead.
-    global _pool, _pool_lock
+    global _pool, _pool_lock, _sessions_lock, _restore_timer
     _pool = None
     _pool_lock = threading.Lock()
+    # The timer thread that would restore the BLAS limit is not copied
+    # either: the child's next session ending restores it.
+    _sessions_lock = threading.Lock()
+    _restore_timer = None
 
 
 if hasattr(os, "register_at_fork"):
@@ -121,6 +130,64 @@ _blas_limiter = None
 # microseconds: find them once, at the first session (the BLAS the kernels
 # call is loaded with skrnn).
 _blas_controller = None
+# Whether sessions have overlapped since the limit was set, and the timer
+# that restores the limit once overlapping sessions are all over.
+_overlapped = False
+_restore_timer = None
+# Seconds the limit outlives the last of overlapping sessions.
+_LINGER_SECONDS = 1.0
+
+
+def _release_openblas():
+    """Let any thread set OpenBLAS's thread count (threadpoolctl >= 3.8).
+
+    threadpoolctl lets only the first thread that sets a limit on a
+    pthreads OpenBLAS change it afterwards, until that thread ends, and
+    ignores the calls of every other thread. Fits in worker threads (joblib's
+    threading backend), and the timer that restores a lingering limit, would
+    then set and restore nothing: BLAS ran multi-threaded inside concurrent
+    fits, and a threaded search became several times slower than a serial
+    one. Releasing before and after each change makes the change happen,
+    and leaves the control free for the user's own limits.
+    """
+    release = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if release is not None:
+        release(force=True)
+
+
+def _limit_blas():
+    global _blas_limiter, _blas_controller
+    if _blas_controller is None:
+        _blas_controller = ThreadpoolController()
+    _release_openblas()
+    _blas_limiter = _blas_controller.limit(limits=1, user_api="blas")
+    _release_openblas()
+
+
+def _restore_blas():
+    """Give BLAS its original thread count back (under ``_sessions_lock``)."""
+    global _blas_limiter, _overlapped, _restore_timer
+    if _blas_limiter is not None:
+        _release_openblas()
+        _blas_limiter.restore_original_limits()
+        _release_openblas()
+    _blas_limiter = None
+    _overlapped = False
+    _restore_timer = None
+
+
+def _start_restore_timer():
+    """Restore the limit in ``_LINGER_SECONDS`` unless a session starts."""
+
+    def restore_if_idle():
+        with _sessions_lock:
+            if _sessions == 0 and _restore_timer is timer:
+                _restore_blas()
+
+    timer = threading.Timer(_LINGER_SECONDS, restore_if_idle)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 @contextlib.contextmanager
@@ -135,27 +202,40 @@ def session():
     limit: the first to enter sets it and the last to leave restores the
     original, instead of each restoring what another had set.
 
-    While several sessions run at once in one process (fits in threads, as on
-    joblib's threading backend), each runs all its chunks in its own thread:
-    the fits already occupy the cores, and handing chunks to the pool would
-    make the threads queue for the GIL around every kernel call. The chunks,
-    and so the results, are the same either way.
+    Sessions that overlap (fits in threads, as on joblib's threading backend)
+    keep the limit for :data:`_LINGER_SECONDS` after the last of them ends,
+    and a session starting meanwhile keeps it on: a search sets it once and
+    restores it once, instead of changing OpenBLAS's thread count between
+    fits while other threads may be calling BLAS, which OpenBLAS does not
+    support. A session that never overlapped another restores the limit at
+    once.
+
+    While several sessions run at once in one process, each runs all its
+    chunks in its own thread: the fits already occupy the cores, and handing
+    chunks to the pool would make the threads queue for the GIL around every
+    kernel call. The chunks, and so the results, are the same either way.
     """
-    global _sessions, _blas_limiter, _blas_controller
+    global _sessions, _overlapped, _restore_timer
     with _sessions_lock:
-        if _sessions == 0:
-            if _blas_controller is None:
-                _blas_controller = ThreadpoolController()
-            _blas_limiter = _blas_controller.limit(limits=1, user_api="blas")
+        if _restore_timer is not None:
+            # The limit from the last overlapping sessions is still on.
+            _restore_timer.cancel()
+            _restore_timer = None
+        if _blas_limiter is None:
+            _limit_blas()
         _sessions += 1
+        if _sessions > 1:
+            _overlapped = True
     try:
         yield
     finally:
         with _sessions_lock:
             _sessions -= 1
             if _sessions == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
+                if _overlapped:
+                    _restore_timer = _start_restore_timer()
+                else:
+                    _restore_blas()
 
 
 def _run_chunks(run_chunk, n_chunks):
