@@ -225,7 +225,7 @@ def _meta(args, grid, peer, peer_note):
             if np_blas
             else "?",
             "numba": numba.__version__,
-            "threading_layer": _threading_layer(),
+            "kernel_vectors": _kernel_vectors(),
             "torch": torch_version,
             "skrnn": skrnn.__version__,
         },
@@ -233,13 +233,10 @@ def _meta(args, grid, peer, peer_note):
     }
 
 
-def _threading_layer():
-    import numba
+def _kernel_vectors():
+    from skrnn._kernels import _config
 
-    from ._timing import parallel_touch
-
-    parallel_touch(4)
-    return numba.threading_layer()
+    return "512-bit" if _config.WIDE_VECTORS else "LLVM's default width"
 
 
 _START = time.perf_counter()

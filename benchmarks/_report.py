@@ -45,9 +45,15 @@ def _machine_paragraphs(meta):
         f"{load['end']:.2f} at the end of the run (other work was running "
         "unless both are near 0).",
         f"Python {v['python']}, NumPy {v['numpy']} ({v['blas']}), Numba "
-        f"{v['numba']} (threading layer {v['threading_layer']}), PyTorch "
+        f"{v['numba']} ({_kernel_vectors(v)}), PyTorch "
         f"{v['torch'] or 'not installed'}, skrnn {v['skrnn']}.",
     ]
+
+
+def _kernel_vectors(versions):
+    if "kernel_vectors" in versions:
+        return f"kernels with {versions['kernel_vectors']} vectors"
+    return f"threading layer {versions['threading_layer']}"  # earlier runs
 
 
 def _gemm_section(results):

@@ -21,7 +21,6 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from numba import njit, prange
 from threadpoolctl import threadpool_limits
 
 
@@ -178,12 +177,3 @@ def gemm_peak(dtype, threads, *, size=1024, repeats=10):
         "size": size,
         "repeats": timing.repeats,
     }
-
-
-@njit(parallel=True, cache=True)
-def parallel_touch(n):
-    """Run a trivial parallel loop, which makes Numba pick its threading layer."""
-    total = 0
-    for i in prange(n):
-        total += i
-    return total
