@@ -98,13 +98,20 @@ def _prefer_wide_vectors():
     import llvmlite.binding as llvm
     from numba.core import config, registry
 
-    if "_toplevel_target_context" in vars(registry.cpu_target):
+    try:
+        if "_toplevel_target_context" in vars(registry.cpu_target):
+            return False
+        if config.CPU_NAME is not None or config.CPU_FEATURES is not None:
+            return False
+        features = wide_vector_features(
+            llvm.get_host_cpu_name(),
+            llvm.get_host_cpu_features().flatten(),
+            os.environ,
+        )
+    except (AttributeError, RuntimeError):
+        # A Numba without these internals, or a host whose features LLVM
+        # cannot read: keep the defaults.
         return False
-    if config.CPU_NAME is not None or config.CPU_FEATURES is not None:
-        return False
-    features = wide_vector_features(
-        llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten(), os.environ
-    )
     if features is None:
         return False
     config.CPU_FEATURES = features
