@@ -466,6 +466,15 @@ def idle_kernels():
     settle()
 
 
+def _overlap_two_sessions(kernels):
+    """Enter two sessions and leave them, as two fits in threads do."""
+    first, second = kernels.session(), kernels.session()
+    first.__enter__()
+    second.__enter__()
+    second.__exit__(None, None, None)
+    first.__exit__(None, None, None)
+
+
 def test_blas_limit_is_restored_at_once_after_a_lone_fit(idle_kernels):
     before = _blas_threads()
     X, y = _ragged()
@@ -509,11 +518,7 @@ def test_overlapping_fits_set_the_blas_limit_once(monkeypatch, idle_kernels):
         return real_limit(*args, **kwargs)
 
     monkeypatch.setattr(controller, "limit", spy)
-    first, second = kernels.session(), kernels.session()
-    first.__enter__()
-    second.__enter__()
-    second.__exit__(None, None, None)
-    first.__exit__(None, None, None)
+    _overlap_two_sessions(kernels)
     for _ in range(3):  # the next fits of the search
         with kernels.session():
             assert set(_blas_threads()) == {1}
@@ -527,11 +532,7 @@ def test_lingering_limit_is_restored_by_its_timer(monkeypatch, idle_kernels):
     kernels = idle_kernels
     monkeypatch.setattr(kernels, "_LINGER_SECONDS", 0.05)
     before = _blas_threads()
-    first, second = kernels.session(), kernels.session()
-    first.__enter__()
-    second.__enter__()
-    first.__exit__(None, None, None)
-    second.__exit__(None, None, None)
+    _overlap_two_sessions(kernels)
     assert _wait_for(lambda: _blas_threads() == before)
     with kernels._sessions_lock:
         assert kernels._restore_timer is None
