@@ -562,11 +562,22 @@ def test_chunks_run_once_and_do_not_wait_for_a_busy_pool():
 
     pool = _chunk_pool()
     release = threading.Event()
-    # Occupy every worker, as another fit running in a thread would.
-    blockers = [pool.submit(release.wait, 30) for _ in range(pool._max_workers)]
+    started = threading.Semaphore(0)
+
+    def block(c):
+        if c > 0:
+            started.release()
+            release.wait(30)
+
+    # Occupy every worker, as another caller's chunks would.
+    n_workers = pool.n_workers
+    other = threading.Thread(target=pool.run, args=(block, n_workers + 1))
+    other.start()
     timer = threading.Timer(20, release.set)  # never hang the suite
     timer.start()
     try:
+        for _ in range(n_workers):
+            assert started.acquire(timeout=10)
         seen, lock = [], threading.Lock()
 
         def run(c):
@@ -580,8 +591,7 @@ def test_chunks_run_once_and_do_not_wait_for_a_busy_pool():
     finally:
         release.set()
         timer.cancel()
-        for blocker in blockers:
-            blocker.result()
+        other.join()
     # With free workers every chunk still runs exactly once.
     seen.clear()
     _run_chunks(run, 3)

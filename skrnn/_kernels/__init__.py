@@ -32,15 +32,16 @@ cores).
 Python threads rather than a Numba ``prange`` region: a ``parallel=True``
 wrapper compiles the whole chunk kernel a second time (LLVM inlines it into
 the parallel region), which doubled the cold compile time, and its OpenMP
-workers spin or sleep outside our control on a busy machine. A pool thread
-waiting for work costs nothing, and submitting a chunk costs microseconds
-against the milliseconds a chunk takes.
+workers spin or sleep outside our control. The pool's threads
+(:mod:`skrnn._kernels._workers`) spin for a couple of milliseconds before
+they sleep, and so does the caller waiting for their chunks: waking a
+sleeping thread cost 0.1-0.5 ms per hand-off on the machines measured, a
+quarter of a small-batch training step.
 """
 
 import contextlib
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -54,6 +55,7 @@ from ._gru import GRU_STORE_WIDTH, _gru_backward_chunk, _gru_forward_chunk
 from ._lstm import LSTM_STORE_WIDTH, _lstm_backward_chunk, _lstm_forward_chunk
 from ._math import fast_exp, fast_sigmoid, fast_tanh
 from ._rnn import RNN_STORE_WIDTH, _rnn_backward_chunk, _rnn_forward_chunk
+from ._workers import default_workers
 
 __all__ = [
     "ACTIVATION_CODES",
@@ -96,8 +98,8 @@ _pool_lock = threading.Lock()
 
 def _forget_pool():
     # A child forked by os.fork (multiprocessing's default start method on
-    # Linux) inherits the pool object but none of its threads: work submitted
-    # to it would never run. The child starts a pool of its own instead.
+    # Linux) inherits the pool object but none of its threads: work posted to
+    # it would never run. The child starts a pool of its own instead.
     global _pool, _pool_lock, _sessions_lock, _restore_timer
     _pool = None
     _pool_lock = threading.Lock()
@@ -112,14 +114,11 @@ if hasattr(os, "register_at_fork"):
 
 
 def _chunk_pool():
-    """The thread pool that runs the chunks after the first (created once)."""
+    """The worker threads that run the chunks after the first (created once)."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(
-                max_workers=max(1, (os.cpu_count() or 1) - 1),
-                thread_name_prefix="skrnn-chunk",
-            )
+            _pool = default_workers()
     return _pool
 
 
@@ -241,31 +240,16 @@ def session():
 def _run_chunks(run_chunk, n_chunks):
     """Call ``run_chunk(c)`` for every chunk ``c``, concurrently.
 
-    Chunk 0 runs in the calling thread, the others on the pool (or in the
-    calling thread too, if the pool has not started them by the time chunk 0
-    is done); returns when all are done and re-raises the first exception.
+    Chunk 0 runs in the calling thread, the others on the pool's workers (or
+    in the calling thread too, if no worker has started them by the time
+    chunk 0 is done); returns when all are done and re-raises the first
+    exception. See :mod:`skrnn._kernels._workers` for how the threads wait.
     """
     if n_chunks == 1 or _sessions > 1:
         for c in range(n_chunks):
             run_chunk(c)
         return
-    pool = _chunk_pool()
-    futures = {c: pool.submit(run_chunk, c) for c in range(1, n_chunks)}
-    try:
-        run_chunk(0)
-        # A chunk still queued when the caller is free, because the pool is
-        # busy with other callers' chunks (fits running in threads share it),
-        # runs here instead of waiting for a worker: queued behind each
-        # other, concurrent fits would wait on one another.
-        for c, future in futures.items():
-            if future.cancel():
-                run_chunk(c)
-    finally:
-        for future in futures.values():
-            future.cancel()  # after an error: drop the chunks not started
-        for future in futures.values():
-            if not future.cancelled():
-                future.result()
+    _chunk_pool().run(run_chunk, n_chunks)
 
 
 def store_width(cell, hidden_size):
