@@ -28,8 +28,8 @@ def pool(request):
 
 def test_spin_until_changed_sees_another_threads_write():
     counter = np.zeros(1, dtype=np.int64)
-    assert not _spin_until_changed(counter, 0, 1000)
-    assert _spin_until_changed(counter, 5, 1)
+    assert _spin_until_changed(counter, 0, 1000) == -1
+    assert _spin_until_changed(counter, 5, 1) == 0
 
     def bump():
         time.sleep(0.01)
@@ -39,19 +39,19 @@ def test_spin_until_changed_sees_another_threads_write():
     thread.start()
     # Far more spins than the write takes to arrive; the loop must reload
     # the counter (an atomic load), not keep the first value it read.
-    assert _spin_until_changed(counter, 0, 10**9)
+    assert _spin_until_changed(counter, 0, 10**9) > 0
     thread.join()
     assert counter[0] == 7
 
 
 def test_spin_until_set_waits_for_every_flag():
     flags = np.zeros(3, dtype=np.int64)
-    assert not _spin_until_set(flags, 100)
+    assert _spin_until_set(flags, 100) == -1
     flags[[0, 2]] = 1
-    assert not _spin_until_set(flags, 100)
+    assert _spin_until_set(flags, 100) == -1
     flags[1] = 1
-    assert _spin_until_set(flags, 1)
-    assert _spin_until_set(np.zeros(0, dtype=np.int64), 1)
+    assert _spin_until_set(flags, 1) == 0
+    assert _spin_until_set(np.zeros(0, dtype=np.int64), 1) == 0
 
 
 @pytest.mark.parametrize("n_chunks", [2, 3, 6])

@@ -50,6 +50,15 @@ from numba.extending import intrinsic
 # enough that a finished fit leaves no thread busy for long.
 SPIN_SECONDS = 0.002
 
+# A spin that takes this many times its calibrated duration, plus the slack,
+# was preempted. _CONTENDED_STRIKES of them close together (each normal spin
+# cancels one) are taken as oversubscribed cores, and waits then sleep at
+# once for the next _BACK_OFF_SECONDS.
+_CONTENDED_RATIO = 4.0
+_CONTENDED_SLACK = 2e-4
+_CONTENDED_STRIKES = 3
+_BACK_OFF_SECONDS = 0.5
+
 _X86 = platform.machine().lower() in {"x86_64", "amd64", "i386", "i686", "x86"}
 
 
@@ -89,13 +98,26 @@ def _store_release(typingctx, flags, index, value):
     return types.none(flags, index, value), codegen
 
 
+# On POSIX systems each spin also offers the core to other threads: when the
+# machine is oversubscribed, the thread being waited for may be queued for
+# this very core, and a pure spin would keep it out until the spin ends (a
+# loaded two-core machine measured a small-batch fit twice as slow with pure
+# spins as with sleeping waits).
+_YIELD = os.name == "posix"
+
+
 @intrinsic
 def _cpu_relax(typingctx):
-    """A spin-loop hint (x86 ``pause``): saves power, frees the sibling
-    hyperthread and avoids a pipeline flush when the spin ends."""
+    """Give the core to another runnable thread, if any (POSIX
+    ``sched_yield``), or else hint a spin loop (x86 ``pause``)."""
 
     def codegen(context, builder, signature, args):
-        if _X86:
+        if _YIELD:
+            sched_yield = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield"
+            )
+            builder.call(sched_yield, [])
+        elif _X86:
             pause = cgutils.get_or_insert_function(
                 builder.module,
                 ir.FunctionType(ir.VoidType(), []),
@@ -111,30 +133,31 @@ def _cpu_relax(typingctx):
 def _spin_until_changed(counter, seen, max_spins):
     """Spin until ``counter[0] != seen``, at most ``max_spins`` times.
 
-    Returns whether it changed.
+    Returns the number of spins it took, or -1 if the counter did not change.
     """
-    for _ in range(max_spins):
+    for k in range(max_spins):
         if _load_acquire(counter, 0) != seen:
-            return True
+            return k
         _cpu_relax()
-    return _load_acquire(counter, 0) != seen
+    return max_spins if _load_acquire(counter, 0) != seen else -1
 
 
 @njit(cache=True, nogil=True)
 def _spin_until_set(flags, max_spins):
     """Spin until every ``flags[i]`` is non-zero, at most ``max_spins`` times.
 
-    Returns whether they all are.
+    Returns the number of spins it took, or -1 if some flag stayed zero.
     """
     n = flags.shape[0]
     first = 0
-    for _ in range(max_spins):
+    for k in range(max_spins + 1):
         while first < n and _load_acquire(flags, first) != 0:
             first += 1
         if first == n:
-            return True
-        _cpu_relax()
-    return False
+            return k
+        if k < max_spins:
+            _cpu_relax()
+    return -1
 
 
 @njit(cache=True, nogil=True)
@@ -204,13 +227,21 @@ class ChunkWorkers:
         self._spin = not config.DISABLE_JIT and spin_seconds > 0
         self._spin_seconds = spin_seconds
         self._max_spins = 0
+        self._seconds_per_spin = 0.0
+        # perf_counter() time before which waits sleep at once (set when
+        # the cores were found oversubscribed).
+        self._no_spin_until = 0.0
+        self._strikes = 0
 
     def _start(self):
         with self._lock:
             if self._threads:
                 return
             if self._spin:
-                self._max_spins = _calibrate(self._spin_seconds)
+                self._seconds_per_spin = _calibrate()
+                self._max_spins = max(
+                    1, int(self._spin_seconds / self._seconds_per_spin)
+                )
             for k in range(self.n_workers):
                 thread = threading.Thread(
                     target=self._work, name=f"skrnn-chunk_{k}", daemon=True
@@ -247,7 +278,7 @@ class ChunkWorkers:
                 else:
                     chunk.skip()  # after an error: drop the chunks not started
                 flags[chunk.slot] = 1
-        if not (self._spin and _spin_until_set(flags, self._max_spins)):
+        if not self._spun(_spin_until_set, flags):
             for chunk in chunks:
                 chunk.wait()
         if error is not None:
@@ -271,11 +302,11 @@ class ChunkWorkers:
             seen = int(posted[0])
             if self._queue:
                 chunk.flags[chunk.slot] = 1
-            elif self._spin:
+            elif self._spinning():
                 # The flag is set from compiled code, after the last Python
                 # statement: the caller never waits for this thread's GIL.
-                if not _set_then_spin(
-                    chunk.flags, chunk.slot, posted, seen, self._max_spins
+                if not self._spun(
+                    _set_then_spin, chunk.flags, chunk.slot, posted, seen
                 ):
                     self._sleep(seen)
             else:
@@ -283,9 +314,38 @@ class ChunkWorkers:
                 self._sleep(seen)
 
     def _idle(self, seen):
-        if self._spin and _spin_until_changed(self._posted, seen, self._max_spins):
-            return
-        self._sleep(seen)
+        if not self._spun(_spin_until_changed, self._posted, seen):
+            self._sleep(seen)
+
+    def _spinning(self):
+        return self._spin and time.perf_counter() >= self._no_spin_until
+
+    def _spun(self, spin, *args):
+        """Wait by ``spin(*args, max_spins)``; True if what it waits for came.
+
+        Spins that took several times as long as calibrated were preempted
+        or yielded their core to other threads: the cores are
+        oversubscribed, and spinning would take them from the threads being
+        waited for. After :data:`_CONTENDED_STRIKES` such spins, with fewer
+        normal ones between them, waits sleep at once for
+        :data:`_BACK_OFF_SECONDS`.
+        """
+        if not self._spinning():
+            return False
+        start = time.perf_counter()
+        spins = spin(*args, self._max_spins)
+        elapsed = time.perf_counter() - start
+        expected = (spins if spins >= 0 else self._max_spins) * self._seconds_per_spin
+        if elapsed > _CONTENDED_RATIO * expected + _CONTENDED_SLACK:
+            # One slow spin can be a page fault or the hypervisor; several
+            # close together are a busy machine.
+            self._strikes += 1
+            if self._strikes >= _CONTENDED_STRIKES:
+                self._strikes = 0
+                self._no_spin_until = start + elapsed + _BACK_OFF_SECONDS
+        elif self._strikes > 0:
+            self._strikes -= 1
+        return spins >= 0
 
     def _sleep(self, seen):
         with self._condition:
@@ -295,18 +355,18 @@ class ChunkWorkers:
             self._sleeping -= 1
 
 
-def _calibrate(seconds):
-    """Spin iterations that take about ``seconds`` on this machine."""
+def _calibrate():
+    """Seconds one spin takes on this machine, when no other thread wants
+    the core (the fastest of a few trials)."""
     counter = np.zeros(1, dtype=np.int64)
     trial = 2000
     _spin_until_changed(counter, 0, 1)  # compile (or load) outside the timing
     best = np.inf
-    for _ in range(3):
+    for _ in range(5):
         start = time.perf_counter()
         _spin_until_changed(counter, 0, trial)
         best = min(best, time.perf_counter() - start)
-    per_spin = max(best / trial, 1e-9)
-    return max(1, int(seconds / per_spin))
+    return max(best / trial, 1e-9)
 
 
 def spin_seconds_from(environ):
