@@ -149,3 +149,33 @@ def test_bad_spin_time_is_a_clear_error(value):
         ValueError, match=rf"SKRNN_SPIN_SECONDS must be .* >= 0 .*got '{value}'"
     ):
         spin_seconds_from({"SKRNN_SPIN_SECONDS": value})
+
+
+def test_waits_stop_spinning_when_spins_are_preempted():
+    pool = ChunkWorkers(1, spin_seconds=0.002)
+    pool._start()
+    assert pool._spinning()
+
+    def preempted(max_spins):
+        time.sleep(0.01)  # far longer than `max_spins` spins take
+        return 0
+
+    def prompt(max_spins):
+        return 0
+
+    # One slow spin (a page fault, the hypervisor) is forgiven...
+    assert pool._spun(preempted)
+    assert pool._spun(prompt)
+    assert pool._spun(preempted)
+    assert pool._spinning()
+    # ...several close together are a busy machine: waits then sleep.
+    assert pool._spun(preempted)
+    assert pool._spun(preempted)
+    assert not pool._spinning()
+    assert not pool._spun(prompt)  # does not even try
+    # Chunks still run, by sleeping waits.
+    seen = []
+    pool.run(seen.append, 2)
+    assert sorted(seen) == [0, 1]
+    pool._no_spin_until = 0.0
+    assert pool._spinning()
