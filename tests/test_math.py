@@ -41,11 +41,6 @@ def _sigmoid_loop(x, out):
 
 LOOPS = {"exp": _exp_loop, "tanh": _tanh_loop, "sigmoid": _sigmoid_loop}
 SCALAR = {"exp": fast_exp, "tanh": fast_tanh, "sigmoid": fast_sigmoid}
-_IMPLEMENTATIONS = {
-    (name, dtype): getattr(_math, f"_{name}{bits}")
-    for name in SCALAR
-    for dtype, bits in [(np.float64, 64), (np.float32, 32)]
-}
 # Documented accuracy, in units in the last place of the result's dtype.
 MAX_ULP = {
     ("exp", np.float64): 1,
@@ -135,19 +130,54 @@ def test_tanh_is_odd_and_sigmoid_symmetric():
     )
 
 
+_SCALAR_POINTS = [-50.0, -3.3, -1e-3, 0.0, 2e-5, 0.7, 4.0, 60.0, -200.0, 200.0]
+
+# Run in a process with NUMBA_DISABLE_JIT=1: every helper then runs as Python
+# on NumPy scalars, as in a debugging session.
+_PYTHON_MODE_SCRIPT = """
+import json, numpy as np
+from skrnn._kernels._math import fast_exp, fast_sigmoid, fast_tanh
+out = {}
+for name, f in [("exp", fast_exp), ("tanh", fast_tanh), ("sigmoid", fast_sigmoid)]:
+    for dtype in (np.float64, np.float32):
+        with np.errstate(over="ignore"):
+            ys = [f(dtype(v)) for v in POINTS]
+        out[name + "-" + np.dtype(dtype).name] = [
+            [float(y), np.asarray(y).dtype.name] for y in ys
+        ]
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def python_mode_values():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    script = _PYTHON_MODE_SCRIPT.replace("POINTS", repr(_SCALAR_POINTS))
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 @requires_jit
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid"])
-def test_python_scalars_agree_with_compiled(name, dtype):
-    # Without JIT the kernels call these functions on NumPy scalars.
-    x = np.array([-50.0, -3.3, -1e-3, 0.0, 2e-5, 0.7, 4.0, 60.0], dtype=dtype)
+def test_python_scalars_agree_with_compiled(name, dtype, python_mode_values):
+    # Without JIT the kernels call these functions on NumPy scalars: the
+    # results keep the argument's dtype and agree with the compiled ones (to
+    # rounding: compiled code fuses multiply-adds).
+    x = np.array(_SCALAR_POINTS, dtype=dtype)
     compiled = _apply(name, x)
-    # The Python source of the implementation that the dispatcher picks for
-    # this scalar type: what runs with NUMBA_DISABLE_JIT=1.
-    implementation = _IMPLEMENTATIONS[name, dtype].py_func
-    python = [implementation(value) for value in x]
-    assert all(np.asarray(value).dtype == dtype for value in python)
-    np.testing.assert_allclose(python, compiled, rtol=4 * np.finfo(dtype).eps)
+    python = python_mode_values[f"{name}-{np.dtype(dtype).name}"]
+    assert [kind for _, kind in python] == [np.dtype(dtype).name] * len(x)
+    values = np.array([value for value, _ in python], dtype=dtype)
+    np.testing.assert_allclose(values, compiled, rtol=4 * np.finfo(dtype).eps)
     # From Python, the generic functions dispatch on the scalar type.
     generic = np.array([SCALAR[name](value) for value in x], dtype=dtype)
     np.testing.assert_array_equal(generic, compiled)
@@ -190,3 +220,38 @@ def test_loops_are_vectorised(name, dtype):
     # Packed (vector) multiplies on xmm/ymm/zmm registers.
     packed = re.findall(rf"\bv(?:fn?madd\w*|mul)p{suffix}\b", asm)
     assert len(packed) > 5
+
+
+@njit(**_LOOP_OPTIONS)
+def _nonpositive_loop32(x, general, nonpositive):
+    for i in range(x.shape[0]):
+        general[i] = _math._exp32(x[i])
+        nonpositive[i] = _math._exp_nonpositive32(x[i])
+
+
+@njit(**_LOOP_OPTIONS)
+def _nonpositive_loop64(x, general, nonpositive):
+    for i in range(x.shape[0]):
+        general[i] = _math._exp64(x[i])
+        nonpositive[i] = _math._exp_nonpositive64(x[i])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exp_of_nonpositive_arguments_equals_the_general_one(dtype):
+    # The sigmoid's exponential scales once by 2**(n + offset) instead of
+    # twice: same bits, down through the subnormals to the underflow to 0.
+    lowest = -760.0 if dtype == np.float64 else -110.0
+    rng = np.random.default_rng(0)
+    x = np.concatenate(
+        [
+            np.linspace(lowest, 0.0, 400_001),
+            rng.uniform(lowest, 0.0, 200_000),
+            -np.geomspace(1e-300 if dtype == np.float64 else 1e-40, 1.0, 2001),
+            [0.0, -0.0, -np.inf, np.nan],
+        ]
+    ).astype(dtype)
+    general, nonpositive = np.empty_like(x), np.empty_like(x)
+    loop = _nonpositive_loop32 if dtype == np.float32 else _nonpositive_loop64
+    loop(x, general, nonpositive)
+    np.testing.assert_array_equal(nonpositive, general)
+    assert np.any((general > 0) & (general < np.finfo(dtype).tiny))  # subnormals

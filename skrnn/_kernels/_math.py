@@ -10,7 +10,15 @@ Method: Cody-Waite range reduction ``x = n * ln(2) + r`` with
 ``|r| <= ln(2) / 2``, a Taylor polynomial for ``exp(r)`` (or ``expm1(r)``),
 and scaling by ``2**n`` built from the exponent bits. The scale is applied as
 two factors ``2**(n // 2) * 2**(n - n // 2)`` so that results that overflow to
-inf or underflow into the subnormal range are still rounded correctly.
+inf or underflow into the subnormal range are still rounded correctly. The
+sigmoid needs the exponential of non-positive arguments only, where the exact
+product ``p * 2**(n + offset)`` followed by the constant ``2**-offset`` rounds
+the same way with fewer operations. ``n`` is turned into an integer by adding
+``1.5 * 2**52`` (``2**23`` in float32) and reading the low bits, which, unlike
+a conversion instruction, is defined for NaN and needs no test for it. The
+gate loops of the kernels spend most of their time here: these two changes
+made the float32 sigmoid about a sixth faster, with results identical bit for
+bit (checked over all 2**32 float32 inputs).
 
 Accuracy (see ``tests/test_math.py``): float64 within 1 ulp of ``np.exp``
 and 3 ulp of ``np.tanh``; float32 within 2 float32 ulp. NaN inputs give NaN, and
@@ -60,6 +68,26 @@ _ZERO32 = np.float32(0.0)
 _ONE32 = np.float32(1.0)
 _TWO32 = np.float32(2.0)
 
+# Adding 1.5 * 2**52 (1.5 * 2**23 in float32) to an integer-valued float n
+# with |n| < 2**51 (2**22) gives a float whose low mantissa bits hold n in
+# two's complement: its bits minus the constant's bits are n. Unlike a
+# float-to-integer conversion, which is undefined for NaN (and so needed a
+# NaN test before it), this is defined for every input and costs one add and
+# one integer subtraction; NaN gives some integer, and the result is NaN
+# through the polynomial anyway.
+_SHIFTER64 = 6755399441055744.0
+_SHIFTER64_BITS = np.int64(0x4338000000000000)
+_SHIFTER32 = np.float32(12582912.0)
+_SHIFTER32_BITS = np.int32(0x4B400000)
+# exp(a) for a <= 0 (the sigmoid's) is scaled by 2**(n + offset) and then
+# by 2**-offset: the first product is exact (a normal number even at the
+# lowest clamped n), and the second rounds once, as the two-factor scaling
+# of the general exponential does, for results down in the subnormals.
+_NEG_OFFSET64 = 55
+_NEG_UNSCALE64 = 2.0**-55
+_NEG_OFFSET32 = 25
+_NEG_UNSCALE32 = np.float32(2.0**-25)
+
 
 @njit(**JIT_OPTIONS)
 def _pow2_64(k):
@@ -96,23 +124,55 @@ def _pow2_32(k):
 
 
 @njit(**JIT_OPTIONS)
-def _exp64(x):
-    """Exponential of a float64 scalar, branch-free.
+def _integer64(n):
+    """The int64 value of an integer-valued float64 ``n`` (|n| < 2**51).
+
+    Parameters
+    ----------
+    n : float64
+        An integer, as returned by ``np.rint``; NaN gives an arbitrary
+        integer instead of undefined behaviour.
+
+    Returns
+    -------
+    k : int64
+    """
+    return np.float64(n + _SHIFTER64).view(np.int64) - _SHIFTER64_BITS
+
+
+@njit(**JIT_OPTIONS)
+def _integer32(n):
+    """The int32 value of an integer-valued float32 ``n`` (|n| < 2**22).
+
+    Parameters
+    ----------
+    n : float32
+        An integer, as returned by ``np.rint``; NaN gives an arbitrary
+        integer instead of undefined behaviour.
+
+    Returns
+    -------
+    k : int32
+    """
+    return np.float32(n + _SHIFTER32).view(np.int32) - _SHIFTER32_BITS
+
+
+@njit(**JIT_OPTIONS)
+def _exp_reduced64(x):
+    """Range reduction and polynomial of the float64 exponential.
 
     Parameters
     ----------
     x : float64
-        Argument.
+        Argument, already clamped to [-746, 710].
 
     Returns
     -------
-    y : float64
-        ``exp(x)`` within 1 ulp; inf above 709.78, 0 below -745.13, NaN for
-        NaN.
+    p : float64
+        ``exp(r)`` for ``r = x - n * ln(2)``, ``|r| <= ln(2) / 2``.
+    k : int64
+        ``n``: ``exp(x) = p * 2**k``.
     """
-    # Comparisons are written so that NaN falls through unchanged.
-    x = _EXP_LO64 if x < _EXP_LO64 else x
-    x = _EXP_HI64 if x > _EXP_HI64 else x
     n = np.rint(x * _LOG2E64)
     r = (x - n * _LN2_HI64) - n * _LN2_LO64
     c = _INV_FACT64
@@ -130,9 +190,58 @@ def _exp64(x):
     p = p * r + c[2]
     p = p * r + c[1]
     p = p * r + c[0]
-    # Converting NaN to an integer is undefined; p is NaN anyway.
-    n = n if n == n else 0.0
-    k = np.int64(n)
+    return p, _integer64(n)
+
+
+@njit(**JIT_OPTIONS)
+def _exp_reduced32(x):
+    """Range reduction and polynomial of the float32 exponential.
+
+    Parameters
+    ----------
+    x : float32
+        Argument, already clamped to [-104, 89].
+
+    Returns
+    -------
+    p : float32
+        ``exp(r)`` for ``r = x - n * ln(2)``, ``|r| <= ln(2) / 2``.
+    k : int32
+        ``n``: ``exp(x) = p * 2**k``.
+    """
+    n = np.rint(x * _LOG2E32)
+    r = (x - n * _LN2_HI32) - n * _LN2_LO32
+    c = _INV_FACT32
+    p = c[7]
+    p = p * r + c[6]
+    p = p * r + c[5]
+    p = p * r + c[4]
+    p = p * r + c[3]
+    p = p * r + c[2]
+    p = p * r + c[1]
+    p = p * r + c[0]
+    return p, _integer32(n)
+
+
+@njit(**JIT_OPTIONS)
+def _exp64(x):
+    """Exponential of a float64 scalar, branch-free.
+
+    Parameters
+    ----------
+    x : float64
+        Argument.
+
+    Returns
+    -------
+    y : float64
+        ``exp(x)`` within 1 ulp; inf above 709.78, 0 below -745.13, NaN for
+        NaN.
+    """
+    # Comparisons are written so that NaN falls through unchanged.
+    x = _EXP_LO64 if x < _EXP_LO64 else x
+    x = _EXP_HI64 if x > _EXP_HI64 else x
+    p, k = _exp_reduced64(x)
     k_half = k >> 1
     return p * _pow2_64(k_half) * _pow2_64(k - k_half)
 
@@ -154,21 +263,31 @@ def _exp32(x):
     """
     x = _EXP_LO32 if x < _EXP_LO32 else x
     x = _EXP_HI32 if x > _EXP_HI32 else x
-    n = np.rint(x * _LOG2E32)
-    r = (x - n * _LN2_HI32) - n * _LN2_LO32
-    c = _INV_FACT32
-    p = c[7]
-    p = p * r + c[6]
-    p = p * r + c[5]
-    p = p * r + c[4]
-    p = p * r + c[3]
-    p = p * r + c[2]
-    p = p * r + c[1]
-    p = p * r + c[0]
-    n = n if n == n else _ZERO32
-    k = np.int32(n)
+    p, k = _exp_reduced32(x)
     k_half = k >> 1
     return p * _pow2_32(k_half) * _pow2_32(k - k_half)
+
+
+@njit(**JIT_OPTIONS)
+def _exp_nonpositive64(x):
+    """:func:`_exp64` for ``x <= 0`` (or NaN), with cheaper scaling.
+
+    The same value as ``_exp64(x)``, bit for bit.
+    """
+    x = _EXP_LO64 if x < _EXP_LO64 else x
+    p, k = _exp_reduced64(x)
+    return (p * _pow2_64(k + _NEG_OFFSET64)) * _NEG_UNSCALE64
+
+
+@njit(**JIT_OPTIONS)
+def _exp_nonpositive32(x):
+    """:func:`_exp32` for ``x <= 0`` (or NaN), with cheaper scaling.
+
+    The same value as ``_exp32(x)``, bit for bit.
+    """
+    x = _EXP_LO32 if x < _EXP_LO32 else x
+    p, k = _exp_reduced32(x)
+    return (p * _pow2_32(k + _NEG_OFFSET32)) * _NEG_UNSCALE32
 
 
 @njit(**JIT_OPTIONS)
@@ -207,8 +326,7 @@ def _tanh64(x):
     p = p * r + c[3]
     p = p * r + c[2]
     q = r + (r * r) * p  # expm1(r)
-    n = n if n == n else 0.0
-    s = _pow2_64(np.int64(n))
+    s = _pow2_64(_integer64(n))
     u = s * q + (s - 1.0)  # expm1(a) = 2**n * expm1(r) + (2**n - 1)
     return np.copysign(-u / (2.0 + u), x)
 
@@ -239,8 +357,7 @@ def _tanh32(x):
     p = p * r + c[3]
     p = p * r + c[2]
     q = r + (r * r) * p
-    n = n if n == n else _ZERO32
-    s = _pow2_32(np.int32(n))
+    s = _pow2_32(_integer32(n))
     u = s * q + (s - _ONE32)
     return np.copysign(-u / (_TWO32 + u), x)
 
@@ -262,7 +379,7 @@ def _sigmoid64(x):
     """
     # exp(-|x|) never overflows; for x < 0 the form exp(x) / (1 + exp(x))
     # keeps the relative accuracy of tiny results.
-    e = _exp64(-np.abs(x))
+    e = _exp_nonpositive64(-np.abs(x))
     numerator = 1.0 if x >= 0.0 else e
     return numerator / (1.0 + e)
 
@@ -282,7 +399,7 @@ def _sigmoid32(x):
         The sigmoid, with small relative error over the whole range; NaN for
         NaN.
     """
-    e = _exp32(-np.abs(x))
+    e = _exp_nonpositive32(-np.abs(x))
     numerator = _ONE32 if x >= _ZERO32 else e
     return numerator / (_ONE32 + e)
 
