@@ -151,13 +151,21 @@ def test_bad_spin_time_is_a_clear_error(value):
         spin_seconds_from({"SKRNN_SPIN_SECONDS": value})
 
 
-def test_waits_stop_spinning_when_spins_are_preempted():
+def test_waits_stop_spinning_when_spins_are_preempted(monkeypatch):
+    from types import SimpleNamespace
+
+    import skrnn._kernels._workers as workers
+
     pool = ChunkWorkers(1, spin_seconds=0.002)
     pool._start()
+    # A clock that only the fake spins below move: the outcome does not
+    # depend on how busy the machine running the tests is.
+    clock = [100.0]
+    monkeypatch.setattr(workers, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
     assert pool._spinning()
 
     def preempted(max_spins):
-        time.sleep(0.01)  # far longer than `max_spins` spins take
+        clock[0] += 0.01  # far longer than `max_spins` spins take
         return 0
 
     def prompt(max_spins):
@@ -177,5 +185,6 @@ def test_waits_stop_spinning_when_spins_are_preempted():
     seen = []
     pool.run(seen.append, 2)
     assert sorted(seen) == [0, 1]
-    pool._no_spin_until = 0.0
+    # Spinning resumes after the back-off.
+    clock[0] += workers._BACK_OFF_SECONDS
     assert pool._spinning()
