@@ -143,7 +143,7 @@ class _GemmSkeleton:
         dtype = case.theta.dtype
         B, T, H, n_in = shape.batch, shape.steps, shape.hidden, shape.inputs
         G = CELL_GATES[shape.cell]
-        self.n_block = _block_steps(B, T)
+        self.n_block = _block_steps(B, T, B * G * H * np.dtype(dtype).itemsize)
         width = self.n_block * B
         rng = np.random.default_rng(0)
         self.X_2d = rng.standard_normal((T * B, n_in)).astype(dtype)

@@ -194,17 +194,17 @@ def assert_matches_naive(
 
 @contextlib.contextmanager
 def block_rows(n_rows):
-    """Let one projection or gradient GEMM cover ``n_rows // Bc`` steps.
+    """Let one projection or gradient GEMM cover ``ceil(n_rows / Bc)`` steps.
 
     The default block covers every step of the small test problems; smaller
     blocks exercise the block boundaries.
     """
-    saved = kernels._BLOCK_ROWS
-    kernels._BLOCK_ROWS = n_rows
+    saved = kernels._BLOCK_MIN_ROWS, kernels._BLOCK_BYTES
+    kernels._BLOCK_MIN_ROWS, kernels._BLOCK_BYTES = n_rows, 0
     try:
         yield
     finally:
-        kernels._BLOCK_ROWS = saved
+        kernels._BLOCK_MIN_ROWS, kernels._BLOCK_BYTES = saved
 
 
 def random_lengths(rng, n_chunks, n_rows, n_steps):
@@ -308,6 +308,41 @@ def test_blocks_of_steps_match_naive(cell, act, reverse, block_steps, n_store, k
         assert_matches_naive(
             cell, problem, params, reverse, act, n_store, k_chunk, True
         )
+
+
+@given(
+    n_rows=st.integers(1, 600),
+    n_steps=st.integers(1, 2000),
+    gate_units=st.integers(1, 4096),
+    itemsize=st.sampled_from([4, 8]),
+)
+@settings(max_examples=200, deadline=None)
+def test_block_steps_rule(n_rows, n_steps, gate_units, itemsize):
+    # A block has at least one step and at most all of them; it reaches the
+    # minimum number of GEMM rows when the sequence allows it, and goes beyond
+    # that only while its gate values fit in the byte budget.
+    step_bytes = n_rows * gate_units * itemsize
+    n = kernels._block_steps(n_rows, n_steps, step_bytes)
+    assert 1 <= n <= n_steps
+    if n < n_steps:
+        assert n * n_rows >= kernels._BLOCK_MIN_ROWS or (
+            (n + 1) * step_bytes > kernels._BLOCK_BYTES
+        )
+    if n > 1:
+        assert (n - 1) * n_rows < kernels._BLOCK_MIN_ROWS or (
+            n * step_bytes <= kernels._BLOCK_BYTES
+        )
+
+
+def test_block_steps_examples():
+    # LSTM (4 gates) in float32: a chunk of 128 rows at H = 256 takes the two
+    # steps that a gradient GEMM of 256 rows needs, though one step already
+    # holds 512 KiB; at H = 16 four steps fit in 128 KiB; a chunk of 32 rows
+    # takes 8 steps; tiny problems get whole sequences.
+    assert kernels._block_steps(128, 100, 128 * 4 * 256 * 4) == 2
+    assert kernels._block_steps(128, 100, 128 * 4 * 16 * 4) == 4
+    assert kernels._block_steps(32, 100, 32 * 4 * 256 * 4) == 8
+    assert kernels._block_steps(4, 9, 4 * 4 * 5 * 8) == 9
 
 
 @pytest.mark.parametrize("cell", CELLS)
