@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from skrnn._batching import make_batch
 from skrnn._kernels import CELL_GATES
-from skrnn._network import RecurrentNetwork
+from skrnn._network import RecurrentNetwork, Workspace
 
 from ._numpy_peer import NumpyNetwork
 
@@ -101,6 +101,8 @@ class SkrnnCase:
         self.Y = self.batch.gather(Y)
         self.row_weights = self.batch.gather(np.full(shape.batch, 1.0 / shape.batch))
         self.grad = np.empty_like(self.theta)
+        # As in a fit: the stored states of successive steps reuse one memory.
+        self.workspace = Workspace()
 
     def weights(self):
         """Copies of the parameters by (PyTorch) name."""
@@ -114,8 +116,9 @@ class SkrnnCase:
 
     def train_step(self):
         return self.network.loss_and_grad(
-            self.theta, self.batch, self.Y, self.row_weights, grad=self.grad
-        )
+            self.theta, self.batch, self.Y, self.row_weights, grad=self.grad,
+            workspace=self.workspace,
+        )  # fmt: skip
 
     def infer(self):
         return self.network.forward(self.theta, self.batch)

@@ -33,7 +33,7 @@ from ._compat import (
 )
 from ._kernels import session as kernel_session
 from ._losses import ROW_LOSSES
-from ._network import RecurrentNetwork
+from ._network import RecurrentNetwork, Workspace
 from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
 from ._validation import validate_sequences, validate_tokens
 
@@ -423,6 +423,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         dropout_rng = np.random.default_rng(self._random_state.randint(2**31 - 1))
         grad = np.empty_like(theta)
         sample_idx = train_idx.copy()
+        workspace = Workspace()
         try:
             for _ in range(self.max_iter):
                 if self.shuffle:
@@ -440,6 +441,7 @@ class BaseRecurrent(BaseEstimator, ABC):
                         theta, batch, Yb, wb / wb.sum(),
                         l2=self.alpha / float(sw[idx].sum()),
                         bptt_steps=self.bptt_steps, rng=dropout_rng, grad=grad,
+                        workspace=workspace,
                     )  # fmt: skip
                     norms.append(clip_grad_norm(grad, self.clip_norm))
                     self._optimizer.step(theta, grad)
@@ -542,6 +544,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         total_weight = sum(b[3] for b in batches)
         l2 = self.alpha / float(sw.sum())
         grad = np.empty(self._theta.shape, dtype)
+        workspace = Workspace()
         state = {"theta": self._theta.copy()}
 
         def loss_grad(x):
@@ -551,8 +554,9 @@ class BaseRecurrent(BaseEstimator, ABC):
             for batch, Yb, wb, part in batches:
                 share = part / total_weight
                 loss, g = network.loss_and_grad(
-                    theta, batch, Yb, wb, bptt_steps=self.bptt_steps, grad=grad
-                )
+                    theta, batch, Yb, wb, bptt_steps=self.bptt_steps, grad=grad,
+                    workspace=workspace,
+                )  # fmt: skip
                 total_loss += share * loss
                 total_grad += share * g
             total_loss += l2 * network.l2_penalty(theta)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from skrnn._batching import make_batch
 from skrnn._losses import ROW_LOSSES
-from skrnn._network import RecurrentNetwork
+from skrnn._network import RecurrentNetwork, Workspace
 from skrnn.testing.strategies import network_params, ragged_sequences
 
 from .naive import naive_forward
@@ -341,3 +341,70 @@ def test_dropout_is_seeded_and_training_only():
     np.testing.assert_array_equal(
         net.forward(theta, batch), plain.forward(theta, batch)
     )
+
+
+# ---------------------------------------------------------------- workspace
+def test_workspace_reuses_grows_and_separates():
+    ws = Workspace()
+    a = ws.empty("a", (2, 3, 4), np.float32)
+    assert a.shape == (2, 3, 4)
+    assert a.dtype == np.float32
+    assert a.flags.c_contiguous
+    # Same key, no larger: the same memory, whatever the shape.
+    b = ws.empty("a", (4, 5), np.float32)
+    assert np.shares_memory(a, b)
+    assert b.shape == (4, 5)
+    # Larger: new memory, kept for later requests.
+    c = ws.empty("a", (5, 6), np.float32)
+    assert not np.shares_memory(a, c)
+    assert np.shares_memory(c, ws.empty("a", (3,), np.float32))
+    # Another dtype or key: other memory.
+    d = ws.empty("a", (2,), np.float64)
+    assert d.dtype == np.float64
+    assert not np.shares_memory(c, d)
+    assert not np.shares_memory(ws.empty("b", (2,), np.float64), d)
+    assert ws.empty("z", (0, 3), np.float32).shape == (0, 3)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("per_step", [False, True])
+@pytest.mark.parametrize("bptt_steps", [None, 2])
+def test_workspace_gives_the_same_steps(cell, per_step, bptt_steps):
+    # Successive steps on batches of other shapes (longer, then shorter and
+    # fewer sequences) through one workspace equal steps that allocate
+    # their own memory, bit for bit.
+    rng = np.random.default_rng(2)
+    net = _network(
+        {"cell": cell, "hidden_layer_sizes": (4, 3), "bidirectional": True,
+         "activation": "tanh"}, 2, 2, "squared_error", per_step,
+    )  # fmt: skip
+    theta = net.init_params(0)
+    ws = Workspace()
+    for lengths in ((5, 3, 6, 2), (9, 1, 4, 7), (3, 2), (8, 8, 8, 8, 8)):
+        seqs = [rng.normal(size=(n, 2)) for n in lengths]
+        targets = _targets(rng, net, seqs)
+        batch, Yb, wb, _ = _batch_problem(net, seqs, targets, np.ones(len(seqs)))
+        want_loss, want = net.loss_and_grad(theta, batch, Yb, wb, bptt_steps=bptt_steps)
+        got_loss, got = net.loss_and_grad(
+            theta, batch, Yb, wb, bptt_steps=bptt_steps, workspace=ws
+        )
+        assert got_loss == want_loss
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_fitted_model_keeps_no_workspace(solver):
+    import pickle
+
+    from skrnn import RNNRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 6, 2))
+    y = X[:, -1, 0]
+    model = RNNRegressor(
+        hidden_layer_sizes=(4,), cell="lstm", solver=solver, max_iter=2,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert b"Workspace" not in pickle.dumps(model)
+    assert not any(isinstance(v, Workspace) for v in vars(model).values())
+    assert not any(isinstance(v, Workspace) for v in vars(model._network).values())
