@@ -246,6 +246,8 @@ class RecurrentNetwork:
         self, theta, batch, *, train, n_store, rng, state=None, workspace=None
     ):
         """Run all layers and the head; return pre-activations and a cache."""
+        if workspace is None:
+            workspace = Workspace()  # a throwaway one: fresh memory
         P = self.views(theta)
         dtype = theta.dtype
         C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size
@@ -272,11 +274,10 @@ class RecurrentNetwork:
                     c0 = np.ascontiguousarray(state[k][d][1], dtype=dtype)
                 h_n = np.empty((C, Bc, H), dtype)
                 c_n = np.empty((C, Bc, c_size), dtype)
-                store_shape = (C, n_store, Bc, _store_width(self.cell, H))
-                if workspace is None:
-                    store = np.empty(store_shape, dtype)
-                else:
-                    store = workspace.empty(("store", k, d), store_shape, dtype)
+                store = workspace.empty(
+                    ("store", k, d), (C, n_store, Bc, _store_width(self.cell, H)),
+                    dtype,
+                )  # fmt: skip
                 layer_forward(
                     self.cell, inputs, batch.lengths,
                     P[f"weight_ih_l{k}{suffix}"], P[f"weight_hh_l{k}{suffix}"],

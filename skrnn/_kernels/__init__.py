@@ -113,6 +113,12 @@ def _block_steps(n_rows, n_steps, step_bytes):
     return max(1, min(n_steps, max(by_rows, by_bytes)))
 
 
+def _chunk_block_steps(X, W_hh, n_steps):
+    """:func:`_block_steps` for the chunks of ``X`` ``(C, T, Bc, I)``."""
+    n_rows = X.shape[2]
+    return _block_steps(n_rows, n_steps, n_rows * W_hh.shape[0] * X.itemsize)
+
+
 _pool = None
 _pool_lock = threading.Lock()
 
@@ -358,9 +364,7 @@ def layer_forward(
     )
     # Plain Python scalars keep the compiled signatures stable.
     reverse, act, h_off = bool(reverse), int(act), int(h_off)
-    n_block = _block_steps(
-        X.shape[2], X.shape[1], X.shape[2] * W_hh.shape[0] * X.itemsize
-    )
+    n_block = _chunk_block_steps(X, W_hh, X.shape[1])
     if cell == "lstm":
 
         def run_chunk(c):
@@ -437,9 +441,7 @@ def layer_backward(
     )  # fmt: skip
     reverse, act, h_off = bool(reverse), int(act), int(h_off)
     k_chunk = int(k_chunk)
-    n_block = _block_steps(
-        X.shape[2], store.shape[1], X.shape[2] * W_hh.shape[0] * X.itemsize
-    )
+    n_block = _chunk_block_steps(X, W_hh, store.shape[1])
     n_chunks = X.shape[0]
     # The first chunk writes the outputs, the others their own buffers.
     grads = (dW_ih, dW_hh, db_ih, db_hh)
