@@ -234,9 +234,9 @@ def _meta(args, grid, peer, peer_note):
 
 
 def _kernel_vectors():
-    from skrnn._kernels import _config
+    import skrnn._runtime as runtime
 
-    return "512-bit" if _config.WIDE_VECTORS else "LLVM's default width"
+    return "512-bit" if runtime.WIDE_VECTORS else "LLVM's default width"
 
 
 _START = time.perf_counter()

@@ -140,7 +140,7 @@ def measure_peak(
 
 def store_mib(cell, dtype, batch, steps, hidden, bptt_steps):
     """Size of what the forward pass stores for the backward pass, in MiB."""
-    from skrnn._kernels import store_width
+    from skrnn._runtime import store_width
 
     n_store = steps if bptt_steps is None else min(bptt_steps, steps)
     itemsize = np.dtype(dtype).itemsize

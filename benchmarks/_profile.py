@@ -25,14 +25,9 @@ import numpy as np
 from numba import njit
 from threadpoolctl import threadpool_limits
 
-from skrnn._kernels import (
-    ACTIVATION_CODES,
-    CELL_GATES,
-    _block_steps,
-    layer_backward,
-    layer_forward,
-    store_width,
-)
+from skrnn._kernels import ACTIVATION_CODES, CELL_GATES
+from skrnn._runtime import layer_backward, layer_forward, store_width
+from skrnn._runtime._dispatch import _block_steps
 
 from ._cases import SkrnnCase, TorchCase, make_data
 from ._timing import interleaved

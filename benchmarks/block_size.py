@@ -23,8 +23,9 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-import skrnn._kernels as kernels
-from skrnn._kernels import CELL_GATES, layer_backward, layer_forward, store_width
+import skrnn._runtime._dispatch as kernels
+from skrnn._kernels import CELL_GATES
+from skrnn._runtime import layer_backward, layer_forward, store_width
 
 SHAPES = ((16, 128), (64, 32), (64, 128), (256, 32), (256, 128))
 FIXED = (1, 2, 4, 8, 16)

@@ -3,7 +3,7 @@
 A training step hands chunks to skrnn's worker threads twice per layer. The
 threads wait for work, and the caller for their chunks, by spinning for up
 to ``SKRNN_SPIN_SECONDS`` (2 ms by default) before sleeping
-(:mod:`skrnn._kernels._workers`). This script times the end-to-end cosine fit
+(:mod:`skrnn._runtime._workers`). This script times the end-to-end cosine fit
 of the benchmark suite (an LSTM with 64 units, batches of 32 sequences of 50
 steps, so two chunks of 16 rows per step) with the default spin and with
 ``SKRNN_SPIN_SECONDS=0`` (waits that sleep at once), each in fresh processes,

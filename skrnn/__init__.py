@@ -6,7 +6,11 @@ Numba-compiled kernels, behind estimators that follow the conventions of
 :class:`sklearn.neural_network.MLPClassifier`.
 """
 
-from ._recurrent import RNNClassifier, RNNRegressor
+# The runtime first: it sets up Numba's code generator before any kernel
+# compiles or loads from the cache.
+from . import _runtime  # noqa: F401, I001
+from ._classifier import RNNClassifier
+from ._regressor import RNNRegressor
 from ._tagger import SequenceTagger
 
 __version__ = "0.1.0.dev0"

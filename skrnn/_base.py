@@ -1,26 +1,37 @@
-"""Base class of the skrnn estimators: parameters, solvers and the epoch loop.
+"""Base classes of the skrnn estimators: one training path for all of them.
 
 :class:`BaseRecurrent` holds everything the estimators share: the
 hyper-parameters (scikit-learn's multi-layer perceptron names plus the
-recurrent ones), input validation through :func:`skrnn._validation.validate_sequences`,
-the network, the stochastic epoch loop (shuffling, mini-batches, gradient
-clipping, early stopping, learning-rate schedules) and L-BFGS. Subclasses say
-how targets are encoded and scored.
+recurrent ones), ``fit`` and ``partial_fit``, the preparation of training
+data (:meth:`BaseRecurrent._prepare`, which :func:`skrnn.testing.check_gradients`
+uses too), the stochastic epoch loop (shuffling, mini-batches, gradient
+clipping, early stopping, learning-rate schedules), L-BFGS, batched
+prediction, the roll-out that feeds outputs back as inputs, and weights by
+name. :class:`BaseRecurrentClassifier` adds what the estimators with
+``classes_`` share: the class encoding, ``partial_fit(..., classes=...)``
+and ``predict_log_proba``.
+
+Subclasses say how targets are encoded (:meth:`BaseRecurrent._encode_targets`)
+and scored (:meth:`BaseRecurrent._score_sequences`), and how outputs become
+predictions.
 """
 
 import types
 import warnings
 from abc import ABC, abstractmethod
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
-import numba
 import numpy as np
 import scipy.optimize
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import check_is_fitted
 
 from ._batching import Batch, make_batch
 from ._compat import (
@@ -28,29 +39,34 @@ from ._compat import (
     Options,
     StrOptions,
     _check_optimize_result,
+    _check_partial_fit_first_call,
     _check_sample_weight,
-    check_is_fitted,
+    _fit_context,
 )
-from ._kernels import session as kernel_session
 from ._losses import ROW_LOSSES
 from ._network import RecurrentNetwork, Workspace
 from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
+from ._runtime import n_chunks, session
 from ._validation import validate_sequences, validate_tokens
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
-
-# Rows per chunk below which splitting a batch across threads costs more than
-# it saves.
-_MIN_ROWS_PER_THREAD = 16
 
 # Sequences per batch at prediction time and in full-batch L-BFGS evaluations:
 # bounds the memory of one forward pass.
 _INFERENCE_BATCH = 512
 
 
-def _n_chunks(n_rows):
-    """Number of threads to split a batch of ``n_rows`` sequences across."""
-    return max(1, min(numba.get_num_threads(), n_rows // _MIN_ROWS_PER_THREAD))
+def _copy_function(func, *, doc=None, kwdefaults=None):
+    """Copy of a function with another docstring or other keyword defaults."""
+    new = types.FunctionType(
+        func.__code__, func.__globals__, func.__name__, func.__defaults__,
+        func.__closure__,
+    )  # fmt: skip
+    new.__kwdefaults__ = func.__kwdefaults__ if kwdefaults is None else kwdefaults
+    new.__dict__.update(func.__dict__)  # __wrapped__ of decorated methods
+    new.__doc__ = func.__doc__ if doc is None else doc
+    new.__qualname__ = func.__qualname__
+    return new
 
 
 def with_init_defaults(init, **defaults):
@@ -61,17 +77,89 @@ def with_init_defaults(init, **defaults):
     scikit-learn reads parameter names and defaults from the signature, which
     the copy carries.
     """
-    new = types.FunctionType(
-        init.__code__, init.__globals__, init.__name__, init.__defaults__,
-        init.__closure__,
-    )  # fmt: skip
     unknown = set(defaults) - set(init.__kwdefaults__)
     if unknown:
         raise TypeError(f"Not keyword-only parameters of {init}: {unknown}")
-    new.__kwdefaults__ = {**init.__kwdefaults__, **defaults}
-    new.__doc__ = init.__doc__
-    new.__qualname__ = init.__qualname__
-    return new
+    return _copy_function(init, kwdefaults={**init.__kwdefaults__, **defaults})
+
+
+def _check_count(value, name):
+    """A positive int parameter of a method, or a clear error."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be a positive int, got {value!r}.")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}.")
+    return int(value)
+
+
+def _stochastic_only(estimator):
+    """``available_if`` check of ``partial_fit``: stochastic solvers only."""
+    if estimator.solver not in _STOCHASTIC_SOLVERS:
+        raise AttributeError(
+            "partial_fit is only available for stochastic"
+            " optimizers. %s is not stochastic." % estimator.solver
+        )
+    return True
+
+
+@dataclass
+class TrainingData:
+    """Validated training data and the network it trains, from ``_prepare``."""
+
+    seqs: object  # skrnn._validation.Sequences
+    Y: object  # encoded targets: (n, n_outputs) or a list of (T_i, n_outputs)
+    y_raw: object  # the targets as given, for scoring
+    sample_weight: np.ndarray  # (n_sequences,)
+    network: RecurrentNetwork
+
+
+_FIT_DOC = """Fit the {model} to sequences ``X`` and {targets} ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_sequences, n_steps) or \
+(n_sequences, n_steps, n_features), or list of array-like
+            Sequences: a 2-D table (one univariate sequence per row), a 3-D
+            array (batch first), or a list of arrays of shape
+            ``(n_steps_i, n_features)`` or ``(n_steps_i,)`` with their own
+            lengths (no padding needed).
+
+        y : {y_type}
+            {y_doc}
+
+        sample_weight : array-like of shape (n_sequences,), default=None
+            {sample_weight_doc}
+
+        Returns
+        -------
+        self : object
+            The fitted {model}.
+        """
+
+_PARTIAL_FIT_DOC = """Update the {model} with one epoch over the given sequences.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences in any of the forms accepted by :meth:`fit`.
+
+        y : {y_type}
+            {y_doc}
+
+        sample_weight : array-like of shape (n_sequences,), default=None
+            {sample_weight_doc}
+{classes_doc}
+        Returns
+        -------
+        self : object
+            The updated {model}.
+        """
+
+_CLASSES_DOC = """
+        classes : array-like of shape (n_classes,), default=None
+            All {labels} that can appear across the calls; required on the
+            first call, ignored afterwards.
+"""
 
 
 def _take(values, indices):
@@ -107,7 +195,13 @@ def _step_batch(batch, steps):
 
 
 class BaseRecurrent(BaseEstimator, ABC):
-    """Base class of the recurrent estimators (not to be used directly)."""
+    """Base class of the recurrent estimators (not to be used directly).
+
+    A subclass sets ``_target_doc``, a dict with the keys ``model`` (what
+    the docstrings call the estimator), ``targets``, ``y_type``, ``y_doc``
+    and ``sample_weight_doc`` (and ``labels`` for a classifier): the
+    docstrings of its ``fit`` and ``partial_fit`` are written from them.
+    """
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": [
@@ -153,6 +247,26 @@ class BaseRecurrent(BaseEstimator, ABC):
 
     # Whether the head reads every step (tagger) or the final state.
     _per_step = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        fields = cls.__dict__.get("_target_doc")
+        if fields is None:
+            return
+        # Own copies of the shared methods, documented for this estimator.
+        cls.fit = _copy_function(BaseRecurrent.fit, doc=_FIT_DOC.format(**fields))
+        # The partial_fit of the nearest base class of this module (the
+        # classifiers' takes ``classes``).
+        shared = next(
+            vars(klass)["partial_fit"]
+            for klass in cls.__mro__
+            if klass.__module__ == __name__ and "partial_fit" in vars(klass)
+        )
+        classes_doc = _CLASSES_DOC.format(**fields) if "labels" in fields else ""
+        doc = _PARTIAL_FIT_DOC.format(classes_doc=classes_doc, **fields)
+        cls.partial_fit = available_if(_stochastic_only)(
+            _copy_function(shared.fn, doc=doc)
+        )
 
     def __init__(
         self,
@@ -242,6 +356,7 @@ class BaseRecurrent(BaseEstimator, ABC):
 
     # ------------------------------------------------------------ structure
     def _hidden_sizes(self):
+        """``hidden_layer_sizes`` as a tuple of positive ints, or a clear error."""
         sizes = self.hidden_layer_sizes
         if not hasattr(sizes, "__iter__"):
             sizes = [sizes]
@@ -254,6 +369,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         return sizes
 
     def _make_network(self, n_inputs, n_outputs, loss, n_tokens=None):
+        """The network these hyper-parameters describe, for data of this shape."""
         return RecurrentNetwork(
             self.cell,
             n_inputs,
@@ -269,6 +385,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         )
 
     def _initialize(self, network, dtype):
+        """Start a new fit: initial weights and empty fitted attributes."""
         self._network = network
         self._theta = network.init_params(self._random_state, dtype)
         self.n_outputs_ = network.n_outputs
@@ -310,23 +427,57 @@ class BaseRecurrent(BaseEstimator, ABC):
                 del self._optimizer
 
     # ------------------------------------------------------------------- fit
-    def _fit(self, X, y, sample_weight=None, incremental=False):
-        first_pass = not hasattr(self, "_theta") or (
-            not self.warm_start and not incremental
-        )
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        # Documented per estimator by __init_subclass__.
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(_stochastic_only)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        # Documented per estimator by __init_subclass__.
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _prepare(self, X, y, sample_weight, *, reset, incremental, dtype=None):
+        """Validate training data, encode targets and build the network.
+
+        The one preparation of training data: :meth:`_fit` and
+        :func:`skrnn.testing.check_gradients` both use it. ``reset`` records
+        what validation learns (feature counts, token vocabulary, classes) on
+        the estimator; ``dtype`` converts the sequences (the gradient check
+        works in float64). Returns a :class:`TrainingData`.
+        """
         self._hidden_sizes()  # fail early on a bad value, before any work
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
-        seqs = validate_sequences(self, X, reset=first_pass)
-        n_tokens = self._validate_tokens(seqs, reset=first_pass)
+        seqs = validate_sequences(self, X, reset=reset)
+        if dtype is not None:
+            seqs = replace(
+                seqs,
+                sequences=[s.astype(dtype) for s in seqs.sequences],
+                dtype=np.dtype(dtype),
+            )
+        n_tokens = self._validate_tokens(seqs, reset=reset)
         Y, y_raw, loss = self._encode_targets(
-            y, seqs, first_pass=first_pass, incremental=incremental
+            y, seqs, first_pass=reset, incremental=incremental
         )
         sw = _check_sample_weight(
             sample_weight, seqs.lengths, dtype=seqs.dtype, ensure_non_negative=True
+        )
+        n_outputs = Y.shape[1] if isinstance(Y, np.ndarray) else Y[0].shape[1]
+        network = self._make_network(seqs.n_features, n_outputs, loss, n_tokens)
+        return TrainingData(seqs, Y, y_raw, sw, network)
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        """Fit from scratch, or continue (``warm_start``, ``partial_fit``)."""
+        first_pass = not hasattr(self, "_theta") or (
+            not self.warm_start and not incremental
+        )
+        data = self._prepare(
+            X, y, sample_weight, reset=first_pass, incremental=incremental
         )
         if self.solver == "lbfgs" and self.dropout > 0:
             raise ValueError(
@@ -335,20 +486,18 @@ class BaseRecurrent(BaseEstimator, ABC):
                 "or set dropout=0."
             )
         self._random_state = check_random_state(self.random_state)
-        n_outputs = Y.shape[1] if isinstance(Y, np.ndarray) else Y[0].shape[1]
-        network = self._make_network(seqs.n_features, n_outputs, loss, n_tokens)
         if first_pass:
-            self._initialize(network, seqs.dtype)
+            self._initialize(data.network, data.seqs.dtype)
         else:
-            self._continue_with(network, seqs.dtype)
+            self._continue_with(data.network, data.seqs.dtype)
 
-        # The kernels split batches across numba's threads; BLAS calls inside
-        # them must not start threads of their own.
-        with kernel_session():
+        with session():
             if self.solver in _STOCHASTIC_SOLVERS:
-                self._fit_stochastic(seqs, Y, y_raw, sw, incremental)
+                self._fit_stochastic(
+                    data.seqs, data.Y, data.y_raw, data.sample_weight, incremental
+                )
             else:
-                self._fit_lbfgs(seqs, Y, sw)
+                self._fit_lbfgs(data.seqs, data.Y, data.sample_weight)
 
         if not np.isfinite(self._theta).all():
             raise ValueError(
@@ -358,6 +507,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         return self
 
     def _batch_size(self, n_samples):
+        """Sequences per mini-batch (``batch_size``, clipped as MLP does)."""
         if self.batch_size == "auto":
             return min(32, n_samples)
         if self.batch_size > n_samples:
@@ -369,6 +519,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         return int(np.clip(self.batch_size, 1, n_samples))
 
     def _make_optimizer(self):
+        """The stochastic optimiser of ``solver``, over the flat parameters."""
         n, dtype = self._theta.shape[0], self._theta.dtype
         if self.solver == "sgd":
             return SGDOptimizer(
@@ -399,6 +550,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         return train_idx, val_idx
 
     def _fit_stochastic(self, seqs, Y, y_raw, sw, incremental):
+        """The epoch loop of the stochastic solvers (one epoch if incremental)."""
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
         if self.early_stopping and incremental:
@@ -419,7 +571,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             train_idx = all_idx
         n_samples = len(train_idx)
         batch_size = self._batch_size(n_samples)
-        threads = _n_chunks(batch_size)
+        threads = n_chunks(batch_size)
         dropout_rng = np.random.default_rng(self._random_state.randint(2**31 - 1))
         grad = np.empty_like(theta)
         sample_idx = train_idx.copy()
@@ -498,6 +650,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             theta[...] = self._best_theta
 
     def _record_validation(self, val, Y_val, y_val, sw_val):
+        """Score the held-out sequences after an epoch; keep the best weights."""
         score = self._score_sequences(val, y_val, sw_val)
         self.validation_scores_.append(score)
         self.validation_loss_curve_.append(self._data_loss(val, Y_val, sw_val))
@@ -512,6 +665,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             self._best_theta = self._theta.copy()
 
     def _record_training_loss(self):
+        """Count epochs without improvement of the training loss."""
         if self.loss_curve_[-1] > self.best_loss_ - self.tol:
             self._no_improvement_count += 1
         else:
@@ -521,7 +675,7 @@ class BaseRecurrent(BaseEstimator, ABC):
 
     def _data_loss(self, seqs, Y, sw):
         """Weighted mean loss (no penalty) of the current model on sequences."""
-        Z = self._raw_outputs(seqs, activate=False)
+        Z = self._raw_outputs(seqs.sequences, activate=False)
         loss = ROW_LOSSES[self._network.loss]
         if self._per_step:
             per_seq = np.array([loss(z, y).sum() for z, y in zip(Z, Y)])
@@ -529,6 +683,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         return float(np.dot(sw, loss(Z, Y)) / sw.sum())
 
     def _fit_lbfgs(self, seqs, Y, sw):
+        """Minimise the full-batch objective with scipy's L-BFGS-B."""
         network, dtype = self._network, self._theta.dtype
         n = len(seqs.sequences)
         # Fixed batches, built once: the objective is deterministic.
@@ -536,12 +691,14 @@ class BaseRecurrent(BaseEstimator, ABC):
         for batch_slice in gen_batches(n, _INFERENCE_BATCH):
             idx = np.arange(n)[batch_slice]
             batch = make_batch(
-                [seqs.sequences[i] for i in idx], _n_chunks(len(idx)), dtype
+                [seqs.sequences[i] for i in idx], n_chunks(len(idx)), dtype
             )
-            Yb, wb = self._batch_targets(batch, _take(Y, idx), sw[idx])
-            part = float(wb.sum())
-            batches.append((batch, Yb, wb / part, part))
-        total_weight = sum(b[3] for b in batches)
+            batches.append((batch, *self._batch_targets(batch, _take(Y, idx), sw[idx])))
+        # Weights normalised by the total over all batches make the objective
+        # the sum of the batches' objectives; the penalty enters once, with
+        # the first batch.
+        total_weight = sum(float(wb.sum()) for _, _, wb in batches)
+        batches = [(batch, Yb, wb / total_weight) for batch, Yb, wb in batches]
         l2 = self.alpha / float(sw.sum())
         grad = np.empty(self._theta.shape, dtype)
         workspace = Workspace()
@@ -551,19 +708,14 @@ class BaseRecurrent(BaseEstimator, ABC):
             theta = x.astype(dtype)
             state["theta"] = theta
             total_loss, total_grad = 0.0, np.zeros(x.shape)
-            for batch, Yb, wb, part in batches:
-                share = part / total_weight
+            for k, (batch, Yb, wb) in enumerate(batches):
                 loss, g = network.loss_and_grad(
-                    theta, batch, Yb, wb, bptt_steps=self.bptt_steps, grad=grad,
-                    workspace=workspace,
+                    theta, batch, Yb, wb, l2=l2 if k == 0 else 0.0,
+                    bptt_steps=self.bptt_steps, grad=grad, workspace=workspace,
                 )  # fmt: skip
-                total_loss += share * loss
-                total_grad += share * g
-            total_loss += l2 * network.l2_penalty(theta)
+                total_loss += loss
+                total_grad += g
             state["loss"] = float(total_loss)
-            for b in network.blocks:
-                if b.is_weight:
-                    total_grad[b.start : b.stop] += l2 * theta[b.start : b.stop]
             return total_loss, total_grad
 
         self.loss_curve_ = []
@@ -614,28 +766,31 @@ class BaseRecurrent(BaseEstimator, ABC):
         return validate_tokens(self, seqs, reset=reset)
 
     def _validate_for_predict(self, X):
+        """Check that the model is fitted and validate ``X`` against the fit."""
         check_is_fitted(self)
         seqs = validate_sequences(self, X, reset=False)
         if self._network.embeds:
             validate_tokens(self, seqs, reset=False)
         return seqs
 
-    def _raw_outputs(self, seqs, activate=True):
+    def _raw_outputs(self, sequences, activate=True):
         """Head outputs in sequence order (pre-activations if not ``activate``).
 
-        ``(n_sequences, n_outputs)`` for many-to-one estimators, a list of
-        ``(T_i, n_outputs)`` arrays for per-step ones.
+        ``sequences`` is a list of validated ``(T_i, n_step_features)``
+        arrays. Returns ``(n_sequences, n_outputs)`` for many-to-one
+        estimators, a list of ``(T_i, n_outputs)`` arrays for per-step ones.
         """
-        n = len(seqs.sequences)
-        order = np.argsort(-seqs.lengths, kind="stable")
+        n = len(sequences)
+        lengths = np.fromiter(map(len, sequences), np.int64, count=n)
+        order = np.argsort(-lengths, kind="stable")
         dtype = self._theta.dtype
         per_step = self._per_step
         out = [None] * n if per_step else np.empty((n, self.n_outputs_), dtype)
-        with kernel_session():
+        with session():
             for batch_slice in gen_batches(n, _INFERENCE_BATCH):
                 idx = order[batch_slice]
                 batch = make_batch(
-                    [seqs.sequences[i] for i in idx], _n_chunks(len(idx)), dtype
+                    [sequences[i] for i in idx], n_chunks(len(idx)), dtype
                 )
                 rows = self._network.forward(self._theta, batch, activate=activate)
                 if per_step:
@@ -645,11 +800,10 @@ class BaseRecurrent(BaseEstimator, ABC):
                     out[idx] = batch.scatter(rows)
         return out
 
-    def _rollout(self, sequences, n_rounds, feed_back):
+    def _rollout(self, sequences, n_rounds, feed_back, *, window=None):
         """Read ``sequences``, then feed the model's outputs back as inputs.
 
-        The recurrent state is carried from round to round, so a round costs
-        one cell update per fed step instead of re-reading the whole prefix.
+        The one roll-out of one-to-many generation (``forecast``, ``sample``).
 
         Parameters
         ----------
@@ -662,14 +816,29 @@ class BaseRecurrent(BaseEstimator, ABC):
             after the latest input step, ``(len(index), n_outputs)``, for the
             sequences ``index`` (positions in ``sequences``), and returns the
             steps to feed next, ``(len(index), n_fed, n_step_features)``.
+        window : int or None, default=None
+            None carries the recurrent state from round to round, so a round
+            costs one cell update per fed step instead of re-reading the
+            whole prefix. An int re-reads the last ``window`` steps of each
+            sequence (seed and fed steps) at every round instead (a
+            many-to-one model only).
         """
+        if window is not None:
+            history = [s[-window:] for s in sequences]
+            index = np.arange(len(sequences))
+            for r in range(n_rounds):
+                steps = feed_back(self._raw_outputs(history), index, r)
+                history = [
+                    np.concatenate([h, p])[-window:] for h, p in zip(history, steps)
+                ]
+            return
         network, theta = self._network, self._theta
         n = len(sequences)
-        with kernel_session():
+        with session():
             for block in gen_batches(n, _INFERENCE_BATCH):
                 index = np.arange(n)[block]
                 batch = make_batch(
-                    [sequences[i] for i in index], _n_chunks(len(index)), theta.dtype
+                    [sequences[i] for i in index], n_chunks(len(index)), theta.dtype
                 )
                 outputs, state = network.forward(theta, batch, return_state=True)
                 for r in range(n_rounds):
@@ -682,6 +851,7 @@ class BaseRecurrent(BaseEstimator, ABC):
                     )
 
     def _require_unidirectional(self, method):
+        """Refuse ``method``, which carries the state forward, if bidirectional."""
         if self._network.bidirectional:
             raise ValueError(
                 f"{method} carries the recurrent state forward in time, which a "
@@ -750,3 +920,72 @@ class BaseRecurrent(BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         return tags
+
+
+class BaseRecurrentClassifier(BaseRecurrent):
+    """Base class of the estimators whose outputs are classes (``classes_``).
+
+    Targets are encoded against ``classes_`` by one :class:`LabelBinarizer`
+    (:meth:`_encode_classes`); ``partial_fit`` takes the classes of all calls
+    on its first call; ``predict_log_proba`` is the log of the subclass's
+    ``predict_proba``, in the same form.
+    """
+
+    @available_if(_stochastic_only)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        # Documented per estimator by __init_subclass__.
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = self._first_call_binarizer(classes, y)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _first_call_binarizer(self, classes, y):
+        """The label binarizer of a first ``partial_fit`` call, from ``classes``."""
+        return LabelBinarizer().fit(classes)
+
+    def _encode_classes(self, labels, dtype, *, incremental):
+        """Binarised labels; fits ``classes_`` on a new fit, checks them otherwise.
+
+        ``labels`` holds one label per output (per sequence, or per step
+        flattened over all sequences), or is a multilabel indicator matrix.
+        A new fit (neither ``warm_start`` nor ``partial_fit``) learns
+        ``classes_`` from them; a continued fit refuses labels it does not
+        know, and ``warm_start`` also a different set of classes.
+        """
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer().fit(labels)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(labels)
+            if self.warm_start and set(classes) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same "
+                    "classes as in the previous call to fit. Previously "
+                    f"got {self.classes_}, `y` has {classes}"
+                )
+            if len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. "
+                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+        return self._label_binarizer.transform(labels).astype(dtype)
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences in any of the forms accepted by :meth:`fit`.
+
+        Returns
+        -------
+        log_proba : ndarray or list of ndarray
+            ``log(predict_proba(X))``, in the same form as
+            :meth:`predict_proba`.
+        """
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            if isinstance(proba, list):
+                return [np.log(p) for p in proba]
+            return np.log(proba)

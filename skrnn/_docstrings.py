@@ -5,6 +5,18 @@ attributes; their descriptions are written once here and inserted into each
 class docstring with :func:`fill_doc`, so they cannot drift apart.
 """
 
+# What ``bptt_steps=k`` means, for the docstrings of each kind of estimator.
+MANY_TO_ONE_BPTT = """\
+the gradient flows back
+        through at most the last ``k`` steps of each sequence; the earlier
+        steps run forward without storing activations, so training memory
+        grows with ``k`` instead of the sequence length."""
+
+PER_STEP_BPTT = """\
+each sequence is processed
+        in chunks of ``k`` steps: the recurrent state is carried from chunk to
+        chunk, and gradients do not cross chunk boundaries."""
+
 SECTIONS = {
     "hidden_layer_sizes": """\
 hidden_layer_sizes : int or array-like of int, default=(64,)

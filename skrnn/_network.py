@@ -16,9 +16,40 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._kernels import ACTIVATION_CODES, CELL_GATES, layer_backward, layer_forward
-from ._kernels import store_width as _store_width
+from ._kernels import ACTIVATION_CODES, CELL_GATES
 from ._losses import LOSS_ACTIVATION, OUT_ACTIVATIONS, loss_and_delta
+from ._runtime import layer_backward, layer_forward, store_width
+
+
+@dataclass
+class DirectionCache:
+    """What one layer-direction's forward pass leaves for the backward pass."""
+
+    suffix: str  # "" or "_reverse": the parameter names' suffix
+    h0: np.ndarray  # initial states (C, Bc, H) and (C, Bc, c_size)
+    c0: np.ndarray
+    h_n: np.ndarray  # final states, same shapes
+    c_n: np.ndarray
+    store: np.ndarray  # what the kernels stored for BPTT
+
+
+@dataclass
+class LayerCache:
+    """One stacked layer's input, output and directions."""
+
+    inputs: np.ndarray  # (C, T, Bc, I): the layer's input
+    outputs: np.ndarray  # (C, T, Bc, D * H), or (C, 0, Bc, D * H) if unused
+    directions: list  # a DirectionCache per direction
+    dropout_mask: np.ndarray | None  # applied to outputs before the next layer
+
+
+@dataclass
+class ForwardCache:
+    """The whole forward pass: layers, the head's input and its dropout mask."""
+
+    layers: list  # a LayerCache per stacked layer
+    head_input: np.ndarray  # (rows, features) the output layer read
+    head_mask: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -245,7 +276,7 @@ class RecurrentNetwork:
     def _forward(
         self, theta, batch, *, train, n_store, rng, state=None, workspace=None
     ):
-        """Run all layers and the head; return pre-activations and a cache."""
+        """Run all layers and the head; return pre-activations and a ForwardCache."""
         if workspace is None:
             workspace = Workspace()  # a throwaway one: fresh memory
         P = self.views(theta)
@@ -275,7 +306,7 @@ class RecurrentNetwork:
                 h_n = np.empty((C, Bc, H), dtype)
                 c_n = np.empty((C, Bc, c_size), dtype)
                 store = workspace.empty(
-                    ("store", k, d), (C, n_store, Bc, _store_width(self.cell, H)),
+                    ("store", k, d), (C, n_store, Bc, store_width(self.cell, H)),
                     dtype,
                 )  # fmt: skip
                 layer_forward(
@@ -284,16 +315,16 @@ class RecurrentNetwork:
                     P[f"bias_ih_l{k}{suffix}"], P[f"bias_hh_l{k}{suffix}"],
                     h0, c0, bool(d), act, H_out, d * H, h_n, c_n, store,
                 )  # fmt: skip
-                directions.append((suffix, h0, c0, h_n, c_n, store))
+                directions.append(DirectionCache(suffix, h0, c0, h_n, c_n, store))
             mask = None
             if use_dropout and not top:
                 mask = self._dropout_mask(H_out.shape, dtype, rng)
-            layers.append((inputs, H_out, directions, mask))
+            layers.append(LayerCache(inputs, H_out, directions, mask))
             inputs = H_out if mask is None else H_out * mask
         if self.per_step:
             head_in = inputs
         else:
-            head_in = np.concatenate([d[3] for d in layers[-1][2]], axis=-1)
+            head_in = np.concatenate([d.h_n for d in directions], axis=-1)
         head_mask = None
         if use_dropout:
             head_mask = self._dropout_mask(head_in.shape, dtype, rng)
@@ -301,7 +332,7 @@ class RecurrentNetwork:
         A = head_in.reshape(-1, head_in.shape[-1])
         Z = A @ P["output.weight"].T
         Z += P["output.bias"]
-        return Z, (layers, A, head_mask)
+        return Z, ForwardCache(layers, A, head_mask)
 
     def forward(self, theta, batch, *, activate=True, state=None, return_state=False):
         """Outputs of the head for a batch (inference).
@@ -332,7 +363,7 @@ class RecurrentNetwork:
         state : list
             Only with ``return_state=True``.
         """
-        Z, (layers, _, _) = self._forward(
+        Z, cache = self._forward(
             theta, batch, train=False, n_store=0, rng=None, state=state
         )
         if activate:
@@ -340,7 +371,7 @@ class RecurrentNetwork:
         outputs = self._rows_shape(Z, batch)
         if not return_state:
             return outputs
-        final = [[(d[3], d[4]) for d in layer[2]] for layer in layers]
+        final = [[(d.h_n, d.c_n) for d in layer.directions] for layer in cache.layers]
         return outputs, final
 
     def _rows_shape(self, rows, batch):
@@ -394,7 +425,7 @@ class RecurrentNetwork:
         truncate = bptt_steps is not None and bptt_steps < T
         n_store = bptt_steps if truncate and not self.per_step else T
         k_chunk = bptt_steps if truncate and self.per_step else 0
-        Z, (layers, A, head_mask) = self._forward(
+        Z, cache = self._forward(
             theta, batch, train=True, n_store=n_store, rng=rng, workspace=workspace
         )
         K = self.n_outputs
@@ -405,12 +436,12 @@ class RecurrentNetwork:
         if grad is None:
             grad = np.empty_like(theta)
         P, dP = self.views(theta), self.views(grad)
-        dP["output.weight"][...] = dZ.T @ A
+        dP["output.weight"][...] = dZ.T @ cache.head_input
         dP["output.bias"][...] = dZ.sum(axis=0)
         dA = dZ @ P["output.weight"]
-        if head_mask is not None:
-            dA = dA.reshape(head_mask.shape) * head_mask
-        self._backward(P, dP, batch, layers, dA, k_chunk)
+        if cache.head_mask is not None:
+            dA = dA.reshape(cache.head_mask.shape) * cache.head_mask
+        self._backward(P, dP, batch, cache.layers, dA, k_chunk)
         if l2:
             loss += l2 * self.l2_penalty(theta)
             for b in self.blocks:
@@ -425,7 +456,7 @@ class RecurrentNetwork:
         L = len(self.hidden_layer_sizes)
         for k in reversed(range(L)):
             H = self.hidden_layer_sizes[k]
-            inputs, H_out, directions, _ = layers[k]
+            inputs = layers[k].inputs
             DH = self.n_directions * H
             if k == L - 1 and not self.per_step:
                 dH_out = np.zeros((C, 0, Bc, DH), dtype)
@@ -436,7 +467,8 @@ class RecurrentNetwork:
                 dX = np.zeros(inputs.shape, dtype)
             else:
                 dX = np.zeros((C, 0, Bc, inputs.shape[-1]), dtype)
-            for d, (suffix, h0, c0, _, _, store) in enumerate(directions):
+            for d, direction in enumerate(layers[k].directions):
+                suffix, h0, c0 = direction.suffix, direction.h0, direction.c0
                 if dH_out.shape[1] == 0:
                     dh_n = np.ascontiguousarray(dA[..., d * H : (d + 1) * H])
                 else:
@@ -445,14 +477,14 @@ class RecurrentNetwork:
                     self.cell, inputs, batch.lengths,
                     P[f"weight_ih_l{k}{suffix}"], P[f"weight_hh_l{k}{suffix}"],
                     P[f"bias_ih_l{k}{suffix}"], P[f"bias_hh_l{k}{suffix}"],
-                    h0, c0, bool(d), act, k_chunk, store, dH_out, d * H,
+                    h0, c0, bool(d), act, k_chunk, direction.store, dH_out, d * H,
                     dh_n, np.zeros_like(c0), dX,
                     dP[f"weight_ih_l{k}{suffix}"], dP[f"weight_hh_l{k}{suffix}"],
                     dP[f"bias_ih_l{k}{suffix}"], dP[f"bias_hh_l{k}{suffix}"],
                     np.empty_like(h0), np.empty_like(c0),
                 )  # fmt: skip
             if k > 0:
-                mask_below = layers[k - 1][3]
+                mask_below = layers[k - 1].dropout_mask
                 dA = dX if mask_below is None else dX * mask_below
         if self.embeds:
             self._embedding_backward(dP["embedding.weight"], batch, dX)

@@ -5,26 +5,13 @@ from numbers import Number, Real
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
-from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
 
-from ._base import BaseRecurrent, with_init_defaults
-from ._compat import (
-    _check_partial_fit_first_call,
-    _check_sample_weight,
-    _fit_context,
-    available_if,
-    check_classification_targets,
-    unique_labels,
-)
-from ._docstrings import fill_doc
-from ._recurrent import _check_count, _stochastic_only
+from ._base import BaseRecurrentClassifier, _check_count, with_init_defaults
+from ._compat import _check_sample_weight
+from ._docstrings import PER_STEP_BPTT, fill_doc
 from ._validation import sequences_like, validate_step_labels
-
-_PER_STEP_BPTT = """\
-each sequence is processed
-        in chunks of ``k`` steps: the recurrent state is carried from chunk to
-        chunk, and gradients do not cross chunk boundaries."""
 
 
 def _is_single_sequence(seed):
@@ -73,8 +60,8 @@ def _like_input(values, seqs, X):
     return sequences_like(values, seqs)
 
 
-@fill_doc(bidirectional_default="True", bptt_meaning=_PER_STEP_BPTT)
-class SequenceTagger(ClassifierMixin, BaseRecurrent):
+@fill_doc(bidirectional_default="True", bptt_meaning=PER_STEP_BPTT)
+class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
     """Recurrent network that labels every step of every sequence.
 
     Many-to-many, synchronised: part-of-speech or named-entity tags for each
@@ -140,30 +127,24 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
 
     _per_step = True
 
-    __init__ = with_init_defaults(BaseRecurrent.__init__, bidirectional=True)
+    __init__ = with_init_defaults(BaseRecurrentClassifier.__init__, bidirectional=True)
+
+    _target_doc = {
+        "model": "tagger",
+        "targets": "per-step labels",
+        "y_type": "list of array-like or array-like of shape (n_sequences, n_steps)",
+        "y_doc": "One label per step: a list of 1-D label sequences with the\n"
+        "            lengths of the sequences of ``X``, or a 2-D array for array\n"
+        "            input.",
+        "sample_weight_doc": "Weight of each sequence (applied to all its steps).",
+        "labels": "labels",
+    }
 
     # --------------------------------------------------------------- targets
     def _encode_targets(self, y, seqs, *, first_pass, incremental):
         labels, flat = validate_step_labels(y, seqs)
         check_classification_targets(flat)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(flat)
-            self.classes_ = self._label_binarizer.classes_
-        else:
-            classes = unique_labels(flat)
-            if self.warm_start and set(classes) != set(self.classes_):
-                raise ValueError(
-                    "warm_start can only be used where `y` has the same "
-                    "classes as in the previous call to fit. Previously "
-                    f"got {self.classes_}, `y` has {classes}"
-                )
-            if len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(
-                    "`y` has classes not in `self.classes_`. "
-                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
-                )
-        encoded = self._label_binarizer.transform(flat).astype(seqs.dtype)
+        encoded = self._encode_classes(flat, seqs.dtype, incremental=incremental)
         Y = np.split(encoded, np.cumsum(seqs.lengths)[:-1])
         loss = "log_loss" if len(self.classes_) > 2 else "binary_log_loss"
         return Y, labels, loss
@@ -184,7 +165,7 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
 
     def _step_proba(self, seqs):
         """Per-sequence ``(T_i, n_classes)`` probabilities."""
-        return [self._proba(p) for p in self._raw_outputs(seqs)]
+        return [self._proba(p) for p in self._raw_outputs(seqs.sequences)]
 
     def _step_labels(self, seqs):
         proba = self._step_proba(seqs)
@@ -197,61 +178,6 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
         if sample_weight is not None:
             step_weight = np.repeat(sample_weight, seqs.lengths)
         return accuracy_score(np.concatenate(y_raw), pred, sample_weight=step_weight)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the tagger to sequences ``X`` and per-step labels ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_sequences, n_steps) or \
-(n_sequences, n_steps, n_features), or list of array-like
-            Sequences: a 2-D table (one univariate sequence per row), a 3-D
-            array (batch first), or a list of arrays of shape
-            ``(n_steps_i, n_features)`` or ``(n_steps_i,)``.
-
-        y : list of array-like or array-like of shape (n_sequences, n_steps)
-            One label per step: a list of 1-D label sequences with the lengths
-            of the sequences of ``X``, or a 2-D array for array input.
-
-        sample_weight : array-like of shape (n_sequences,), default=None
-            Weight of each sequence (applied to all its steps).
-
-        Returns
-        -------
-        self : object
-            The fitted tagger.
-        """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
-
-    @available_if(_stochastic_only)
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """Update the tagger with one epoch over the given sequences.
-
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
-
-        y : list of array-like or array-like of shape (n_sequences, n_steps)
-            One label per step.
-
-        sample_weight : array-like of shape (n_sequences,), default=None
-            Weight of each sequence.
-
-        classes : array-like of shape (n_classes,), default=None
-            All labels that can appear across the calls; required on the
-            first call, ignored afterwards.
-
-        Returns
-        -------
-        self : object
-            The updated tagger.
-        """
-        if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer().fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def predict(self, X):
         """Predict one label per step.
@@ -287,24 +213,6 @@ class SequenceTagger(ClassifierMixin, BaseRecurrent):
         """
         seqs = self._validate_for_predict(X)
         return _like_input(self._step_proba(seqs), seqs, X)
-
-    def predict_log_proba(self, X):
-        """Logarithm of the per-step class probabilities.
-
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
-
-        Returns
-        -------
-        log_proba : list of ndarray or ndarray
-            ``log`` of :meth:`predict_proba`, in the same form.
-        """
-        seqs = self._validate_for_predict(X)
-        with np.errstate(divide="ignore"):
-            logs = [np.log(p) for p in self._step_proba(seqs)]
-        return _like_input(logs, seqs, X)
 
     def sample(self, seed, n_steps, *, temperature=1.0, random_state=None):
         """Generate continuations of seed sequences, one sampled label at a time.

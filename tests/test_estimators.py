@@ -450,43 +450,43 @@ def _wait_for(condition, seconds=10.0):
 
 
 @pytest.fixture
-def idle_kernels():
-    """The kernels' session state with no limit lingering, before and after."""
-    import skrnn._kernels as kernels
+def idle_blas():
+    """The kernel session's state with no limit lingering, before and after."""
+    import skrnn._runtime._blas as blas
 
     def settle():
-        with kernels._sessions_lock:
-            assert kernels._sessions == 0
-            if kernels._restore_timer is not None:
-                kernels._restore_timer.cancel()
-            kernels._restore_blas()
+        with blas._sessions_lock:
+            assert blas._sessions == 0
+            if blas._restore_timer is not None:
+                blas._restore_timer.cancel()
+            blas._restore_blas()
 
     settle()
-    yield kernels
+    yield blas
     settle()
 
 
-def _overlap_two_sessions(kernels):
+def _overlap_two_sessions(blas):
     """Enter two sessions and leave them, as two fits in threads do."""
-    first, second = kernels.session(), kernels.session()
+    first, second = blas.session(), blas.session()
     first.__enter__()
     second.__enter__()
     second.__exit__(None, None, None)
     first.__exit__(None, None, None)
 
 
-def test_blas_limit_is_restored_at_once_after_a_lone_fit(idle_kernels):
+def test_blas_limit_is_restored_at_once_after_a_lone_fit(idle_blas):
     before = _blas_threads()
     X, y = _ragged()
     RNNRegressor(**FAST).fit(X, y)
     assert _blas_threads() == before
 
 
-def test_blas_limit_is_shared_by_concurrent_fits(monkeypatch, idle_kernels):
-    kernels = idle_kernels
-    monkeypatch.setattr(kernels, "_LINGER_SECONDS", 0.2)
+def test_blas_limit_is_shared_by_concurrent_fits(monkeypatch, idle_blas):
+    blas = idle_blas
+    monkeypatch.setattr(blas, "_LINGER_SECONDS", 0.2)
     before = _blas_threads()
-    first, second = kernels.session(), kernels.session()
+    first, second = blas.session(), blas.session()
     # Entered and left out of order, as two fits on joblib's threading
     # backend do: the limit holds until the last one leaves, a little longer
     # since they overlapped, and then the original thread counts come back.
@@ -499,18 +499,18 @@ def test_blas_limit_is_shared_by_concurrent_fits(monkeypatch, idle_kernels):
     assert _wait_for(lambda: _blas_threads() == before)
 
 
-def test_overlapping_fits_set_the_blas_limit_once(monkeypatch, idle_kernels):
+def test_overlapping_fits_set_the_blas_limit_once(monkeypatch, idle_blas):
     """A threaded search sets the limit once and restores it once.
 
     Setting and restoring OpenBLAS's thread count at every fit while other
     threads call BLAS sent its threads into busy waiting.
     """
-    kernels = idle_kernels
-    monkeypatch.setattr(kernels, "_LINGER_SECONDS", 60.0)
+    blas = idle_blas
+    monkeypatch.setattr(blas, "_LINGER_SECONDS", 60.0)
     calls = []
-    with kernels.session():  # the controller exists after a first session
+    with blas.session():  # the controller exists after a first session
         pass
-    controller = kernels._blas_controller
+    controller = blas._blas_controller
     real_limit = controller.limit
 
     def spy(*args, **kwargs):
@@ -518,28 +518,28 @@ def test_overlapping_fits_set_the_blas_limit_once(monkeypatch, idle_kernels):
         return real_limit(*args, **kwargs)
 
     monkeypatch.setattr(controller, "limit", spy)
-    _overlap_two_sessions(kernels)
+    _overlap_two_sessions(blas)
     for _ in range(3):  # the next fits of the search
-        with kernels.session():
+        with blas.session():
             assert set(_blas_threads()) == {1}
     assert set(_blas_threads()) == {1}
     assert calls == ["limit"]
-    with kernels._sessions_lock:
-        assert kernels._restore_timer is not None  # restores in 60 s
+    with blas._sessions_lock:
+        assert blas._restore_timer is not None  # restores in 60 s
 
 
-def test_lingering_limit_is_restored_by_its_timer(monkeypatch, idle_kernels):
-    kernels = idle_kernels
-    monkeypatch.setattr(kernels, "_LINGER_SECONDS", 0.05)
+def test_lingering_limit_is_restored_by_its_timer(monkeypatch, idle_blas):
+    blas = idle_blas
+    monkeypatch.setattr(blas, "_LINGER_SECONDS", 0.05)
     before = _blas_threads()
-    _overlap_two_sessions(kernels)
+    _overlap_two_sessions(blas)
     assert _wait_for(lambda: _blas_threads() == before)
-    with kernels._sessions_lock:
-        assert kernels._restore_timer is None
-        assert kernels._blas_limiter is None
+    with blas._sessions_lock:
+        assert blas._restore_timer is None
+        assert blas._blas_limiter is None
 
 
-def test_blas_limit_holds_in_worker_threads(idle_kernels):
+def test_blas_limit_holds_in_worker_threads(idle_blas):
     """Fits in threads limit BLAS even when another thread set limits before.
 
     threadpoolctl (from 3.8) ignores the OpenBLAS limits of every thread but
@@ -548,7 +548,7 @@ def test_blas_limit_holds_in_worker_threads(idle_kernels):
     """
     from threadpoolctl import ThreadpoolController
 
-    kernels = idle_kernels
+    blas = idle_blas
     main_limit = ThreadpoolController().limit(limits=2, user_api="blas")
     try:
         if set(_blas_threads()) != {2}:
@@ -557,7 +557,7 @@ def test_blas_limit_holds_in_worker_threads(idle_kernels):
         both_in = threading.Barrier(2)
 
         def fit():
-            with kernels.session():
+            with blas.session():
                 both_in.wait(timeout=10)
                 seen.append(set(_blas_threads()))
                 both_in.wait(timeout=10)
@@ -568,20 +568,20 @@ def test_blas_limit_holds_in_worker_threads(idle_kernels):
         for worker in workers:
             worker.join()
         assert seen == [{1}, {1}]
-        with kernels._sessions_lock:
-            timer = kernels._restore_timer
+        with blas._sessions_lock:
+            timer = blas._restore_timer
         timer.cancel()
         timer.function()  # restores now
         assert set(_blas_threads()) == {2}
     finally:
-        kernels._release_openblas()
+        blas._release_openblas()
         main_limit.restore_original_limits()
-        kernels._release_openblas()
+        blas._release_openblas()
 
 
-def test_threaded_search_leaves_blas_as_it_found_it(monkeypatch, idle_kernels):
-    kernels = idle_kernels
-    monkeypatch.setattr(kernels, "_LINGER_SECONDS", 0.2)
+def test_threaded_search_leaves_blas_as_it_found_it(monkeypatch, idle_blas):
+    blas = idle_blas
+    monkeypatch.setattr(blas, "_LINGER_SECONDS", 0.2)
     before = _blas_threads()
     X, y = _ragged()
     search = GridSearchCV(RNNRegressor(**FAST), {"alpha": [1e-4, 1e-3]}, cv=2)

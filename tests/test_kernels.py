@@ -12,14 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import skrnn._kernels as kernels
-from skrnn._kernels import (
-    ACTIVATION_CODES,
-    CELL_GATES,
-    layer_backward,
-    layer_forward,
-    store_width,
-)
+import skrnn._runtime._dispatch as kernels
+from skrnn._kernels import ACTIVATION_CODES, CELL_GATES
+from skrnn._runtime import layer_backward, layer_forward, store_width
 from tests.naive import naive_backward, naive_forward
 
 CELLS = ["rnn", "lstm", "gru"]
@@ -593,7 +588,7 @@ def test_chunks_run_once_and_do_not_wait_for_a_busy_pool():
     import threading
     import time
 
-    from skrnn._kernels import _chunk_pool, _run_chunks
+    from skrnn._runtime._dispatch import _chunk_pool, _run_chunks
 
     pool = _chunk_pool()
     release = threading.Event()
@@ -635,7 +630,7 @@ def test_chunks_run_once_and_do_not_wait_for_a_busy_pool():
 
 @pytest.mark.parametrize("failing", [0, 1])
 def test_chunk_errors_propagate(failing):
-    from skrnn._kernels import _run_chunks
+    from skrnn._runtime._dispatch import _run_chunks
 
     def run(c):
         if c == failing:
@@ -648,7 +643,8 @@ def test_chunk_errors_propagate(failing):
 def test_concurrent_sessions_run_chunks_in_their_own_thread():
     import threading
 
-    from skrnn._kernels import _run_chunks, session
+    from skrnn._runtime import session
+    from skrnn._runtime._dispatch import _run_chunks
 
     threads = []
 

@@ -1,4 +1,4 @@
-"""Tests of the spinning chunk workers in skrnn._kernels._workers."""
+"""Tests of the spinning chunk workers in skrnn._runtime._workers."""
 
 import threading
 import time
@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from skrnn._kernels._workers import (
+from skrnn._runtime._workers import (
     ChunkWorkers,
     _spin_until_changed,
     _spin_until_set,
@@ -134,7 +134,7 @@ def test_callers_in_several_threads_share_the_pool(pool):
     [(None, 0.002), ("", 0.002), ("0", 0.0), (" 1e-3 ", 0.001)],
 )
 def test_spin_time_from_the_environment(value, expected):
-    from skrnn._kernels._workers import SPIN_SECONDS, spin_seconds_from
+    from skrnn._runtime._workers import SPIN_SECONDS, spin_seconds_from
 
     assert SPIN_SECONDS == 0.002
     environ = {} if value is None else {"SKRNN_SPIN_SECONDS": value}
@@ -143,7 +143,7 @@ def test_spin_time_from_the_environment(value, expected):
 
 @pytest.mark.parametrize("value", ["fast", "-1", "nan", "inf"])
 def test_bad_spin_time_is_a_clear_error(value):
-    from skrnn._kernels._workers import spin_seconds_from
+    from skrnn._runtime._workers import spin_seconds_from
 
     with pytest.raises(
         ValueError, match=rf"SKRNN_SPIN_SECONDS must be .* >= 0 .*got '{value}'"
@@ -154,7 +154,7 @@ def test_bad_spin_time_is_a_clear_error(value):
 def test_waits_stop_spinning_when_spins_are_preempted(monkeypatch):
     from types import SimpleNamespace
 
-    import skrnn._kernels._workers as workers
+    import skrnn._runtime._workers as workers
 
     pool = ChunkWorkers(1, spin_seconds=0.002)
     pool._start()

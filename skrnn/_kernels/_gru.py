@@ -15,10 +15,12 @@ flat storage: ``h_prev`` (H), gate outputs ``r, z, n`` (3 H) and
 import numpy as np
 from numba import njit
 
-from ._common import (
+from ._arrays import _copy_matrix
+from ._config import JIT_OPTIONS
+from ._math import fast_sigmoid, fast_tanh
+from ._steps import (
     _add_input_gradients,
     _add_recurrent_gradients,
-    _copy_matrix,
     _first_active_step,
     _initial_state_gradient,
     _n_active,
@@ -27,8 +29,6 @@ from ._common import (
     _store_section,
     _zero_padding,
 )
-from ._config import JIT_OPTIONS
-from ._math import fast_sigmoid, fast_tanh
 
 GRU_STORE_WIDTH = 5
 

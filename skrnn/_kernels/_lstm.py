@@ -14,7 +14,7 @@ iterations spend most of their time outside the vector body at small
 ``(H, rows)``.
 
 Storage per slot and row (``store_width = 7 H``), as unit-major sections of
-the chunk's flat storage (see :func:`skrnn._kernels._common._unit_section`):
+the chunk's flat storage (see :func:`skrnn._kernels._steps._unit_section`):
 ``h_prev`` (H), gate outputs ``i, f, g, o`` (4 H), ``c_prev`` (H) and
 ``tanh(c)`` (H).
 """
@@ -22,11 +22,15 @@ the chunk's flat storage (see :func:`skrnn._kernels._common._unit_section`):
 import numpy as np
 from numba import njit
 
-from ._common import (
+from ._arrays import (
     _add_matmul,
     _add_row_sums,
     _copy_matrix,
     _copy_transposed,
+)
+from ._config import JIT_OPTIONS
+from ._math import fast_sigmoid, fast_tanh
+from ._steps import (
     _first_active_step,
     _gather_steps,
     _initial_state_gradient,
@@ -36,8 +40,6 @@ from ._common import (
     _unit_section,
     _zero_padding,
 )
-from ._config import JIT_OPTIONS
-from ._math import fast_sigmoid, fast_tanh
 
 LSTM_STORE_WIDTH = 7
 

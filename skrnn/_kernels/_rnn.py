@@ -11,11 +11,12 @@ flat storage: ``h_prev`` (H) and ``h`` (H).
 import numpy as np
 from numba import njit
 
-from ._common import (
+from ._arrays import _copy_matrix, _copy_vector
+from ._config import JIT_OPTIONS
+from ._math import fast_sigmoid, fast_tanh
+from ._steps import (
     _add_input_gradients,
     _add_recurrent_gradients,
-    _copy_matrix,
-    _copy_vector,
     _first_active_step,
     _initial_state_gradient,
     _n_active,
@@ -24,12 +25,14 @@ from ._common import (
     _store_section,
     _zero_padding,
 )
-from ._config import JIT_OPTIONS
-from ._math import fast_sigmoid, fast_tanh
 
 RNN_STORE_WIDTH = 2
 
-TANH, RELU, LOGISTIC, IDENTITY = 0, 1, 2, 3
+# The Elman nonlinearity as the integer the kernels take (the one definition).
+ACTIVATION_CODES = {"tanh": 0, "relu": 1, "logistic": 2, "identity": 3}
+TANH = ACTIVATION_CODES["tanh"]
+RELU = ACTIVATION_CODES["relu"]
+LOGISTIC = ACTIVATION_CODES["logistic"]
 
 
 @njit(**JIT_OPTIONS)

@@ -1,14 +1,12 @@
 """Finite-difference check of the network gradient."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from .._batching import make_batch
-from .._compat import _check_sample_weight
-from .._validation import validate_sequences
 
 
 @dataclass
@@ -121,29 +119,20 @@ def check_gradients(
     # encoded with its classes); an unfitted one is cloned before validation
     # records feature counts and classes on it.
     probe = estimator if fitted else clone(estimator)
-    seqs = validate_sequences(probe, X, reset=not fitted)
-    seqs = replace(
-        seqs,
-        sequences=[s.astype(np.float64) for s in seqs.sequences],
-        dtype=np.dtype(np.float64),
+    # The preparation that fit uses, in float64.
+    data = probe._prepare(
+        X, y, sample_weight, reset=not fitted, incremental=fitted, dtype=np.float64
     )
-    probe._hidden_sizes()
-    n_tokens = probe._validate_tokens(seqs, reset=not fitted)
-    Y, _, loss = probe._encode_targets(
-        y, seqs, first_pass=not fitted, incremental=fitted
-    )
-    n_outputs = Y.shape[1] if isinstance(Y, np.ndarray) else Y[0].shape[1]
-    network = probe._make_network(seqs.n_features, n_outputs, loss, n_tokens)
+    network = data.network
     network.dropout = 0.0
     if fitted:
         theta = estimator._theta.astype(np.float64)
     else:
         theta = network.init_params(check_random_state(random_state), np.float64)
-    sw = _check_sample_weight(sample_weight, seqs.lengths, dtype=np.float64)
-    batch = make_batch(seqs.sequences, 1, np.float64)
-    Yb, wb = probe._batch_targets(batch, Y, sw)
+    batch = make_batch(data.seqs.sequences, 1, np.float64)
+    Yb, wb = probe._batch_targets(batch, data.Y, data.sample_weight)
     wb = wb / wb.sum()
-    l2 = estimator.alpha / sw.sum()
+    l2 = estimator.alpha / data.sample_weight.sum()
 
     def objective(t):
         return network.loss_and_grad(

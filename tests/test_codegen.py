@@ -1,4 +1,4 @@
-"""The kernels' compilation settings: 512-bit vectors where they pay."""
+"""The code generator's target: 512-bit vectors where they pay."""
 
 import os
 import subprocess
@@ -9,8 +9,12 @@ import numpy as np
 import pytest
 from numba.core import registry
 
-from skrnn._kernels import _config
-from skrnn._kernels._config import wide_vector_features
+import skrnn._runtime as runtime
+from skrnn._runtime._codegen import (
+    prefer_wide_vectors,
+    wide_vector_features,
+    wide_vectors_allowed,
+)
 
 AVX512 = "+64bit,+avx2,+avx512f,+avx512bw,+fma"
 AVX2 = "+64bit,+avx2,-avx512f,+fma"
@@ -30,6 +34,9 @@ def test_wide_vectors_on_recent_avx512_cpus():
         ("cascadelake", AVX512, {}),
         ("sapphirerapids", AVX512, {"SKRNN_WIDE_VECTORS": "0"}),
         ("sapphirerapids", AVX512, {"SKRNN_WIDE_VECTORS": " 0 "}),
+        ("sapphirerapids", AVX512, {"SKRNN_WIDE_VECTORS": "false"}),
+        ("sapphirerapids", AVX512, {"SKRNN_WIDE_VECTORS": "Off"}),
+        ("sapphirerapids", AVX512, {"SKRNN_WIDE_VECTORS": "NO"}),
         ("sapphirerapids", AVX512, {"NUMBA_CPU_NAME": "generic"}),
         ("sapphirerapids", AVX512, {"NUMBA_CPU_FEATURES": AVX512}),
         ("sapphirerapids", AVX512 + ",-prefer-256-bit", {}),
@@ -40,8 +47,28 @@ def test_target_left_alone(cpu_name, features, environ):
     assert wide_vector_features(cpu_name, features, environ) is None
 
 
-def test_wide_vectors_opt_in_values():
-    assert wide_vector_features("icelake-server", AVX512, {"SKRNN_WIDE_VECTORS": "1"})
+@pytest.mark.parametrize("value", ["1", "true", "Yes", " on ", ""])
+def test_wide_vectors_opt_in_values(value):
+    environ = {"SKRNN_WIDE_VECTORS": value}
+    assert wide_vector_features("icelake-server", AVX512, environ)
+
+
+@pytest.mark.parametrize("value", ["2", "maybe", "0.5", "disable"])
+def test_wide_vectors_rejects_unknown_values(value):
+    with pytest.raises(ValueError, match=f"SKRNN_WIDE_VECTORS must be .*got {value!r}"):
+        wide_vectors_allowed({"SKRNN_WIDE_VECTORS": value})
+
+
+def test_a_bad_value_fails_the_import_clearly():
+    result = subprocess.run(
+        [sys.executable, "-c", "import skrnn"],
+        env={**os.environ, "SKRNN_WIDE_VECTORS": "maybe"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SKRNN_WIDE_VECTORS must be a true value" in result.stderr
 
 
 def test_numba_config_left_as_found():
@@ -49,13 +76,13 @@ def test_numba_config_left_as_found():
     if "NUMBA_CPU_FEATURES" not in os.environ:
         assert numba.config.CPU_FEATURES is None
     tm_features = registry.cpu_target.target_context.codegen()._tm_features
-    if _config.WIDE_VECTORS:
+    if runtime.WIDE_VECTORS:
         assert "-prefer-256-bit" in tm_features.split(",")
 
 
 def test_second_call_does_not_touch_an_existing_generator():
     """Once the generator exists, nothing is changed, whatever the host."""
-    assert _config._prefer_wide_vectors() is False
+    assert prefer_wide_vectors() is False
 
 
 def _run(code, **env):
@@ -74,9 +101,9 @@ def _run(code, **env):
 def test_opt_out_reaches_the_generator():
     code = (
         "from numba.core import registry\n"
-        "from skrnn._kernels import _config\n"
+        "import skrnn._runtime as runtime\n"
         "features = registry.cpu_target.target_context.codegen()._tm_features\n"
-        "print(_config.WIDE_VECTORS, '-prefer-256-bit' in features.split(','))\n"
+        "print(runtime.WIDE_VECTORS, '-prefer-256-bit' in features.split(','))\n"
     )
     assert _run(code, SKRNN_WIDE_VECTORS="0").split() == ["False", "False"]
 

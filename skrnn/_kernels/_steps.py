@@ -1,4 +1,4 @@
-"""Helpers shared by the Elman, LSTM and GRU kernels.
+"""Time-step bookkeeping shared by the Elman, LSTM and GRU kernels.
 
 Conventions used throughout ``skrnn._kernels`` (one chunk of the batch):
 
@@ -14,44 +14,8 @@ Conventions used throughout ``skrnn._kernels`` (one chunk of the batch):
 import numpy as np
 from numba import njit
 
+from ._arrays import _add_column_sums, _add_product, _copy_vector
 from ._config import JIT_OPTIONS
-
-
-@njit(**JIT_OPTIONS)
-def _copy_vector(src, dst):
-    """Copy a 1-D array into another of the same length.
-
-    Parameters
-    ----------
-    src : ndarray of shape (n,)
-        Source.
-    dst : ndarray of shape (n,)
-        Destination, overwritten.
-
-    Notes
-    -----
-    Explicit loops instead of ``dst[:] = src``: Numba's array-to-array slice
-    assignment and in-place operators (with their overlap handling) cost
-    seconds of compile time at every call site, so the kernels avoid them.
-    """
-    for j in range(src.shape[0]):
-        dst[j] = src[j]
-
-
-@njit(**JIT_OPTIONS)
-def _copy_matrix(src, dst):
-    """Copy a 2-D array into another of the same shape.
-
-    Parameters
-    ----------
-    src : ndarray of shape (n, m)
-        Source.
-    dst : ndarray of shape (n, m)
-        Destination, overwritten.
-    """
-    for i in range(src.shape[0]):
-        for j in range(src.shape[1]):
-            dst[i, j] = src[i, j]
 
 
 @njit(**JIT_OPTIONS)
@@ -126,12 +90,12 @@ def _real_step(length, n_steps, u, reverse):
 
 
 @njit(**JIT_OPTIONS)
-def _store_section(store, start, width):
-    """View one section of a chunk's storage as an (N, B, width) array.
+def _section_values(store, start, width):
+    """The flat values of one section of a chunk's storage.
 
-    The storage of a chunk is used as one flat buffer split into sections,
-    each contiguous over (slot, row), so that a section can enter a GEMM over
-    all stored steps at once.
+    The storage of a chunk is used as one flat buffer split into sections of
+    ``N * B * width`` floats; :func:`_store_section` and
+    :func:`_unit_section` view a section in the two layouts of the kernels.
 
     Parameters
     ----------
@@ -144,99 +108,34 @@ def _store_section(store, start, width):
 
     Returns
     -------
-    section : ndarray of shape (N, B, width)
+    values : ndarray of shape (N * B * width,)
         A view into ``store``.
     """
-    n_slots, n_rows = store.shape[0], store.shape[1]
-    size = n_slots * n_rows
-    flat = store.reshape(store.size)
-    return flat[size * start : size * (start + width)].reshape(n_slots, n_rows, width)
+    size = store.shape[0] * store.shape[1]
+    return store.reshape(store.size)[size * start : size * (start + width)]
+
+
+@njit(**JIT_OPTIONS)
+def _store_section(store, start, width):
+    """One section of a chunk's storage, row-major: ``(N, B, width)``.
+
+    Each section is contiguous over (slot, row), so that it can enter a GEMM
+    over all stored steps at once. Parameters as :func:`_section_values`.
+    """
+    values = _section_values(store, start, width)
+    return values.reshape(store.shape[0], store.shape[1], width)
 
 
 @njit(**JIT_OPTIONS)
 def _unit_section(store, start, width):
-    """View one section of a chunk's storage as an (N, width, B) array.
+    """One section of a chunk's storage, unit-major: ``(N, width, B)``.
 
-    The unit-major counterpart of :func:`_store_section`, for kernels whose
-    elementwise loops run over the rows of the batch innermost. Each slot
-    stays contiguous, so that a step touches few memory pages.
-
-    Parameters
-    ----------
-    store : ndarray of shape (N, B, S)
-        Storage of one chunk (C-contiguous).
-    start : int
-        Offset of the section, in multiples of ``N * B`` floats.
-    width : int
-        Floats per slot and row in the section.
-
-    Returns
-    -------
-    section : ndarray of shape (N, width, B)
-        A view into ``store``.
+    For kernels whose elementwise loops run over the rows of the batch
+    innermost; each slot stays contiguous, so that a step touches few memory
+    pages. Parameters as :func:`_section_values`.
     """
-    n_slots, n_rows = store.shape[0], store.shape[1]
-    size = n_slots * n_rows
-    flat = store.reshape(store.size)
-    return flat[size * start : size * (start + width)].reshape(n_slots, width, n_rows)
-
-
-@njit(**JIT_OPTIONS)
-def _copy_transposed(src, dst):
-    """Copy the transpose of a 2-D array.
-
-    Parameters
-    ----------
-    src : ndarray of shape (n, m)
-        Source.
-    dst : ndarray of shape (m, n)
-        Destination, overwritten with ``src.T``.
-    """
-    for i in range(src.shape[0]):
-        for j in range(src.shape[1]):
-            dst[j, i] = src[i, j]
-
-
-@njit(**JIT_OPTIONS)
-def _add_matmul(A, B, out):
-    """Add ``A @ B`` into ``out`` (one GEMM, then an elementwise sum).
-
-    Parameters
-    ----------
-    A : ndarray of shape (n, m)
-        Left factor.
-    B : ndarray of shape (m, p)
-        Right factor.
-    out : ndarray of shape (n, p)
-        Added to.
-    """
-    product = np.dot(A, B)
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            out[i, j] += product[i, j]
-
-
-@njit(**JIT_OPTIONS)
-def _add_row_sums(A, ones, out):
-    """Add the sum of each row of a matrix into a vector.
-
-    Parameters
-    ----------
-    A : ndarray of shape (n, m)
-        Matrix.
-    ones : ndarray of shape (m,)
-        Ones.
-    out : ndarray of shape (n,)
-        Added to: ``out += A.sum(axis=1)``.
-
-    Notes
-    -----
-    A matrix-vector product: a sum along contiguous rows is a serial chain
-    of additions that LLVM may not reorder (no 'reassoc' fast-math flag).
-    """
-    sums = np.dot(A, ones)
-    for i in range(out.shape[0]):
-        out[i] += sums[i]
+    values = _section_values(store, start, width)
+    return values.reshape(store.shape[0], width, store.shape[1])
 
 
 @njit(**JIT_OPTIONS)
@@ -351,42 +250,6 @@ def _scatter_add_steps(dX_steps, lengths, reverse, u_first, dX):
             t, _ = _real_step(lengths[b], n_steps, u, reverse)
             for i in range(dX.shape[2]):
                 dX[t, b, i] += dX_steps[k, b, i]
-
-
-@njit(**JIT_OPTIONS)
-def _add_product(A, B, out):
-    """Add ``A.T @ B`` into ``out`` (one GEMM, then an elementwise sum).
-
-    Parameters
-    ----------
-    A : ndarray of shape (n, m)
-        Left factor, transposed in the product.
-    B : ndarray of shape (n, p)
-        Right factor.
-    out : ndarray of shape (m, p)
-        Added to.
-    """
-    product = np.dot(A.T, B)
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            out[i, j] += product[i, j]
-
-
-@njit(**JIT_OPTIONS)
-def _add_column_sums(A, out):
-    """Add the sum of the rows of a matrix into a vector.
-
-    Parameters
-    ----------
-    A : ndarray of shape (n, m)
-        Matrix.
-    out : ndarray of shape (m,)
-        Added to: ``out += A.sum(axis=0)``.
-    """
-    # Row-major traversal keeps the inner loop contiguous and vectorised.
-    for r in range(A.shape[0]):
-        for j in range(A.shape[1]):
-            out[j] += A[r, j]
 
 
 @njit(**JIT_OPTIONS)

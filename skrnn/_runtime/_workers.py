@@ -401,10 +401,3 @@ def spin_seconds_from(environ):
             f"unset it for the default of {SPIN_SECONDS}."
         )
     return seconds
-
-
-def default_workers():
-    """One worker per core beyond the calling thread's (at least one)."""
-    return ChunkWorkers(
-        max(1, (os.cpu_count() or 1) - 1), spin_seconds_from(os.environ)
-    )

@@ -1,0 +1,155 @@
+"""RNNClassifier: sequence to class (binary, multiclass or multilabel)."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_array, check_consistent_length, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+
+from ._base import BaseRecurrentClassifier
+from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
+
+
+@fill_doc(bidirectional_default="False", bptt_meaning=MANY_TO_ONE_BPTT)
+class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
+    """Recurrent neural network classifier: one class per sequence.
+
+    Reads each sequence step by step with stacked recurrent layers (Elman RNN,
+    LSTM or GRU) and classifies it from the final state, minimising the
+    log-loss. Binary, multiclass and multilabel targets are handled as in
+    :class:`~sklearn.neural_network.MLPClassifier`.
+
+    Parameters
+    ----------
+    {hidden_layer_sizes}
+
+    {cell}
+
+    {bidirectional}
+
+    {activation}
+
+    {solver}
+
+    {training}
+
+    {recurrent}
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray of shape (n_classes,)
+        Class labels.
+
+    {attributes}
+
+    See Also
+    --------
+    RNNRegressor : Recurrent network regressor (sequence to value).
+    sklearn.neural_network.MLPClassifier : Feed-forward network classifier.
+
+    Notes
+    -----
+    A binary problem has one logistic output, the probability of
+    ``classes_[1]``; a multiclass problem one softmax output per class; a
+    multilabel problem one logistic output per label.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrnn import RNNClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 5))
+    >>> y = np.where(X.sum(axis=1) > 0, "up", "down")
+    >>> clf = RNNClassifier(hidden_layer_sizes=(16,), max_iter=100, random_state=0)
+    >>> clf.fit(X, y)
+    RNNClassifier(hidden_layer_sizes=(16,), max_iter=100, random_state=0)
+    >>> clf.score(X, y) > 0.9
+    True
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    _target_doc = {
+        "model": "classifier",
+        "targets": "classes",
+        "y_type": "array-like of shape (n_sequences,) or (n_sequences, n_classes)",
+        "y_doc": "Class of each sequence (an indicator matrix for multilabel).",
+        "sample_weight_doc": "Weight of each sequence in the loss.",
+        "labels": "classes",
+    }
+
+    def _encode_targets(self, y, seqs, *, first_pass, incremental):
+        y = check_array(
+            y, ensure_2d=False, dtype=None, input_name="y", ensure_min_samples=1
+        )
+        check_consistent_length(seqs.lengths, y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        Y = self._encode_classes(y, seqs.dtype, incremental=incremental)
+        multiclass = self._label_binarizer.y_type_ == "multiclass"
+        return Y, y, "log_loss" if multiclass else "binary_log_loss"
+
+    def _stratify(self, y_raw):
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            return None
+        _, counts = np.unique(y_raw, return_counts=True)
+        # Stratification needs two members per class; fall back to a plain split.
+        return y_raw if counts.min() >= 2 else None
+
+    def _score_sequences(self, seqs, y_raw, sample_weight):
+        pred = self._labels(self._raw_outputs(seqs.sequences))
+        return accuracy_score(y_raw, pred, sample_weight=sample_weight)
+
+    def _labels(self, proba):
+        if self.n_outputs_ == 1:
+            proba = proba.ravel()
+        return self._label_binarizer.inverse_transform(proba)
+
+    def predict(self, X):
+        """Predict the class of each sequence.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences in any of the forms accepted by :meth:`fit`.
+
+        Returns
+        -------
+        y : ndarray of shape (n_sequences,) or (n_sequences, n_classes)
+            The predicted classes (an indicator matrix for multilabel).
+        """
+        return self._labels(self._raw_outputs(self._validate_for_predict(X).sequences))
+
+    def predict_proba(self, X):
+        """Probability of each class for each sequence.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences in any of the forms accepted by :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_sequences, n_classes)
+            Class probabilities in the order of ``classes_``.
+        """
+        proba = self._raw_outputs(self._validate_for_predict(X).sequences)
+        if self.n_outputs_ == 1 and not self._label_binarizer.y_type_.startswith(
+            "multilabel"
+        ):
+            proba = proba.ravel()
+            return np.vstack([1 - proba, proba]).T
+        return proba
+
+    def _first_call_binarizer(self, classes, y):
+        """Binarizer of a first ``partial_fit``: from ``y`` if multilabel."""
+        if type_of_target(y).startswith("multilabel"):
+            return LabelBinarizer().fit(y)
+        return LabelBinarizer().fit(classes)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

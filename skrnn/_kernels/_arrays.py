@@ -1,0 +1,142 @@
+"""Array primitives of the kernels: copies and accumulated matrix products.
+
+Written as explicit loops or single ``np.dot`` calls because Numba's
+array-to-array slice assignment and in-place operators (with their overlap
+handling) cost seconds of compile time at every call site.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._config import JIT_OPTIONS
+
+
+@njit(**JIT_OPTIONS)
+def _copy_vector(src, dst):
+    """Copy a 1-D array into another of the same length.
+
+    Parameters
+    ----------
+    src : ndarray of shape (n,)
+        Source.
+    dst : ndarray of shape (n,)
+        Destination, overwritten.
+
+    Notes
+    -----
+    Explicit loops instead of ``dst[:] = src``: Numba's array-to-array slice
+    assignment and in-place operators (with their overlap handling) cost
+    seconds of compile time at every call site, so the kernels avoid them.
+    """
+    for j in range(src.shape[0]):
+        dst[j] = src[j]
+
+
+@njit(**JIT_OPTIONS)
+def _copy_matrix(src, dst):
+    """Copy a 2-D array into another of the same shape.
+
+    Parameters
+    ----------
+    src : ndarray of shape (n, m)
+        Source.
+    dst : ndarray of shape (n, m)
+        Destination, overwritten.
+    """
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
+
+
+@njit(**JIT_OPTIONS)
+def _copy_transposed(src, dst):
+    """Copy the transpose of a 2-D array.
+
+    Parameters
+    ----------
+    src : ndarray of shape (n, m)
+        Source.
+    dst : ndarray of shape (m, n)
+        Destination, overwritten with ``src.T``.
+    """
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[j, i] = src[i, j]
+
+
+@njit(**JIT_OPTIONS)
+def _add_matmul(A, B, out):
+    """Add ``A @ B`` into ``out`` (one GEMM, then an elementwise sum).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, m)
+        Left factor.
+    B : ndarray of shape (m, p)
+        Right factor.
+    out : ndarray of shape (n, p)
+        Added to.
+    """
+    product = np.dot(A, B)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] += product[i, j]
+
+
+@njit(**JIT_OPTIONS)
+def _add_row_sums(A, ones, out):
+    """Add the sum of each row of a matrix into a vector.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, m)
+        Matrix.
+    ones : ndarray of shape (m,)
+        Ones.
+    out : ndarray of shape (n,)
+        Added to: ``out += A.sum(axis=1)``.
+
+    Notes
+    -----
+    A matrix-vector product: a sum along contiguous rows is a serial chain
+    of additions that LLVM may not reorder (no 'reassoc' fast-math flag).
+    """
+    sums = np.dot(A, ones)
+    for i in range(out.shape[0]):
+        out[i] += sums[i]
+
+
+@njit(**JIT_OPTIONS)
+def _add_product(A, B, out):
+    """Add ``A.T @ B`` into ``out`` (one GEMM, then an elementwise sum).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, m)
+        Left factor, transposed in the product.
+    B : ndarray of shape (n, p)
+        Right factor.
+    out : ndarray of shape (m, p)
+        Added to.
+    """
+    product = np.dot(A.T, B)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] += product[i, j]
+
+
+@njit(**JIT_OPTIONS)
+def _add_column_sums(A, out):
+    """Add the sum of the rows of a matrix into a vector.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, m)
+        Matrix.
+    out : ndarray of shape (m,)
+        Added to: ``out += A.sum(axis=0)``.
+    """
+    # Row-major traversal keeps the inner loop contiguous and vectorised.
+    for r in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            out[j] += A[r, j]

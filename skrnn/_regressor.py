@@ -1,0 +1,222 @@
+"""RNNRegressor: sequence to one value, or several, per sequence."""
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils import check_array, check_consistent_length
+
+from ._base import BaseRecurrent, _check_count
+from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
+
+
+@fill_doc(bidirectional_default="False", bptt_meaning=MANY_TO_ONE_BPTT)
+class RNNRegressor(RegressorMixin, BaseRecurrent):
+    """Recurrent neural network regressor: one value (or several) per sequence.
+
+    Reads each sequence step by step with stacked recurrent layers (Elman RNN,
+    LSTM or GRU) and predicts from the final state with a linear output layer,
+    minimising the squared error. The parameters are those of
+    :class:`~sklearn.neural_network.MLPRegressor` plus ``cell``,
+    ``bidirectional``, ``bptt_steps``, ``clip_norm`` and ``dropout``.
+
+    Parameters
+    ----------
+    {hidden_layer_sizes}
+
+    {cell}
+
+    {bidirectional}
+
+    {activation}
+
+    {solver}
+
+    {training}
+
+    {recurrent}
+
+    Attributes
+    ----------
+    {attributes}
+
+    See Also
+    --------
+    RNNClassifier : Recurrent network classifier (sequence to class).
+    sklearn.neural_network.MLPRegressor : Feed-forward network regressor.
+
+    Notes
+    -----
+    The objective is ``0.5 * mean((y - p)**2)`` over sequences, summed over
+    outputs, plus the L2 penalty; ``loss_`` reports exactly this objective
+    (:class:`~sklearn.neural_network.MLPRegressor` reports the mean over
+    outputs while minimising the sum).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrnn import RNNRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(200, 6))
+    >>> y = X.sum(axis=1)
+    >>> reg = RNNRegressor(hidden_layer_sizes=(16,), max_iter=150, random_state=0)
+    >>> reg.fit(X, y)
+    RNNRegressor(hidden_layer_sizes=(16,), max_iter=150, random_state=0)
+    >>> round(reg.score(X, y), 2) > 0.95
+    True
+    """
+
+    _target_doc = {
+        "model": "regressor",
+        "targets": "targets",
+        "y_type": "array-like of shape (n_sequences,) or (n_sequences, n_outputs)",
+        "y_doc": "Target of each sequence.",
+        "sample_weight_doc": "Weight of each sequence in the loss.",
+    }
+
+    def _encode_targets(self, y, seqs, *, first_pass, incremental):
+        y = check_array(
+            y, ensure_2d=False, dtype=seqs.dtype, input_name="y", ensure_min_samples=1
+        )
+        check_consistent_length(seqs.lengths, y)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        elif y.ndim != 2:
+            raise ValueError(
+                f"y must be 1-D (n_sequences,) or 2-D (n_sequences, n_outputs); "
+                f"got an array with {y.ndim} dimensions."
+            )
+        return y, y, "squared_error"
+
+    def _score_sequences(self, seqs, y_raw, sample_weight):
+        pred = self._raw_outputs(seqs.sequences)
+        if not np.isfinite(pred).all():
+            return np.nan
+        return r2_score(y_raw, pred, sample_weight=sample_weight)
+
+    def predict(self, X):
+        """Predict with the recurrent network.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences in any of the forms accepted by :meth:`fit`.
+
+        Returns
+        -------
+        y : ndarray of shape (n_sequences,) or (n_sequences, n_outputs)
+            The predicted values.
+        """
+        out = self._raw_outputs(self._validate_for_predict(X).sequences)
+        return out.ravel() if out.shape[1] == 1 else out
+
+    def forecast(self, X, n_steps, *, window=None):
+        """Roll the model forward from each sequence, feeding predictions back.
+
+        For a model trained to predict the next step of its own input (for
+        instance on :func:`~skrnn.preprocessing.make_windows` output): the
+        prediction after each sequence is appended to it as a new step and
+        the model predicts again, ``n_steps`` times (one-to-many generation
+        from a seed sequence). A model trained on the next ``h`` steps at once
+        (``horizon=h``, ``y`` of shape ``(n, h * n_features)``) appends ``h``
+        steps per prediction.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Seed sequences in any of the forms accepted by :meth:`fit`.
+
+        n_steps : int
+            Number of future steps to produce for each sequence.
+
+        window : int or None, default=None
+            How much of the past the model reads at each prediction.
+            ``None``: all of it, the seed and every step produced so far, with
+            the recurrent state carried from step to step (one cell update per
+            produced step). An int ``w``: only the last ``w`` steps, re-read at
+            every prediction, as a model fitted on windows of length ``w``
+            saw its input in training (this is slower). A 2-D ``X`` is a table
+            whose columns are the model's fixed input width, so the window is
+            always its number of columns.
+
+        Returns
+        -------
+        y_forecast : ndarray of shape (n_sequences, n_steps) or \
+(n_sequences, n_steps, n_features)
+            The produced steps, after the end of each sequence; the last axis
+            is dropped when sequences have one feature per step.
+
+        Raises
+        ------
+        ValueError
+            If the model's outputs cannot be read as next steps of its input
+            (``n_outputs_`` is not a multiple of the features per step, or the
+            input is token ids), or if ``window=None`` on a bidirectional
+            model, which has no state to carry forward.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skrnn import RNNRegressor
+        >>> from skrnn.preprocessing import make_windows
+        >>> series = np.sin(np.arange(300) * 0.2)
+        >>> X, y = make_windows(series, window=15)
+        >>> reg = RNNRegressor(hidden_layer_sizes=(16,), cell="gru", max_iter=30,
+        ...                    learning_rate_init=0.01, random_state=0).fit(X, y)
+        >>> seed = series[-15:].reshape(1, 15, 1)  # one sequence, the last 15 values
+        >>> future = reg.forecast(seed, n_steps=20)
+        >>> future.shape
+        (1, 20)
+        >>> truth = np.sin(np.arange(300, 320) * 0.2)
+        >>> bool(np.abs(future[0] - truth).max() < 0.1)
+        True
+        """
+        seqs = self._validate_for_predict(X)
+        n_steps = _check_count(n_steps, "n_steps")
+        if window is not None:
+            window = _check_count(window, "window")
+        F, K = seqs.n_features, self.n_outputs_
+        if self._network.embeds:
+            raise ValueError(
+                "forecast feeds predicted values back as input steps, but this "
+                "model reads token ids (embedding_dim is set). To generate tokens, "
+                "train a SequenceTagger on next-token labels and use its sample "
+                "method."
+            )
+        if K % F:
+            raise ValueError(
+                f"forecast feeds each prediction back as the next input step(s), "
+                f"so the model must predict a multiple of the {F} feature(s) per "
+                f"step; it predicts {K} value(s) per sequence. Fit it on "
+                "next-step targets, for instance X, y = make_windows(series, "
+                "window) from skrnn.preprocessing."
+            )
+        if seqs.form == "table":
+            columns = int(seqs.lengths[0])
+            if window not in (None, columns):
+                raise ValueError(
+                    f"X is a 2-D table of {columns} columns, the model's input "
+                    f"width, so the forecast slides a window of {columns} steps; "
+                    f"got window={window}. Pass X as a 3-D array or a list of "
+                    "sequences to choose another window."
+                )
+            window = columns
+        if window is None:
+            self._require_unidirectional("forecast with window=None")
+        per_round = K // F
+        n_rounds = -(-n_steps // per_round)
+        n = seqs.n_sequences
+        out = np.empty((n, n_rounds * per_round, F), dtype=self._theta.dtype)
+
+        def feed_back(outputs, index, r):
+            steps = outputs.reshape(len(index), per_round, F)
+            out[index, r * per_round : (r + 1) * per_round] = steps
+            return steps
+
+        self._rollout(seqs.sequences, n_rounds, feed_back, window=window)
+        out = out[:, :n_steps]
+        return out[..., 0] if F == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,339 @@
+"""Run the kernels of :mod:`skrnn._kernels` over a batch split into chunks.
+
+:func:`layer_forward` and :func:`layer_backward` run one recurrent
+layer-direction: the kernel of each chunk, the first in the calling thread
+and the others on the chunk workers (the kernels release the GIL). Each
+chunk writes its parameter gradients into its own buffer; the buffers are
+summed after all chunks are done, so there are no races. The dispatchers
+check only cheap invariants; input validation belongs to the estimators.
+
+Per-step arrays here have shape ``(C, T, Bc, features)`` (``C`` chunks of
+``Bc`` rows), per-row arrays ``(C, Bc, H)`` and ``lengths`` ``(C, Bc)``.
+"""
+
+import os
+import threading
+
+import numba
+import numpy as np
+
+from .._kernels import CELL_GATES, STORE_WIDTHS
+from .._kernels._gru import _gru_backward_chunk, _gru_forward_chunk
+from .._kernels._lstm import _lstm_backward_chunk, _lstm_forward_chunk
+from .._kernels._rnn import _rnn_backward_chunk, _rnn_forward_chunk
+from ._blas import concurrent_sessions
+from ._workers import ChunkWorkers, spin_seconds_from
+
+__all__ = [
+    "forget_after_fork",
+    "layer_backward",
+    "layer_forward",
+    "max_threads",
+    "n_chunks",
+    "store_width",
+]
+
+
+# Blocks of steps: the forward pass projects the inputs of a block of global
+# steps with one GEMM, and the backward pass keeps the gate gradients of a
+# block and adds their weight gradients with one GEMM per block. The gate
+# values of a block (steps x rows x G*H) are written by one side and read back
+# by the other, so a block should fit in the core's L2 cache: projecting 32
+# steps at once (the earlier rule of 4096 rows, 16 MiB at H = 256, B = 128 in
+# float32) made a forward pass up to 30% and a backward pass up to 35% slower
+# than blocks of one or two steps (benchmarks/block_size.py). The
+# weight-gradient GEMMs need enough rows to run near the BLAS peak, so a block
+# has at least _BLOCK_MIN_ROWS rows; beyond that, as many steps as fit in
+# _BLOCK_BYTES. Memory beyond the stored state stays independent of T: with
+# truncated BPTT it follows the stored window.
+_BLOCK_MIN_ROWS = 256
+_BLOCK_BYTES = 128 * 1024
+
+
+def _block_steps(n_rows, n_steps, step_bytes):
+    """Global steps per block of projection and gradient GEMMs (at least 1).
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows of one chunk.
+    n_steps : int
+        Steps the block divides (global steps, or stored steps backward).
+    step_bytes : int
+        Bytes of the gate values of one step of the chunk
+        (``n_rows * G * H * itemsize``).
+    """
+    by_rows = -(-_BLOCK_MIN_ROWS // max(n_rows, 1))
+    by_bytes = _BLOCK_BYTES // max(step_bytes, 1)
+    return max(1, min(n_steps, max(by_rows, by_bytes)))
+
+
+def _chunk_block_steps(X, W_hh, n_steps):
+    """:func:`_block_steps` for the chunks of ``X`` ``(C, T, Bc, I)``."""
+    n_rows = X.shape[2]
+    return _block_steps(n_rows, n_steps, n_rows * W_hh.shape[0] * X.itemsize)
+
+
+# Rows per chunk below which splitting a batch across threads costs more than
+# it saves.
+MIN_ROWS_PER_CHUNK = 16
+
+
+def max_threads():
+    """The most threads the kernels may use: Numba's ``NUMBA_NUM_THREADS``."""
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+def n_chunks(n_rows):
+    """Number of chunks (threads) to split a batch of ``n_rows`` sequences into.
+
+    As many as :func:`numba.get_num_threads` allows (``numba.set_num_threads``
+    or ``NUMBA_NUM_THREADS`` set it), with at least
+    :data:`MIN_ROWS_PER_CHUNK` rows each, and at least one chunk.
+    """
+    return max(1, min(numba.get_num_threads(), n_rows // MIN_ROWS_PER_CHUNK))
+
+
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def forget_after_fork():
+    """Drop the chunk workers in a child process created by ``os.fork``.
+
+    The child inherits the pool object but none of its threads: work posted
+    to it would never run. The child starts a pool of its own instead.
+    """
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+def _chunk_pool():
+    """The worker threads that run the chunks after the first (created once)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ChunkWorkers(
+                max(1, max_threads() - 1), spin_seconds_from(os.environ)
+            )
+    return _pool
+
+
+def _run_chunks(run_chunk, n_chunks):
+    """Call ``run_chunk(c)`` for every chunk ``c``, concurrently.
+
+    Chunk 0 runs in the calling thread, the others on the pool's workers (or
+    in the calling thread too, if no worker has started them by the time
+    chunk 0 is done); returns when all are done and re-raises the first
+    exception. See :mod:`skrnn._runtime._workers` for how the threads wait.
+    While several sessions run at once, each runs all its chunks in its own
+    thread (see :func:`skrnn._runtime.session`).
+    """
+    if n_chunks == 1 or concurrent_sessions():
+        for c in range(n_chunks):
+            run_chunk(c)
+        return
+    _chunk_pool().run(run_chunk, n_chunks)
+
+
+def store_width(cell, hidden_size):
+    """Number of floats the forward pass stores per row and stored step.
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}
+        Cell type.
+    hidden_size : int
+        Number of hidden units ``H``.
+
+    Returns
+    -------
+    width : int
+        Last dimension ``S`` of the ``store`` array of shape
+        ``(C, n_store, Bc, S)``.
+    """
+    return STORE_WIDTHS[cell] * hidden_size
+
+
+def _check_arrays(X, lengths, store, arrays):
+    n_chunks, n_steps, n_rows, _ = X.shape
+    assert X.dtype in (np.float32, np.float64)
+    assert lengths.shape == (n_chunks, n_rows)
+    assert lengths.dtype == np.int64
+    # The kernels index without bounds checks: lengths out of range or out of
+    # order would read and write outside the arrays.
+    assert lengths.size == 0 or (lengths.min() >= 0 and lengths.max() <= n_steps)
+    assert np.all(lengths[:, 1:] <= lengths[:, :-1])
+    assert store.shape[0] == n_chunks
+    assert store.shape[1] <= n_steps
+    for array in (X, lengths, *arrays):
+        # One dtype and C order everywhere: anything else would compile
+        # another variant of the kernels (and outputs are written in place).
+        assert array.flags.c_contiguous
+        assert array is lengths or array.dtype == X.dtype
+
+
+def layer_forward(
+    cell, X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, act,
+    H_out, h_off, h_n, c_n, store,
+):  # fmt: skip
+    """Forward pass of one recurrent layer-direction over a chunked batch.
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}
+        Cell type.
+    X : ndarray of shape (C, T, Bc, I), float32 or float64
+        Layer input in real time; steps at or after a row's length are
+        padding and never read.
+    lengths : ndarray of shape (C, Bc), dtype int64
+        Row lengths in ``[0, T]``, non-increasing within each chunk.
+    W_ih : ndarray of shape (G * H, I)
+        Input weights (``G`` = ``CELL_GATES[cell]``), PyTorch gate order.
+    W_hh : ndarray of shape (G * H, H)
+        Recurrent weights.
+    b_ih, b_hh : ndarray of shape (G * H,)
+        Input and recurrent biases.
+    h0 : ndarray of shape (C, Bc, H)
+        Initial hidden state.
+    c0 : ndarray of shape (C, Bc, H) or (C, Bc, 0)
+        Initial cell state (LSTM only; ignored otherwise).
+    reverse : bool
+        Process each row from its last real step to its first.
+    act : int
+        Elman activation, a value of ``ACTIVATION_CODES`` (ignored by LSTM and
+        GRU).
+    H_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
+        Written: hidden states at each real step in columns
+        ``[h_off, h_off + H)``, zero at padded steps. Skipped if empty.
+    h_off : int
+        First output column of this direction.
+    h_n : ndarray of shape (C, Bc, H)
+        Written: hidden state after each row's last step.
+    c_n : ndarray of shape (C, Bc, H) or (C, Bc, 0)
+        Written (LSTM only): cell state after each row's last step.
+    store : ndarray of shape (C, n_store, Bc, store_width(cell, H))
+        Written: what :func:`layer_backward` needs for the last ``n_store``
+        global steps.
+    """
+    _check_arrays(
+        X, lengths, store, (W_ih, W_hh, b_ih, b_hh, h0, c0, H_out, h_n, c_n, store)
+    )
+    # Plain Python scalars keep the compiled signatures stable.
+    reverse, act, h_off = bool(reverse), int(act), int(h_off)
+    n_block = _chunk_block_steps(X, W_hh, X.shape[1])
+    if cell == "lstm":
+
+        def run_chunk(c):
+            _lstm_forward_chunk(
+                X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], c0[c], reverse,
+                n_block, H_out[c], h_off, h_n[c], c_n[c], store[c],
+            )  # fmt: skip
+
+    elif cell == "gru":
+
+        def run_chunk(c):
+            _gru_forward_chunk(
+                X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse, n_block,
+                H_out[c], h_off, h_n[c], store[c],
+            )  # fmt: skip
+
+    elif cell == "rnn":
+
+        def run_chunk(c):
+            _rnn_forward_chunk(
+                X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse, act,
+                n_block, H_out[c], h_off, h_n[c], store[c],
+            )  # fmt: skip
+
+    else:
+        raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")
+    _run_chunks(run_chunk, X.shape[0])
+
+
+def layer_backward(
+    cell, X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, act, k_chunk,
+    store, dH_out, h_off, dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
+):  # fmt: skip
+    """Backpropagation through time for one recurrent layer-direction.
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}
+        Cell type.
+    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, act
+        As given to :func:`layer_forward` (biases and initial states are not
+        needed: everything comes from ``store``).
+    k_chunk : int
+        0, or cut the recurrent gradient when going back from processing step
+        ``s`` to ``s - 1`` whenever ``s % k_chunk == 0`` and ``s > 0``.
+    store : ndarray of shape (C, n_store, Bc, store_width(cell, H))
+        As written by :func:`layer_forward`. Gradients flow back through the
+        last ``n_store`` global steps only.
+    dH_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
+        Gradient w.r.t. ``H_out`` (columns ``[h_off, h_off + H)``); padded
+        steps are ignored. Empty means no output gradients.
+    h_off : int
+        First output column of this direction.
+    dh_n : ndarray of shape (C, Bc, H)
+        Gradient w.r.t. ``h_n``.
+    dc_n : ndarray of shape (C, Bc, H) or (C, Bc, 0)
+        Gradient w.r.t. ``c_n`` (LSTM only).
+    dX : ndarray of shape (C, T, Bc, I) or (C, 0, Bc, I)
+        Input gradient, ADDED to (the caller zeroes it, so that two
+        directions can share it). Empty means do not compute it.
+    dW_ih, dW_hh, db_ih, db_hh : ndarray
+        Overwritten with the parameter gradients summed over chunks and rows
+        (shapes of the corresponding parameters).
+    dh0 : ndarray of shape (C, Bc, H)
+        Overwritten with the gradient w.r.t. ``h0``: zero for rows longer
+        than ``n_store`` and for rows of length 0.
+    dc0 : ndarray of shape (C, Bc, H) or (C, Bc, 0)
+        Same for ``c0`` (LSTM only).
+    """
+    _check_arrays(
+        X, lengths, store,
+        (W_ih, W_hh, h0, c0, dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh,
+         dh0, dc0),
+    )  # fmt: skip
+    reverse, act, h_off = bool(reverse), int(act), int(h_off)
+    k_chunk = int(k_chunk)
+    n_block = _chunk_block_steps(X, W_hh, store.shape[1])
+    n_chunks = X.shape[0]
+    # The first chunk writes the outputs, the others their own buffers.
+    grads = (dW_ih, dW_hh, db_ih, db_hh)
+    per_chunk = [grads] + [
+        tuple(np.empty_like(g) for g in grads) for _ in range(n_chunks - 1)
+    ]
+    if cell == "lstm":
+
+        def run_chunk(c):
+            _lstm_backward_chunk(
+                X[c], lengths[c], W_ih, W_hh, reverse, k_chunk, n_block, store[c],
+                dH_out[c], h_off, dh_n[c], dc_n[c], dX[c], *per_chunk[c], dh0[c],
+                dc0[c],
+            )  # fmt: skip
+
+    elif cell == "gru":
+
+        def run_chunk(c):
+            _gru_backward_chunk(
+                X[c], lengths[c], W_ih, W_hh, reverse, k_chunk, n_block, store[c],
+                dH_out[c], h_off, dh_n[c], dX[c], *per_chunk[c], dh0[c],
+            )  # fmt: skip
+
+    elif cell == "rnn":
+
+        def run_chunk(c):
+            _rnn_backward_chunk(
+                X[c], lengths[c], W_ih, W_hh, reverse, act, k_chunk, n_block,
+                store[c], dH_out[c], h_off, dh_n[c], dX[c], *per_chunk[c], dh0[c],
+            )  # fmt: skip
+
+    else:
+        raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")
+    _run_chunks(run_chunk, n_chunks)
+    for chunk_grads in per_chunk[1:]:
+        for total, g in zip(grads, chunk_grads):
+            total += g
