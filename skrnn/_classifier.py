@@ -22,19 +22,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
 
     Parameters
     ----------
-    {hidden_layer_sizes}
-
-    {cell}
-
-    {bidirectional}
-
-    {activation}
-
-    {solver}
-
-    {training}
-
-    {recurrent}
+    {parameters}
 
     Attributes
     ----------
@@ -110,10 +98,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
     def predict(self, X):
         """Predict the class of each sequence.
 
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
+        {predict_parameters}
 
         Returns
         -------
@@ -125,10 +110,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
     def predict_proba(self, X):
         """Probability of each class for each sequence.
 
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
+        {predict_parameters}
 
         Returns
         -------

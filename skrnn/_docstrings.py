@@ -200,6 +200,23 @@ loss_ : float
 }
 
 
+# Every hyper-parameter, in the order of the signature.
+SECTIONS["parameters"] = "\n\n    ".join(
+    "{" + name + "}"
+    for name in (
+        "hidden_layer_sizes", "cell", "bidirectional", "activation", "solver",
+        "training", "recurrent",
+    )
+)  # fmt: skip
+
+# The parameters of the prediction methods (indented for a method docstring).
+SECTIONS["predict_parameters"] = """\
+Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences in any of the forms accepted by :meth:`fit`."""
+
+
 def _substitute(text, values):
     # Plain replacement, not str.format: docstrings contain literal braces
     # (numpydoc's ``{'rnn', 'lstm', 'gru'}`` value sets).
@@ -209,15 +226,24 @@ def _substitute(text, values):
 
 
 def fill_doc(**extra):
-    """Class decorator inserting :data:`SECTIONS` into the docstring.
+    """Class decorator inserting :data:`SECTIONS` into the docstrings.
 
-    ``{name}`` placeholders in the docstring are replaced by the section of
-    that name, in which ``{key}`` placeholders are replaced by ``extra``.
+    ``{name}`` placeholders in the class docstring, and in the docstrings of
+    the methods the class defines, are replaced by the section of that name,
+    in which ``{key}`` placeholders are replaced by ``extra``.
     """
 
     def decorate(cls):
         sections = {k: _substitute(v, extra) for k, v in SECTIONS.items()}
+        # "parameters" holds the names of other sections: expand it first.
+        sections = {
+            k: _substitute(v, sections) if k == "parameters" else v
+            for k, v in sections.items()
+        }
         cls.__doc__ = _substitute(cls.__doc__, sections)
+        for value in vars(cls).values():
+            if callable(value) and value.__doc__ and "{" in value.__doc__:
+                value.__doc__ = _substitute(value.__doc__, sections)
         return cls
 
     return decorate

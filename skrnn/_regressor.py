@@ -21,19 +21,7 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
 
     Parameters
     ----------
-    {hidden_layer_sizes}
-
-    {cell}
-
-    {bidirectional}
-
-    {activation}
-
-    {solver}
-
-    {training}
-
-    {recurrent}
+    {parameters}
 
     Attributes
     ----------
@@ -96,10 +84,7 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
     def predict(self, X):
         """Predict with the recurrent network.
 
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
+        {predict_parameters}
 
         Returns
         -------

@@ -73,19 +73,7 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
 
     Parameters
     ----------
-    {hidden_layer_sizes}
-
-    {cell}
-
-    {bidirectional}
-
-    {activation}
-
-    {solver}
-
-    {training}
-
-    {recurrent}
+    {parameters}
 
     Attributes
     ----------
@@ -182,10 +170,7 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
     def predict(self, X):
         """Predict one label per step.
 
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
+        {predict_parameters}
 
         Returns
         -------
@@ -199,10 +184,7 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
     def predict_proba(self, X):
         """Per-step class probabilities.
 
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
+        {predict_parameters}
 
         Returns
         -------
@@ -330,10 +312,7 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
     def score(self, X, y, sample_weight=None):
         """Accuracy over all real steps (padding never counts).
 
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
+        {predict_parameters}
 
         y : list of array-like or array-like of shape (n_sequences, n_steps)
             True label of each step.

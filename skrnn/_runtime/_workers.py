@@ -62,18 +62,25 @@ _BACK_OFF_SECONDS = 0.5
 _X86 = platform.machine().lower() in {"x86_64", "amd64", "i386", "i686", "x86"}
 
 
+def _is_int64_array(flags):
+    return isinstance(flags, types.Array) and flags.dtype == types.int64
+
+
+def _element_pointer(context, builder, signature, args):
+    """LLVM pointer to ``args[0][args[1]]``, for the atomic intrinsics."""
+    array_type = signature.args[0]
+    array = context.make_array(array_type)(context, builder, args[0])
+    return cgutils.get_item_pointer(context, builder, array_type, array, [args[1]])
+
+
 @intrinsic
 def _load_acquire(typingctx, flags, index):
     """``flags[index]`` read with an atomic acquire load."""
-    if not (isinstance(flags, types.Array) and flags.dtype == types.int64):
+    if not _is_int64_array(flags):
         return None
 
     def codegen(context, builder, signature, args):
-        array_type = signature.args[0]
-        array = context.make_array(array_type)(context, builder, args[0])
-        pointer = cgutils.get_item_pointer(
-            context, builder, array_type, array, [args[1]]
-        )
+        pointer = _element_pointer(context, builder, signature, args)
         return builder.load_atomic(pointer, "acquire", 8)
 
     return types.int64(flags, index), codegen
@@ -82,15 +89,11 @@ def _load_acquire(typingctx, flags, index):
 @intrinsic
 def _store_release(typingctx, flags, index, value):
     """``flags[index] = value`` written with an atomic release store."""
-    if not (isinstance(flags, types.Array) and flags.dtype == types.int64):
+    if not _is_int64_array(flags):
         return None
 
     def codegen(context, builder, signature, args):
-        array_type = signature.args[0]
-        array = context.make_array(array_type)(context, builder, args[0])
-        pointer = cgutils.get_item_pointer(
-            context, builder, array_type, array, [args[1]]
-        )
+        pointer = _element_pointer(context, builder, signature, args)
         value = context.cast(builder, args[2], signature.args[2], types.int64)
         builder.store_atomic(value, pointer, "release", 8)
         return context.get_dummy_value()
