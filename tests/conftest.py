@@ -1,4 +1,4 @@
-"""Test configuration: Hypothesis profiles.
+"""Test configuration: Hypothesis profiles, shared constants and fixtures.
 
 Under CI (the ``CI`` environment variable is set) Hypothesis draws the same
 examples on every run, so a red build is reproducible and never a dice roll;
@@ -6,9 +6,26 @@ locally it explores new examples each run.
 """
 
 import os
+import warnings
 
+import pytest
 from hypothesis import settings
+from sklearn.exceptions import ConvergenceWarning
+
+# Every recurrent cell.
+CELLS = ["rnn", "lstm", "gru"]
+
+# A few epochs of a small network: enough to exercise a fit, not to learn.
+FAST = {"hidden_layer_sizes": (6,), "max_iter": 5, "random_state": 0}
 
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture
+def quiet_convergence():
+    """Silence ConvergenceWarning: short test fits stop before converging."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield

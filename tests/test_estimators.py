@@ -19,16 +19,9 @@ from sklearn.preprocessing import FunctionTransformer
 
 from skrnn import RNNClassifier, RNNRegressor
 from skrnn._network import RecurrentNetwork
+from tests.conftest import CELLS, FAST
 
-CELLS = ["rnn", "lstm", "gru"]
-FAST = {"hidden_layer_sizes": (6,), "max_iter": 5, "random_state": 0}
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_convergence")
 
 
 def _ragged(n=24, n_features=2, seed=0):

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 import skrnn._runtime._dispatch as kernels
 from skrnn._kernels import ACTIVATION_CODES, CELL_GATES
 from skrnn._runtime import layer_backward, layer_forward, store_width
+from tests.conftest import CELLS
 from tests.naive import naive_backward, naive_forward
 
-CELLS = ["rnn", "lstm", "gru"]
 ACTIVATIONS = list(ACTIVATION_CODES)
 # Every cell, and every Elman activation.
 CELL_ACTIVATIONS = [("rnn", act) for act in ACTIVATIONS] + [

@@ -35,16 +35,9 @@ from skrnn.metrics import (
 )
 from skrnn.testing import check_gradients
 from skrnn.testing.strategies import ragged_sequences
+from tests.conftest import CELLS, FAST
 
-CELLS = ["rnn", "lstm", "gru"]
-FAST = {"hidden_layer_sizes": (6,), "max_iter": 5, "random_state": 0}
-
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_convergence")
 
 
 def _tagged(n=24, n_features=2, labels=("neg", "pos"), seed=0, min_len=2, max_len=9):
