@@ -79,14 +79,11 @@ class Workspace:
     """Memory reused by the successive training steps of one fit.
 
     A training step stores, per layer and direction, what backpropagation
-    through time needs: for an LSTM, ``7 * H`` values per row and step (92
-    MiB at ``B = 128``, ``T = 100``, ``H = 256`` in float32). Allocated afresh
-    for every mini-batch, that memory is mapped and zeroed again by the
-    operating system at every step, and when the kernel has to assemble
-    large pages for it (NumPy asks for them), a step can spend more time in
-    the kernel than in the computation: a two-thread LSTM step measured 228
-    ms, 130 ms of it system time, against 111 ms once the memory was reused.
-    A fit keeps one workspace for its duration and drops it afterwards, so
+    through time needs: for an LSTM, ``7 * H`` values per row and step.
+    Allocated afresh for every mini-batch, that memory is mapped and zeroed
+    again by the operating system at every step, and when the kernel has to
+    assemble large pages for it (NumPy asks for them), a step can spend more
+    time in the kernel than in the computation. A fit keeps one workspace for its duration and drops it afterwards, so
     that a fitted model holds no scratch memory.
 
     Buffers grow to the largest batch seen and are never shrunk; a buffer is

@@ -89,8 +89,7 @@ def session():
 
     Inside, BLAS runs single-threaded: the kernels' matrix products are small
     (one step of one chunk), and BLAS threads on top of them, or beside the
-    chunk threads, only add synchronisation and oversubscription (a fit
-    measured 3-5x slower with two BLAS threads and one kernel thread).
+    chunk threads, only add synchronisation and oversubscription.
     threadpoolctl's limits are process-wide, so concurrent sessions share one
     limit: the first to enter sets it and the last to leave restores the
     original, instead of each restoring what another had set.

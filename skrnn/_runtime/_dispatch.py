@@ -38,10 +38,9 @@ __all__ = [
 # steps with one GEMM, and the backward pass keeps the gate gradients of a
 # block and adds their weight gradients with one GEMM per block. The gate
 # values of a block (steps x rows x G*H) are written by one side and read back
-# by the other, so a block should fit in the core's L2 cache: projecting 32
-# steps at once (the earlier rule of 4096 rows, 16 MiB at H = 256, B = 128 in
-# float32) made a forward pass up to 30% and a backward pass up to 35% slower
-# than blocks of one or two steps (benchmarks/block_size.py). The
+# by the other, so a block should fit in the core's L2 cache (a block that
+# does not is read back from L3 or memory by every gate loop; see
+# docs/performance.rst and benchmarks/block_size.py). The
 # weight-gradient GEMMs need enough rows to run near the BLAS peak, so a block
 # has at least _BLOCK_MIN_ROWS rows; beyond that, as many steps as fit in
 # _BLOCK_BYTES. Memory beyond the stored state stays independent of T: with

@@ -4,9 +4,9 @@ A training step hands chunks to other threads twice per layer (forward and
 backward), every millisecond or two for the small batches of a typical fit.
 A thread that sleeps while it waits (on a lock, a condition or a queue) is
 expensive to wake: its core has gone idle, and on a virtual machine an idle
-core is halted by the hypervisor. On the machines these kernels were measured
-on, each wake-up cost 0.1-0.5 ms, both for a worker picking up a chunk and for
-the caller collecting it: a quarter of the step time of a small-batch fit.
+core is halted by the hypervisor. A wake-up can cost a large part of a
+small-batch training step, both for a worker picking up a chunk and for the
+caller collecting it (figures in docs/performance.rst).
 
 So the threads here wait by spinning first, as OpenMP runtimes do, and sleep
 only when nothing has come for :data:`SPIN_SECONDS`:
@@ -103,9 +103,7 @@ def _store_release(typingctx, flags, index, value):
 
 # On POSIX systems each spin also offers the core to other threads: when the
 # machine is oversubscribed, the thread being waited for may be queued for
-# this very core, and a pure spin would keep it out until the spin ends (a
-# loaded two-core machine measured a small-batch fit twice as slow with pure
-# spins as with sleeping waits).
+# this very core, and a pure spin would keep it out until the spin ends.
 _YIELD = os.name == "posix"
 
 
