@@ -162,3 +162,38 @@ def test_deep_token_model_with_weights_agrees_with_pytorch(cell):
         lambda: naive_seq2seq_loss(weights, X, Y, **options), weights, grads,
         n_entries=4, seed=1,
     )  # fmt: skip
+
+
+@pytest.mark.torch
+def test_benchmark_model_is_the_reference_model():
+    """The PyTorch translator of the benchmark computes the reference loss."""
+    torch = pytest.importorskip("torch")
+    from benchmarks.seq2seq_torch import Translator, _encode_pairs
+    from skrnn._seq2seq_data import make_addition
+
+    torch.manual_seed(0)
+    model = Translator(n_in=11, n_out=10, hidden=4, embedding=3).double()
+    renamed = {
+        "encoder_embedding.weight": "encoder.embedding.weight",
+        "decoder_embedding.weight": "decoder.embedding.weight",
+        "attention.weight": "attention.weight",
+        "combine.weight": "attention.combine.weight",
+        "combine.bias": "attention.combine.bias",
+    }
+    weights = {
+        renamed.get(name, name): p.detach().numpy().copy()
+        for name, p in model.named_parameters()
+    }
+    shapes = seq2seq_weight_shapes(
+        "lstm", 11, (4,), (4,), 11, attention="general", decoder_embedding_dim=3,
+        encoder_embedding_dim=3,
+    )  # fmt: skip
+    assert {k: v.shape for k, v in weights.items()} == shapes
+    pairs = make_addition(6, random_state=0)
+    x, x_len, y_in, y_out, y_len = _encode_pairs(pairs)
+    with torch.no_grad():
+        loss = float(model.loss(x, x_len, y_in, y_out, y_len))
+    X = [x[i, : x_len[i]].numpy() for i in range(len(pairs))]
+    Y = [y_out[i, : y_len[i] - 1].numpy() for i in range(len(pairs))]
+    expected = naive_seq2seq_loss(weights, X, Y, cell="lstm", attention="general")
+    np.testing.assert_allclose(loss, expected, rtol=1e-12)
