@@ -51,6 +51,29 @@ def _check_kind(kind):
         )
 
 
+def _parameter_shapes(kind, H, K):
+    """:func:`attention_parameter_shapes` without the parameter validation."""
+    if kind is None:
+        return {}
+    if kind == "dot" and H != K:
+        raise ValueError(
+            f'attention="dot" scores h_t . E_s and needs the decoder width to equal '
+            f"the encoder output width, got decoder_size={H} and encoder_size={K} "
+            "(a bidirectional encoder doubles it). Use attention='general' or "
+            "'additive', or make the sizes equal."
+        )
+    shapes = {}
+    if kind == "general":
+        shapes["attention.weight"] = (H, K)
+    elif kind == "additive":
+        shapes["attention.query.weight"] = (H, H)
+        shapes["attention.key.weight"] = (H, K)
+        shapes["attention.v.weight"] = (1, H)
+    shapes["attention.combine.weight"] = (H, K + H)
+    shapes["attention.combine.bias"] = (H,)
+    return shapes
+
+
 @validate_params(
     {
         "kind": [StrOptions(set(ATTENTION_KINDS)), None],
@@ -98,26 +121,7 @@ def attention_parameter_shapes(kind, decoder_size, encoder_size):
     {'attention.weight': (4, 6), 'attention.combine.weight': (4, 10), \
 'attention.combine.bias': (4,)}
     """
-    H, K = int(decoder_size), int(encoder_size)
-    if kind is None:
-        return {}
-    if kind == "dot" and H != K:
-        raise ValueError(
-            f'attention="dot" scores h_t . E_s and needs the decoder width to equal '
-            f"the encoder output width, got decoder_size={H} and encoder_size={K} "
-            "(a bidirectional encoder doubles it). Use attention='general' or "
-            "'additive', or make the sizes equal."
-        )
-    shapes = {}
-    if kind == "general":
-        shapes["attention.weight"] = (H, K)
-    elif kind == "additive":
-        shapes["attention.query.weight"] = (H, H)
-        shapes["attention.key.weight"] = (H, K)
-        shapes["attention.v.weight"] = (1, H)
-    shapes["attention.combine.weight"] = (H, K + H)
-    shapes["attention.combine.bias"] = (H,)
-    return shapes
+    return _parameter_shapes(kind, int(decoder_size), int(encoder_size))
 
 
 @validate_params(
@@ -201,7 +205,7 @@ def _check_inputs(kind, H_dec, E, enc_lengths, params):
             f"enc_lengths must lie in [0, T_x] = [0, {T_x}], got values from "
             f"{enc_lengths.min()} to {enc_lengths.max()}."
         )
-    expected = attention_parameter_shapes(kind, H_dec.shape[2], K)
+    expected = _parameter_shapes(kind, H_dec.shape[2], K)
     for name, shape in expected.items():
         if name not in params or np.shape(params[name]) != shape:
             got = np.shape(params[name]) if name in params else "missing"
@@ -404,7 +408,11 @@ def attention_backward(kind, dH_tilde, cache, params):
         dparams["attention.v.weight"] = (
             dscores.reshape(1, -1) @ hidden.reshape(-1, A)
         ).reshape(1, A)
-        dpre = dscores[..., None] * v * (1 - hidden**2)
+        # d score / d pre-activation = v * (1 - tanh**2), in one buffer.
+        dpre = hidden * hidden
+        np.subtract(1, dpre, out=dpre)
+        dpre *= v
+        dpre *= dscores[..., None]
         dqueries = dpre.sum(axis=2)  # (n, T_y, H)
         dkeys = dpre.sum(axis=1)  # (n, T_x, H)
         dH_dec += dqueries @ params["attention.query.weight"]
@@ -414,6 +422,6 @@ def attention_backward(kind, dH_tilde, cache, params):
         )
         dparams["attention.key.weight"] = dkeys.reshape(-1, A).T @ E.reshape(-1, K)
     dE *= mask[:, :, None]
-    order = attention_parameter_shapes(kind, H_dec.shape[2], K)
+    order = _parameter_shapes(kind, H_dec.shape[2], K)
     dparams = {name: dparams[name].astype(dtype, copy=False) for name in order}
     return dH_dec, dE, dparams
