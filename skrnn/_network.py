@@ -83,8 +83,9 @@ class Workspace:
     Allocated afresh for every mini-batch, that memory is mapped and zeroed
     again by the operating system at every step, and when the kernel has to
     assemble large pages for it (NumPy asks for them), a step can spend more
-    time in the kernel than in the computation. A fit keeps one workspace for its duration and drops it afterwards, so
-    that a fitted model holds no scratch memory.
+    time in the kernel than in the computation. A fit keeps one workspace
+    for its duration and drops it afterwards, so that a fitted model holds no
+    scratch memory.
 
     Buffers grow to the largest batch seen and are never shrunk; a buffer is
     an uninitialised scratch area, valid until the next request of its key.
