@@ -3,7 +3,7 @@
 skrnn's step is split into
 
 - the forward and backward kernels, timed by calling
-  :func:`skrnn._kernels.layer_forward` and :func:`skrnn._kernels.layer_backward`
+  :func:`skrnn._runtime.layer_forward` and :func:`skrnn._runtime.layer_backward`
   directly on the arrays the network would pass them;
 - inside the kernels, the GEMMs: a skeleton kernel makes exactly the matrix
   products the LSTM kernels make (per block of steps the input projection,
