@@ -1,6 +1,6 @@
-"""Metrics for sequence tagging.
+"""Metrics for sequence tagging and sequence-to-sequence output.
 
-Every function takes ``y_true`` and ``y_pred`` in the forms
+Tagging metrics take ``y_true`` and ``y_pred`` in the forms
 :class:`~skrnn.SequenceTagger` uses: a list (or tuple, or 1-D object array)
 of 1-D label arrays, one per sequence, or a 2-D array with one row per
 sequence. Only real steps count; nothing is padded.
@@ -13,18 +13,33 @@ sequence. Only real steps count; nothing is padded.
   IOB1, IOB2 (BIO) and IOBES tagging schemes; :func:`get_entities` lists the
   entities a tag sequence holds.
 
+Sequence-to-sequence metrics compare output sequences whose lengths may
+differ from those of the references (transcription, translation,
+generation). Each sequence is a string (read as characters) or a list or
+1-D array of tokens (integers or strings):
+
+- :func:`sequence_accuracy` is the fraction of sequences that are exactly
+  right (same length, same tokens);
+- :func:`edit_distance` is the mean Levenshtein distance per sequence;
+- :func:`error_rate` is the total number of edits over the total reference
+  length: the character (CER) or word (WER) error rate;
+- :func:`bleu_score` is corpus BLEU with one reference per sequence.
+
 All of them work with :func:`sklearn.metrics.make_scorer`, and so with
 :class:`~sklearn.model_selection.GridSearchCV` over ragged lists of sequences.
 """
 
 import functools
 import warnings
-from numbers import Real
+from collections import Counter
+from numbers import Integral, Real
 
 import numpy as np
+from numba import njit
 from sklearn import metrics
 
 from ._compat import (
+    Interval,
     Options,
     StrOptions,
     UndefinedMetricWarning,
@@ -35,12 +50,16 @@ from ._compat import (
 from ._validation import _label_sequences, _offsets
 
 __all__ = [
+    "bleu_score",
+    "edit_distance",
+    "error_rate",
     "flat_accuracy_score",
     "flat_classification_report",
     "flat_f1_score",
     "flat_precision_score",
     "flat_recall_score",
     "get_entities",
+    "sequence_accuracy",
     "sequence_accuracy_score",
     "span_f1_score",
     "span_precision_score",
@@ -442,6 +461,12 @@ def flat_classification_report(
 def sequence_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     """Fraction of sequences whose every step is tagged right.
 
+    The tagging form of :func:`sequence_accuracy`: both count a sequence as
+    right only when every step is. A tagger gives one label per step, so
+    here a predicted sequence of another length than its reference is an
+    error (it points at a bug), where :func:`sequence_accuracy` counts it as
+    a wrong sequence.
+
     Parameters
     ----------
     y_true : list of array-like or array-like of shape (n_sequences, n_steps)
@@ -462,6 +487,7 @@ def sequence_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=Non
     See Also
     --------
     flat_accuracy_score : Fraction of steps tagged right.
+    sequence_accuracy : Exact-match fraction for sequences of any lengths.
 
     Examples
     --------
@@ -477,24 +503,38 @@ def sequence_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=Non
         sample_weight = _check_sequence_weight(sample_weight, n_sequences)
     if n_sequences == 0:
         return 0.0
-    flat_true = _concatenate(true_sequences)
-    flat_pred = _concatenate(pred_sequences)
     # Refuses mixes of string and number labels, as accuracy_score does.
-    unique_labels(flat_true, flat_pred)
-    step_right = np.asarray(flat_true == flat_pred, dtype=bool)
-    lengths = _sequence_lengths(true_sequences)
-    sequence_right = np.ones(n_sequences, dtype=bool)
-    # reduceat needs a non-empty slice per index: empty sequences stay True.
-    filled = lengths > 0
-    if step_right.size:
-        sequence_right[filled] = np.logical_and.reduceat(
-            step_right, _offsets(lengths)[filled]
+    unique_labels(_concatenate(true_sequences), _concatenate(pred_sequences))
+    right = _exact_matches(true_sequences, pred_sequences)
+    return _count_or_fraction(right, normalize, sample_weight)
+
+
+def _exact_matches(true_sequences, pred_sequences):
+    """Whether each predicted sequence equals its reference, length included.
+
+    The one implementation behind :func:`sequence_accuracy_score` and
+    :func:`sequence_accuracy`.
+    """
+    true_lengths = _sequence_lengths(true_sequences)
+    right = true_lengths == _sequence_lengths(pred_sequences)
+    # Empty pairs are right; reduceat needs a non-empty slice per index.
+    compared = np.flatnonzero(right & (true_lengths > 0))
+    if compared.size:
+        flat_true = np.concatenate([true_sequences[i] for i in compared])
+        flat_pred = np.concatenate([pred_sequences[i] for i in compared])
+        step_right = np.asarray(flat_true == flat_pred, dtype=bool)
+        right[compared] = np.logical_and.reduceat(
+            step_right, _offsets(true_lengths[compared])
         )
+    return right
+
+
+def _count_or_fraction(right, normalize, sample_weight):
     if not normalize:
         if sample_weight is None:
-            return float(sequence_right.sum())
-        return float(np.dot(sequence_right, sample_weight))
-    return float(np.average(sequence_right, weights=sample_weight))
+            return float(right.sum())
+        return float(np.dot(right, sample_weight))
+    return float(np.average(right, weights=sample_weight))
 
 
 def _normalize_scheme(scheme):
