@@ -122,9 +122,10 @@ def validate_sequences(estimator, X, *, reset, allow_nan=False):
         dict, ...), is sparse, or holds objects that are not numbers.
     ValueError
         If ``X`` holds no sequence, a sequence of length 0, NaN (unless
-        ``allow_nan=True``) or infinity, strings or complex numbers, has the wrong number of dimensions, mixes
-        numbers of features per step, or does not match what the estimator
-        was fitted on. Messages name the offending sequence.
+        ``allow_nan=True``) or infinity, strings or complex numbers, has the
+        wrong number of dimensions, mixes numbers of features per step, or
+        does not match what the estimator was fitted on. Messages name the
+        offending sequence.
 
     Notes
     -----
