@@ -83,7 +83,7 @@ class Sequences:
         return len(self.sequences)
 
 
-def validate_sequences(estimator, X, *, reset):
+def validate_sequences(estimator, X, *, reset, allow_nan=False):
     """Validate sequence input ``X`` and record or check its shape.
 
     Parameters
@@ -102,6 +102,12 @@ def validate_sequences(estimator, X, *, reset):
         True in ``fit`` and the first ``partial_fit``: record the input's
         shape on ``estimator``. False everywhere else: check ``X`` against
         what was recorded (the check is skipped if nothing was recorded).
+    allow_nan : bool, default=False
+        Accept NaN values (infinity is still refused). For transformers that
+        handle missing steps themselves, such as
+        :class:`~skrnn.preprocessing.SequenceScaler` and
+        :class:`~skrnn.preprocessing.SequenceImputer`; the estimators keep the
+        default and refuse NaN.
 
     Returns
     -------
@@ -115,10 +121,11 @@ def validate_sequences(estimator, X, *, reset):
         If ``X`` is not an array-like or list of sequences (None, a string, a
         dict, ...), is sparse, or holds objects that are not numbers.
     ValueError
-        If ``X`` holds no sequence, a sequence of length 0, NaN or infinity,
-        strings or complex numbers, has the wrong number of dimensions, mixes
-        numbers of features per step, or does not match what the estimator
-        was fitted on. Messages name the offending sequence.
+        If ``X`` holds no sequence, a sequence of length 0, NaN (unless
+        ``allow_nan=True``) or infinity, strings or complex numbers, has the
+        wrong number of dimensions, mixes numbers of features per step, or
+        does not match what the estimator was fitted on. Messages name the
+        offending sequence.
 
     Notes
     -----
@@ -158,11 +165,11 @@ def validate_sequences(estimator, X, *, reset):
     """
     form, data = _detect_form(X)
     if form == "table":
-        result = _table_sequences(estimator, data, reset)
+        result = _table_sequences(estimator, data, reset, allow_nan=allow_nan)
     elif form == "array":
-        result = _array_sequences(estimator, data)
+        result = _array_sequences(estimator, data, allow_nan=allow_nan)
     else:
-        result = _ragged_sequences(estimator, data)
+        result = _ragged_sequences(estimator, data, allow_nan=allow_nan)
     _record_or_check_step_features(estimator, X, result, reset)
     return result
 
@@ -247,18 +254,31 @@ def _detect_form(X):
     )
 
 
-def _table_sequences(estimator, X, reset):
+def _table_sequences(estimator, X, reset, *, allow_nan=False):
     """Validate a 2-D table; each row becomes a univariate sequence."""
     fitted_on_table = getattr(estimator, "_fit_input_form", "table") == "table"
     # A per-step estimator (the tagger) labels every column, so its tables may
     # have any number of columns after fit, like its sequences any length.
     per_step = getattr(estimator, "_per_step", False)
+    finite = "allow-nan" if allow_nan else True
     if reset or (fitted_on_table and not per_step):
-        X = validate_data(estimator, X, reset=reset, dtype=_COMPUTE_DTYPES)
+        X = validate_data(
+            estimator,
+            X,
+            reset=reset,
+            dtype=_COMPUTE_DTYPES,
+            ensure_all_finite=finite,
+        )
     else:
         # The estimator was fitted on sequences: the columns here are steps,
         # not the features n_features_in_ counts, so only check the array.
-        X = check_array(X, dtype=_COMPUTE_DTYPES, estimator=estimator, input_name="X")
+        X = check_array(
+            X,
+            dtype=_COMPUTE_DTYPES,
+            estimator=estimator,
+            input_name="X",
+            ensure_all_finite=finite,
+        )
     X = np.ascontiguousarray(X)
     n_sequences, n_steps = X.shape
     return Sequences(
@@ -270,7 +290,7 @@ def _table_sequences(estimator, X, reset):
     )
 
 
-def _array_sequences(estimator, X):
+def _array_sequences(estimator, X, *, allow_nan=False):
     """Validate a 3-D array ``(n_sequences, n_steps, n_features)``."""
     name = _estimator_name(estimator)
     X = _as_compute_array(X, where="")
@@ -291,7 +311,7 @@ def _array_sequences(estimator, X):
             f"minimum of 1 is required by {name}."
         )
     X = np.ascontiguousarray(X)
-    _check_finite(X, name)
+    _check_finite(X, name, allow_nan=allow_nan)
     return Sequences(
         sequences=list(X),
         lengths=np.full(n_sequences, n_steps, dtype=np.int64),
@@ -301,7 +321,7 @@ def _array_sequences(estimator, X):
     )
 
 
-def _ragged_sequences(estimator, X):
+def _ragged_sequences(estimator, X, *, allow_nan=False):
     """Validate a list of sequences of shape ``(n_steps_i, n_features)``."""
     name = _estimator_name(estimator)
     arrays = []
@@ -329,7 +349,9 @@ def _ragged_sequences(estimator, X):
             (array.sum() for array in sequences), dtype=np.float64, count=len(arrays)
         )
     for index in np.flatnonzero(~np.isfinite(sums)):
-        _raise_if_not_finite(sequences[index], name, sequence_index=int(index))
+        _raise_if_not_finite(
+            sequences[index], name, sequence_index=int(index), allow_nan=allow_nan
+        )
     lengths = np.fromiter(
         (array.shape[0] for array in sequences), dtype=np.int64, count=len(arrays)
     )
@@ -426,24 +448,27 @@ def _as_compute_array(array, *, where):
     )
 
 
-def _check_finite(array, estimator_name):
+def _check_finite(array, estimator_name, *, allow_nan=False):
     """Raise scikit-learn's NaN / infinity error for a 3-D array."""
     # One reduction is the cheap test for the common all-finite case; an
     # overflowing sum is settled by the exact test.
     with np.errstate(over="ignore", invalid="ignore"):
         if np.isfinite(array.sum()):
             return
-    _raise_if_not_finite(array, estimator_name)
+    _raise_if_not_finite(array, estimator_name, allow_nan=allow_nan)
 
 
-def _raise_if_not_finite(array, estimator_name, *, sequence_index=None):
+def _raise_if_not_finite(
+    array, estimator_name, *, sequence_index=None, allow_nan=False
+):
     """Raise scikit-learn's NaN / infinity error, naming where the value is.
 
     ``array`` is a float array of shape ``(n_sequences, n_steps, n_features)``
     or, with ``sequence_index``, one sequence ``(n_steps, n_features)``.
-    Returns quietly if every value is finite.
+    Returns quietly if every value is finite, or, with ``allow_nan``, if no
+    value is infinite.
     """
-    is_nan = np.isnan(array)
+    is_nan = np.zeros((), dtype=bool) if allow_nan else np.isnan(array)
     if is_nan.any():
         what, position = "NaN", np.argwhere(is_nan)[0]
     else:

@@ -2,7 +2,10 @@
 
 - :func:`make_windows` cuts one series or several into fixed-length input
   windows and the value(s) that follow each window: the many-to-one form of
-  next-value prediction (forecasting).
+  next-value prediction (forecasting), optionally with known covariates.
+- :class:`SequenceScaler` standardises each feature over all steps of all
+  training sequences (or each sequence by its own statistics).
+- :class:`SequenceImputer` fills missing (NaN) steps within each sequence.
 - :class:`TextTokenizer` learns a character or word vocabulary from raw
   strings and turns each string into a 1-D array of integer token ids, with no
   padding, so that it can be the first step of a
@@ -10,7 +13,7 @@
 """
 
 from collections import Counter
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -19,15 +22,17 @@ from ._compat import (
     Interval,
     StrOptions,
     _fit_context,
+    available_if,
     check_is_fitted,
     validate_params,
 )
+from ._validation import validate_sequences
 
-__all__ = ["TextTokenizer", "make_windows"]
+__all__ = ["SequenceImputer", "SequenceScaler", "TextTokenizer", "make_windows"]
 
 
-def _as_series_list(series):
-    """Split ``series`` into a list of ``(index, array)`` pairs, one per series.
+def _as_series_list(series, name="series"):
+    """Split ``series`` into a list of arrays, one per series.
 
     A NumPy array is one series (1-D, or 2-D ``(n_steps, n_features)``), or
     several equal-length ones when 3-D. A list or tuple of numbers is one 1-D
@@ -40,36 +45,33 @@ def _as_series_list(series):
         return [array]
     if isinstance(series, (list, tuple)):
         if len(series) == 0:
-            raise ValueError("series is empty: at least one series is required.")
+            raise ValueError(f"{name} is empty: at least one series is required.")
         if all(np.ndim(item) == 0 for item in series):
             return [series]
         return list(series)
     raise TypeError(
-        f"series must be an array-like of numbers or a list of them, got "
+        f"{name} must be an array-like of numbers or a list of them, got "
         f"{type(series).__name__} instead."
     )
 
 
-def _check_series(values, index):
+def _check_series(values, index, label="Series"):
     """Convert one series to a float array ``(n_steps, n_features)``."""
+    what = f"{label} {index}"
     try:
         array = np.asarray(values)
     except ValueError as exc:
-        raise ValueError(f"Series {index} is not a rectangular array: {exc}") from exc
+        raise ValueError(f"{what} is not a rectangular array: {exc}") from exc
     if array.dtype.kind == "O":
         try:
             array = array.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"Series {index} holds values that are not numbers."
-            ) from exc
+            raise TypeError(f"{what} holds values that are not numbers.") from exc
     if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"Series {index} has dtype {array.dtype}; real numbers are required."
-        )
+        raise TypeError(f"{what} has dtype {array.dtype}; real numbers are required.")
     if array.ndim not in (1, 2):
         raise ValueError(
-            f"Series {index} has {array.ndim} dimensions (shape {array.shape}); "
+            f"{what} has {array.ndim} dimensions (shape {array.shape}); "
             f"each series must be 1-D (n_steps,) or 2-D (n_steps, n_features)."
         )
     array = array.astype(
@@ -77,8 +79,8 @@ def _check_series(values, index):
     )
     if not np.isfinite(array).all():
         raise ValueError(
-            f"Series {index} contains NaN or infinity; fill or drop the missing "
-            f"values before cutting windows."
+            f"{what} contains NaN or infinity; fill or drop the missing "
+            f"values before cutting windows (SequenceImputer fills them)."
         )
     return array if array.ndim == 2 else array[:, np.newaxis]
 
@@ -89,10 +91,11 @@ def _check_series(values, index):
         "window": [Interval(Integral, 1, None, closed="left")],
         "horizon": [Interval(Integral, 1, None, closed="left")],
         "stride": [Interval(Integral, 1, None, closed="left")],
+        "covariates": ["array-like", list, tuple, None],
     },
     prefer_skip_nested_validation=True,
 )
-def make_windows(series, window, horizon=1, stride=1):
+def make_windows(series, window, horizon=1, stride=1, *, covariates=None):
     """Cut series into input windows and the values that follow them.
 
     Each window of ``window`` consecutive steps becomes one input sequence,
@@ -117,12 +120,21 @@ def make_windows(series, window, horizon=1, stride=1):
         Number of steps after each window to predict, at least 1.
     stride : int, default=1
         Number of steps between the starts of consecutive windows, at least 1.
+    covariates : array-like or list of array-like, default=None
+        Known covariates (calendar features, planned inputs, ...) aligned
+        with the steps of ``series``: for each series an array of shape
+        ``(n_steps, n_covariates)`` (or ``(n_steps,)`` for one covariate),
+        given in the same way as ``series`` (one array for one series, a
+        list or a 3-D array for several). Each input step then holds the
+        series' features followed by the covariates of the same step, and
+        ``y`` still holds only the series' values.
 
     Returns
     -------
-    X : ndarray of shape (n_windows, window, n_features)
+    X : ndarray of shape (n_windows, window, n_features + n_covariates)
         The input windows, series after series, in time order. Univariate
-        series give ``n_features = 1``.
+        series give ``n_features = 1``; without covariates
+        ``n_covariates = 0``.
     y : ndarray
         The values that follow each window. For 1-D series: shape
         ``(n_windows,)`` when ``horizon == 1``, else ``(n_windows, horizon)``.
@@ -133,9 +145,11 @@ def make_windows(series, window, horizon=1, stride=1):
     ------
     ValueError
         If a series is shorter than ``window + horizon``, holds NaN or
-        infinity, or has a different number of features than the first one.
+        infinity, or has a different number of features than the first one;
+        if ``covariates`` do not hold one array per series with one row per
+        step, or their numbers of covariates differ.
     TypeError
-        If a series does not hold real numbers.
+        If a series or covariate array does not hold real numbers.
 
     See Also
     --------
@@ -153,6 +167,12 @@ def make_windows(series, window, horizon=1, stride=1):
     day, and a model that never saw the others forecasts badly from them.
     Keep ``stride=1``, or one coprime with the period.
 
+    With covariates, input step ``t`` of a window is ``(target_t, cov_t)``
+    and its target is ``target_{t+1}, ..., target_{t+horizon}``: the
+    covariates of the target steps are not in ``X``. A model trained on such
+    windows forecasts step after step given the covariate values of the
+    steps it produces (the future covariates).
+
     Examples
     --------
     >>> import numpy as np
@@ -169,6 +189,19 @@ def make_windows(series, window, horizon=1, stride=1):
            [ 4.,  5.],
            [12., 13.],
            [13., 14.]])
+
+    A covariate known in advance (here the hour of the day) joins each step:
+
+    >>> hour = np.arange(6.0) % 24
+    >>> X, y = make_windows(np.arange(100.0, 106.0), 3, covariates=hour)
+    >>> X.shape
+    (3, 3, 2)
+    >>> X[0]
+    array([[100.,   0.],
+           [101.,   1.],
+           [102.,   2.]])
+    >>> y
+    array([103., 104., 105.])
     """
     raw = _as_series_list(series)
     arrays = [_check_series(values, index) for index, values in enumerate(raw)]
@@ -192,13 +225,25 @@ def make_windows(series, window, horizon=1, stride=1):
                 f"horizon={horizon} needs at least {needed}. Use a shorter "
                 f"window or drop the series."
             )
-    dtype = np.float32 if all(a.dtype == np.float32 for a in arrays) else np.float64
+    covariate_arrays = _check_covariates(covariates, arrays)
+    inputs = arrays
+    if covariate_arrays is not None:
+        inputs = [
+            np.concatenate([array, covariate.astype(array.dtype, copy=False)], axis=1)
+            for array, covariate in zip(arrays, covariate_arrays, strict=True)
+        ]
+    dtype = (
+        np.float32
+        if all(a.dtype == np.float32 for a in arrays)
+        and all(c.dtype == np.float32 for c in covariate_arrays or [])
+        else np.float64
+    )
 
     X_parts, y_parts = [], []
-    for array in arrays:
+    for array, inputs_array in zip(arrays, inputs, strict=True):
         starts = np.arange(0, len(array) - needed + 1, stride)
         # Fancy indexing copies, so the windows never alias the caller's data.
-        X_parts.append(array[starts[:, np.newaxis] + np.arange(window)])
+        X_parts.append(inputs_array[starts[:, np.newaxis] + np.arange(window)])
         y_parts.append(array[starts[:, np.newaxis] + window + np.arange(horizon)])
     X = np.concatenate(X_parts).astype(dtype, copy=False)
     y = np.concatenate(y_parts).astype(dtype, copy=False)
@@ -207,6 +252,40 @@ def make_windows(series, window, horizon=1, stride=1):
     if horizon == 1:
         y = y[:, 0]
     return X, y
+
+
+def _check_covariates(covariates, arrays):
+    """Convert covariates to one float array per series, checking alignment."""
+    if covariates is None:
+        return None
+    raw = _as_series_list(covariates, name="covariates")
+    if len(raw) != len(arrays):
+        raise ValueError(
+            f"covariates hold {len(raw)} series, but series holds "
+            f"{len(arrays)}: pass one covariate array per series, with one row "
+            f"per step of its series."
+        )
+    covariate_arrays = [
+        _check_series(values, index, label="Covariate array")
+        for index, values in enumerate(raw)
+    ]
+    n_covariates = covariate_arrays[0].shape[1]
+    for index, (covariate, array) in enumerate(
+        zip(covariate_arrays, arrays, strict=True)
+    ):
+        if len(covariate) != len(array):
+            raise ValueError(
+                f"Covariate array {index} has {len(covariate)} steps, but series "
+                f"{index} has {len(array)}: covariates need one row per step of "
+                f"their series."
+            )
+        if covariate.shape[1] != n_covariates:
+            raise ValueError(
+                f"Covariate array {index} has {covariate.shape[1]} covariates, "
+                f"but covariate array 0 has {n_covariates}: every series needs "
+                f"the same covariates."
+            )
+    return covariate_arrays
 
 
 def _check_texts(X):
@@ -460,4 +539,462 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.target_tags.required = False
         tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+# Transformers of sequences -------------------------------------------------
+
+
+def _validate_nan_sequences(estimator, X, *, reset):
+    """Validate ``X`` as the estimators do, but let NaN through.
+
+    Also returns, for ragged input, which sequences were given 1-D, so that
+    the output keeps their shape.
+    """
+    seqs = validate_sequences(estimator, X, reset=reset, allow_nan=True)
+    one_d = None
+    if seqs.form == "ragged":
+        one_d = [np.ndim(item) == 1 for item in X]
+    return seqs, one_d
+
+
+def _like_input(arrays, seqs, one_d):
+    """Give transformed ``(n_steps_i, n_features)`` arrays the form of ``X``."""
+    if seqs.form == "table":
+        return np.stack([array[:, 0] for array in arrays])
+    if seqs.form == "array":
+        return np.stack(arrays)
+    return [
+        array[:, 0] if flat else array
+        for array, flat in zip(arrays, one_d, strict=True)
+    ]
+
+
+def _nan_statistics(steps):
+    """Mean, variance and count of the non-NaN values of each column.
+
+    Computed in float64 in two passes (mean, then squared deviations), which
+    stays accurate where the one-pass formula cancels. A column with no
+    value gets NaN statistics.
+    """
+    steps = np.asarray(steps, dtype=np.float64)
+    missing = np.isnan(steps)
+    count = (~missing).sum(axis=0)
+    filled = np.where(missing, 0.0, steps)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = filled.sum(axis=0) / count
+        deviation = np.where(missing, 0.0, steps - mean)
+        var = (deviation**2).sum(axis=0) / count
+    return mean, var, count
+
+
+def _scale_from_var(var, mean, count):
+    """Standard deviation, with 1 for features that are constant.
+
+    The variance computed for a constant feature is rounding noise of at
+    most about ``(count * eps * |mean|)**2``; dividing by its square root
+    would blow that noise up, so such features (and those with a variance
+    of exactly 0) keep their scale, as in StandardScaler.
+    """
+    scale = np.sqrt(var)
+    eps = np.finfo(np.float64).eps
+    constant = (var <= (count * eps * mean) ** 2) | (scale < 10 * eps)
+    scale[constant] = 1.0
+    return scale
+
+
+class SequenceScaler(TransformerMixin, BaseEstimator):
+    """Standardise each feature over all steps of all sequences.
+
+    ``fit`` learns the mean and standard deviation of each feature over every
+    step of every training sequence; ``transform`` subtracts the mean and
+    divides by the standard deviation, step by step, and returns the
+    sequences in the container form they came in. It is
+    :class:`~sklearn.preprocessing.StandardScaler` for sequences: put it
+    first in a :class:`~sklearn.pipeline.Pipeline` so that each
+    cross-validation fold learns its statistics from its training part only.
+
+    Parameters
+    ----------
+    with_mean : bool, default=True
+        Subtract the mean of each feature.
+    with_std : bool, default=True
+        Divide by the standard deviation of each feature.
+    per_sequence : bool, default=False
+        Standardise each sequence by its own mean and standard deviation
+        (per feature, over its steps) instead of by statistics learned in
+        ``fit``. Use it when the level and spread of each sequence carry no
+        information (series recorded on different scales); ``fit`` then
+        learns only the number of features, and ``inverse_transform`` is not
+        available.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_step_features,)
+        Mean of each feature over all non-NaN training steps. For the 2-D
+        form (univariate sequences, one step per column) one value, shared by
+        every cell. Not set when ``per_sequence=True``.
+    var_ : ndarray of shape (n_step_features,)
+        Variance of each feature (``ddof=0``). Not set when
+        ``per_sequence=True``.
+    scale_ : ndarray of shape (n_step_features,) or None
+        Standard deviation of each feature, 1 where the feature is constant;
+        None when ``with_std=False``. Not set when ``per_sequence=True``.
+    n_steps_seen_ : ndarray of shape (n_step_features,), dtype int64
+        Number of non-NaN training steps of each feature. Not set when
+        ``per_sequence=True``.
+    n_features_in_ : int
+        The number of features per step for 3-D and ragged input, the number
+        of columns (steps) for a 2-D array, as skrnn's estimators count.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names of a 2-D pandas DataFrame given to ``fit``.
+
+    See Also
+    --------
+    SequenceImputer : Fill the NaN steps of sequences.
+    sklearn.preprocessing.StandardScaler : The same for a table of samples.
+
+    Notes
+    -----
+    The three input forms of the estimators are accepted and kept: a list of
+    sequences gives a list of arrays (a 1-D sequence stays 1-D), a 3-D array
+    a 3-D array and a 2-D array a 2-D array. A 2-D array holds univariate
+    sequences, so all its cells are one feature and share one mean and one
+    standard deviation (a 2-D array is not scaled column by column, which
+    would treat steps as different features).
+
+    NaN values are ignored when the statistics are learned and stay NaN in
+    the output, as in StandardScaler, so that a :class:`SequenceImputer` can
+    come before or after the scaler. A feature with no value at all in the
+    training data gets NaN statistics and becomes NaN. Infinity is refused.
+
+    Output is float32 for float32 input and float64 otherwise; the
+    statistics are computed in float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrnn.preprocessing import SequenceScaler
+    >>> X = [np.array([[0.0, 10.0], [2.0, 30.0]]), np.array([[4.0, 20.0]])]
+    >>> scaler = SequenceScaler().fit(X)
+    >>> scaler.mean_, scaler.scale_
+    (array([ 2., 20.]), array([1.63299316, 8.16496581]))
+    >>> scaler.transform(X)[1]
+    array([[1.22474487, 0.        ]])
+    >>> np.allclose(scaler.inverse_transform(scaler.transform(X))[0], X[0])
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "with_mean": ["boolean"],
+        "with_std": ["boolean"],
+        "per_sequence": ["boolean"],
+    }
+
+    _learned = ("mean_", "var_", "scale_", "n_steps_seen_")
+
+    def __init__(self, *, with_mean=True, with_std=True, per_sequence=False):
+        self.with_mean = with_mean
+        self.with_std = with_std
+        self.per_sequence = per_sequence
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the mean and standard deviation of each feature.
+
+        Parameters
+        ----------
+        X : {array-like, list of array-like}
+            Sequences: a 2-D array ``(n_sequences, n_steps)`` of univariate
+            sequences, a 3-D array ``(n_sequences, n_steps, n_features)`` or a
+            list of arrays of shape ``(n_steps_i, n_features)`` or
+            ``(n_steps_i,)``. NaN values are ignored.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : SequenceScaler
+            The fitted scaler.
+        """
+        seqs, _ = _validate_nan_sequences(self, X, reset=True)
+        for name in self._learned:
+            # A refit with per_sequence=True must not keep old statistics.
+            self.__dict__.pop(name, None)
+        if self.per_sequence:
+            return self
+        mean, var, count = _nan_statistics(np.concatenate(seqs.sequences))
+        self.mean_ = mean
+        self.var_ = var
+        self.scale_ = _scale_from_var(var, mean, count) if self.with_std else None
+        self.n_steps_seen_ = count.astype(np.int64)
+        return self
+
+    def _statistics(self, sequence):
+        """Mean and scale to use for one ``(n_steps, n_features)`` sequence."""
+        if self.per_sequence:
+            mean, var, count = _nan_statistics(sequence)
+            scale = _scale_from_var(var, mean, count)
+        else:
+            mean, scale = self.mean_, self.scale_
+        if not self.with_mean:
+            mean = np.zeros_like(mean)
+        if not self.with_std:
+            scale = np.ones_like(mean)
+        return mean.astype(sequence.dtype), scale.astype(sequence.dtype)
+
+    def transform(self, X):
+        """Standardise each step of each sequence.
+
+        Parameters
+        ----------
+        X : {array-like, list of array-like}
+            Sequences in any of the forms :meth:`fit` accepts, with the
+            number of features per step seen in ``fit``.
+
+        Returns
+        -------
+        X_scaled : ndarray or list of ndarray
+            The standardised sequences, in the container form of ``X``; NaN
+            values stay NaN.
+        """
+        check_is_fitted(self)
+        seqs, one_d = _validate_nan_sequences(self, X, reset=False)
+        scaled = []
+        for sequence in seqs.sequences:
+            mean, scale = self._statistics(sequence)
+            scaled.append((sequence - mean) / scale)
+        return _like_input(scaled, seqs, one_d)
+
+    def _check_invertible(self):
+        if self.per_sequence:
+            raise AttributeError(
+                "inverse_transform is not available with per_sequence=True: "
+                "each sequence was scaled by its own mean and standard "
+                "deviation, which transform does not keep. Use "
+                "per_sequence=False to be able to invert the scaling."
+            )
+        return True
+
+    @available_if(_check_invertible)
+    def inverse_transform(self, X):
+        """Undo the scaling: multiply by the scale and add the mean.
+
+        Parameters
+        ----------
+        X : {array-like, list of array-like}
+            Scaled sequences in any of the forms :meth:`fit` accepts.
+
+        Returns
+        -------
+        X_original : ndarray or list of ndarray
+            The sequences on the original scale, in the container form of
+            ``X``.
+
+        Raises
+        ------
+        AttributeError
+            With ``per_sequence=True``, whose statistics are not kept.
+        """
+        check_is_fitted(self)
+        seqs, one_d = _validate_nan_sequences(self, X, reset=False)
+        restored = []
+        for sequence in seqs.sequences:
+            mean, scale = self._statistics(sequence)
+            restored.append(sequence * scale + mean)
+        return _like_input(restored, seqs, one_d)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _forward_fill(sequence, missing, observed_any):
+    """Carry the last observed value forward; back-fill leading gaps."""
+    steps = np.arange(len(sequence))[:, np.newaxis]
+    last_observed = np.where(missing, 0, steps)
+    np.maximum.accumulate(last_observed, axis=0, out=last_observed)
+    first_observed = np.argmax(~missing, axis=0)
+    source = np.where(steps < first_observed, first_observed, last_observed)
+    return sequence[source, np.arange(sequence.shape[1])]
+
+
+def _linear_fill(sequence, missing, observed_any):
+    """Interpolate linearly between observed steps; extend the end values."""
+    filled = sequence.copy()
+    steps = np.arange(len(sequence))
+    for feature in np.flatnonzero(missing.any(axis=0) & observed_any):
+        gaps = missing[:, feature]
+        known = ~gaps
+        filled[gaps, feature] = np.interp(
+            steps[gaps], steps[known], sequence[known, feature]
+        )
+    return filled
+
+
+_FILLERS = {"forward": _forward_fill, "linear": _linear_fill}
+
+
+class SequenceImputer(TransformerMixin, BaseEstimator):
+    """Fill missing (NaN) steps of sequences, feature by feature.
+
+    Gaps are filled within each sequence, from its own observed steps
+    (``"forward"``, ``"linear"``), or with a value learned from the training
+    sequences (``"mean"``) or given (``"constant"``). The output has no NaN
+    left and keeps the container form of the input, so the imputer can be
+    the first step of a :class:`~sklearn.pipeline.Pipeline` ending in an
+    skrnn estimator, which refuses NaN.
+
+    Parameters
+    ----------
+    strategy : {"forward", "linear", "mean", "constant"}, default="forward"
+        How a feature's missing steps are filled:
+
+        - ``"forward"``: with the last observed value of the feature in the
+          same sequence; missing steps before the first observed one take
+          the first observed value (back fill);
+        - ``"linear"``: by linear interpolation in time between the observed
+          steps around the gap; before the first and after the last observed
+          step, with the first and last observed value;
+        - ``"mean"``: with the feature's mean over all training steps;
+        - ``"constant"``: with ``fill_value``.
+
+        With ``"forward"`` and ``"linear"``, a sequence in which a feature is
+        never observed gets that feature's training mean at every step.
+    fill_value : float, default=None
+        The value of ``strategy="constant"``; None means 0. Ignored by the
+        other strategies.
+
+    Attributes
+    ----------
+    statistics_ : ndarray of shape (n_step_features,)
+        The value that fills a feature with no observed step in a sequence
+        (and every missing step with ``"mean"``): the training mean of the
+        feature, or ``fill_value`` for ``"constant"``. For the 2-D form
+        (univariate sequences) one value.
+    n_features_in_ : int
+        The number of features per step for 3-D and ragged input, the number
+        of columns (steps) for a 2-D array, as skrnn's estimators count.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names of a 2-D pandas DataFrame given to ``fit``.
+
+    See Also
+    --------
+    SequenceScaler : Standardise sequences; NaN passes through it.
+    sklearn.impute.SimpleImputer : The same for a table of samples.
+
+    Notes
+    -----
+    Each sequence is filled from its own steps only: nothing leaks from one
+    sequence into another, so windows cut by :func:`make_windows` and
+    sequences in different cross-validation folds stay independent. Only
+    ``"mean"`` (and the all-missing fallback) uses what ``fit`` learned.
+
+    A 2-D array holds univariate sequences, one per row: gaps are filled
+    along the row, and the mean is over all cells. Infinity is refused.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrnn.preprocessing import SequenceImputer
+    >>> X = [np.array([np.nan, 1.0, np.nan, 3.0, np.nan]), np.array([4.0, 6.0])]
+    >>> SequenceImputer().fit_transform(X)[0]
+    array([1., 1., 1., 3., 3.])
+    >>> SequenceImputer(strategy="linear").fit_transform(X)[0]
+    array([1., 1., 2., 3., 3.])
+    >>> SequenceImputer(strategy="mean").fit_transform(X)[0]
+    array([3.5, 1. , 3.5, 3. , 3.5])
+    """
+
+    _parameter_constraints: dict = {
+        "strategy": [StrOptions({"forward", "linear", "mean", "constant"})],
+        "fill_value": [Interval(Real, None, None, closed="neither"), None],
+    }
+
+    def __init__(self, strategy="forward", *, fill_value=None):
+        self.strategy = strategy
+        self.fill_value = fill_value
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the mean of each feature over the observed training steps.
+
+        Parameters
+        ----------
+        X : {array-like, list of array-like}
+            Sequences: a 2-D array ``(n_sequences, n_steps)`` of univariate
+            sequences, a 3-D array ``(n_sequences, n_steps, n_features)`` or a
+            list of arrays of shape ``(n_steps_i, n_features)`` or
+            ``(n_steps_i,)``, with NaN where a value is missing.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : SequenceImputer
+            The fitted imputer.
+
+        Raises
+        ------
+        ValueError
+            If a feature is NaN at every step of every training sequence and
+            ``strategy`` is not ``"constant"``: there is no mean to fill it
+            with.
+        """
+        seqs, _ = _validate_nan_sequences(self, X, reset=True)
+        if self.strategy == "constant":
+            fill_value = 0.0 if self.fill_value is None else float(self.fill_value)
+            self.statistics_ = np.full(seqs.n_features, fill_value)
+            return self
+        mean, _, _ = _nan_statistics(np.concatenate(seqs.sequences))
+        never_observed = np.flatnonzero(np.isnan(mean))
+        if never_observed.size:
+            raise ValueError(
+                f"Feature {never_observed[0]} of X is NaN at every step of every "
+                f"training sequence, so SequenceImputer has no mean to fill it "
+                f"with. Drop that feature, or use strategy='constant' with a "
+                f"fill_value."
+            )
+        self.statistics_ = mean
+        return self
+
+    def transform(self, X):
+        """Fill the missing steps of each sequence.
+
+        Parameters
+        ----------
+        X : {array-like, list of array-like}
+            Sequences in any of the forms :meth:`fit` accepts, with the
+            number of features per step seen in ``fit``.
+
+        Returns
+        -------
+        X_filled : ndarray or list of ndarray
+            The sequences without NaN, in the container form of ``X``.
+        """
+        check_is_fitted(self)
+        seqs, one_d = _validate_nan_sequences(self, X, reset=False)
+        filled = [self._fill(sequence) for sequence in seqs.sequences]
+        return _like_input(filled, seqs, one_d)
+
+    def _fill(self, sequence):
+        missing = np.isnan(sequence)
+        statistics = self.statistics_.astype(sequence.dtype)
+        if not missing.any():
+            return sequence.copy()
+        if self.strategy in ("mean", "constant"):
+            return np.where(missing, statistics, sequence)
+        observed_any = ~missing.all(axis=0)
+        filled = _FILLERS[self.strategy](sequence, missing, observed_any)
+        filled[:, ~observed_any] = statistics[~observed_any]
+        return filled
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

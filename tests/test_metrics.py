@@ -1,4 +1,6 @@
+import importlib.util
 import inspect
+import math
 import re
 import warnings
 
@@ -19,12 +21,16 @@ from skrnn._validation import (
     validate_step_labels,
 )
 from skrnn.metrics import (
+    bleu_score,
+    edit_distance,
+    error_rate,
     flat_accuracy_score,
     flat_classification_report,
     flat_f1_score,
     flat_precision_score,
     flat_recall_score,
     get_entities,
+    sequence_accuracy,
     sequence_accuracy_score,
     span_f1_score,
     span_precision_score,
@@ -537,3 +543,368 @@ def test_flat_scores_match_scikit_learn(y_true, data):
         )
     all_right = [list(t) == list(p) for t, p in zip(y_true, y_pred, strict=True)]
     assert sequence_accuracy_score(y_true, y_pred) == pytest.approx(np.mean(all_right))
+
+
+# Sequence-to-sequence metrics ----------------------------------------------
+
+
+def naive_levenshtein(a, b):
+    """The full dynamic-programming table, straight from the definition."""
+    a, b = list(a), list(b)
+    table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        table[i][0] = i
+    for j in range(len(b) + 1):
+        table[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            table[i][j] = min(
+                table[i - 1][j] + 1,
+                table[i][j - 1] + 1,
+                table[i - 1][j - 1] + (a[i - 1] != b[j - 1]),
+            )
+    return table[len(a)][len(b)]
+
+
+def naive_bleu(references, predictions, max_order=4):
+    """Corpus BLEU from the definition, with lists and list.count."""
+    matches = [0] * max_order
+    totals = [0] * max_order
+    for reference, prediction in zip(references, predictions, strict=True):
+        reference, prediction = list(reference), list(prediction)
+        for n in range(1, max_order + 1):
+            predicted = [
+                tuple(prediction[i : i + n]) for i in range(len(prediction) - n + 1)
+            ]
+            referenced = [
+                tuple(reference[i : i + n]) for i in range(len(reference) - n + 1)
+            ]
+            for ngram in set(predicted):
+                matches[n - 1] += min(predicted.count(ngram), referenced.count(ngram))
+            totals[n - 1] += len(predicted)
+    c = sum(len(p) for p in predictions)
+    r = sum(len(t) for t in references)
+    if c == 0 or min(matches) == 0:
+        return 0.0
+    precision = math.prod(m / t for m, t in zip(matches, totals, strict=True))
+    brevity = 1.0 if c > r else math.exp(1 - r / c)
+    return brevity * precision ** (1 / max_order)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("kitten", "sitting", 3),
+        ("sitting", "kitten", 3),
+        ("flaw", "lawn", 2),
+        ("", "abc", 3),
+        ("abc", "", 3),
+        ("", "", 0),
+        ("same", "same", 0),
+        ("intention", "execution", 5),
+        ("abc", "cab", 2),
+    ],
+)
+def test_edit_distance_known_values(a, b, expected):
+    assert edit_distance([a], [b]) == expected
+    assert edit_distance([list(a)], [list(b)]) == expected
+
+
+def test_edit_distance_mean_and_normalized():
+    y_true = ["kitten", "flaw", "abc"]
+    y_pred = ["sitting", "lawn", "abc"]
+    assert edit_distance(y_true, y_pred) == pytest.approx(5 / 3)
+    assert edit_distance(y_true, y_pred, normalize=True) == pytest.approx(
+        (3 / 6 + 2 / 4 + 0) / 3
+    )
+    assert edit_distance(y_true, y_pred, sample_weight=[1, 0, 1]) == 1.5
+
+
+def test_error_rate_is_total_edits_over_total_length():
+    y_true = ["kitten", "flaw", "abc"]
+    y_pred = ["sitting", "lawn", "abd"]
+    assert error_rate(y_true, y_pred) == pytest.approx((3 + 2 + 1) / 13)
+    # Predictions longer than their references can give a rate above 1.
+    assert error_rate(["a"], ["bcd"]) == 3.0
+
+
+def test_word_error_rate_on_split_words():
+    references = ["the cat sat on the mat", "good morning"]
+    transcripts = ["the cat sat on mat", "good morning to you"]
+    # One deletion, two insertions over 8 reference words.
+    assert error_rate(
+        [s.split() for s in references], [s.split() for s in transcripts]
+    ) == pytest.approx(3 / 8)
+
+
+def test_token_forms_agree():
+    strings_true, strings_pred = ["abca", "bc"], ["abc", "cb"]
+    forms = [
+        (strings_true, strings_pred),
+        ([list(s) for s in strings_true], [list(s) for s in strings_pred]),
+        (
+            [np.array([ord(c) for c in s]) for s in strings_true],
+            [[ord(c) for c in s] for s in strings_pred],
+        ),
+        (np.array(strings_true), np.array(strings_pred)),
+        (object_array([list(s) for s in strings_true]), tuple(strings_pred)),
+    ]
+    for y_true, y_pred in forms:
+        assert edit_distance(y_true, y_pred) == 1.5
+        assert sequence_accuracy(y_true, y_pred) == 0.0
+        assert error_rate(y_true, y_pred) == pytest.approx(3 / 6)
+    # A 2-D array holds one sequence per row; floats equal to ints match.
+    assert edit_distance(np.array([[1, 2, 3]]), np.array([[1.0, 2.0, 4.0]])) == 1.0
+
+
+def test_object_tokens_use_python_equality():
+    def tuples(*items):
+        array = np.empty(len(items), dtype=object)
+        array[:] = items
+        return array
+
+    y_true = [tuples(("a", 1), ("b", 2)), ["x", 3]]
+    y_pred = [tuples(("a", 1), ("c", 2)), ["x", 3]]
+    assert edit_distance(y_true, y_pred) == 0.5
+
+
+def test_sequence_accuracy_allows_other_lengths():
+    assert sequence_accuracy(["cat", "dog"], ["cat", "dogs"]) == 0.5
+    assert sequence_accuracy(["cat", "dog"], ["cat", "dogs"], normalize=False) == 1
+    assert sequence_accuracy(["", "a"], ["", "b"]) == 0.5
+    weighted = sequence_accuracy(
+        ["a", "b", "c"], ["a", "x", "c"], sample_weight=[1, 2, 1]
+    )
+    assert weighted == 0.5
+    # The tagging form refuses what sequence_accuracy counts as wrong.
+    with pytest.raises(ValueError, match="Sequence 1 has 3 labels in y_true but 4"):
+        sequence_accuracy_score([list("cat"), list("dog")], [list("cat"), list("dogs")])
+
+
+def test_both_sequence_accuracies_agree_on_equal_lengths():
+    rng = np.random.default_rng(1)
+    y_true = [rng.integers(0, 3, size=n) for n in rng.integers(1, 5, size=30)]
+    y_pred = [np.where(rng.random(len(t)) < 0.2, 1 - t, t) for t in y_true]
+    weights = rng.random(30)
+    assert sequence_accuracy(y_true, y_pred) == sequence_accuracy_score(y_true, y_pred)
+    assert sequence_accuracy(
+        y_true, y_pred, sample_weight=weights
+    ) == sequence_accuracy_score(y_true, y_pred, sample_weight=weights)
+
+
+def test_bleu_hand_computed():
+    reference = ["the", "cat", "sat", "on", "the", "mat"]
+    prediction = ["the", "cat", "sat", "on", "a", "mat"]
+    # Precisions 5/6, 3/5, 2/4, 1/3; equal lengths, so no brevity penalty.
+    expected = (5 / 6 * 3 / 5 * 2 / 4 * 1 / 3) ** (1 / 4)
+    assert bleu_score([reference], [prediction]) == pytest.approx(expected)
+    assert bleu_score([reference], [prediction], max_order=1) == pytest.approx(5 / 6)
+    assert bleu_score([reference], [reference]) == pytest.approx(1.0)
+
+
+def test_bleu_brevity_penalty_and_clipping():
+    reference = ["a", "b", "c", "d", "e", "f"]
+    # Every n-gram matches, but 4 of 6 tokens: penalty exp(1 - 6 / 4).
+    assert bleu_score([reference], [reference[:4]]) == pytest.approx(math.exp(-0.5))
+    # Longer predictions are not penalised by brevity, only by precision.
+    assert bleu_score(["ab"], ["abab"], max_order=1) == pytest.approx(2 / 4)
+    # "the" occurs twice in the reference: 7 predicted "the" match only 2.
+    assert bleu_score(
+        [["the", "cat", "the"]], [["the"] * 7], max_order=1
+    ) == pytest.approx(2 / 7)
+
+
+def test_bleu_is_corpus_level():
+    # Sentence 2 has no 2-gram match, yet the corpus has some: not 0.
+    y_true = [["a", "b", "c"], ["x", "y"]]
+    y_pred = [["a", "b", "c"], ["y", "x"]]
+    expected = math.sqrt(5 / 5 * 2 / 3)
+    assert bleu_score(y_true, y_pred, max_order=2) == pytest.approx(expected)
+
+
+def test_bleu_zero_without_smoothing():
+    assert bleu_score(["abcd"], ["abce"], max_order=4) == 0.0
+    # Predictions shorter than max_order give no n-gram of that order.
+    assert bleu_score(["abc"], ["abc"], max_order=4) == 0.0
+    assert bleu_score(["abc"], [""]) == 0.0
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        edit_distance,
+        error_rate,
+        bleu_score,
+        sequence_accuracy,
+        lambda t, p, **kw: edit_distance(t, p, normalize=True, **kw),
+    ],
+)
+def test_integer_weights_equal_repetition(metric):
+    y_true = ["kitten", "abcdef", "flaw", "abc"]
+    y_pred = ["sitting", "abcdxf", "lawn", "abd"]
+    weights = [2, 0, 1, 3]
+    repeated_true = [t for t, w in zip(y_true, weights, strict=True) for _ in range(w)]
+    repeated_pred = [p for p, w in zip(y_pred, weights, strict=True) for _ in range(w)]
+    kwargs = {"max_order": 2} if metric is bleu_score else {}
+    assert metric(y_true, y_pred, sample_weight=weights, **kwargs) == pytest.approx(
+        metric(repeated_true, repeated_pred, **kwargs)
+    )
+
+
+SEQ2SEQ_METRICS = [sequence_accuracy, edit_distance, error_rate, bleu_score]
+
+
+@pytest.mark.parametrize("metric", SEQ2SEQ_METRICS)
+@pytest.mark.parametrize(
+    ("y_true", "y_pred", "error", "match"),
+    [
+        (["ab", "c"], ["ab"], ValueError, "y_true has 2 sequences, but y_pred has 1"),
+        ("abc", ["abc"], ValueError, "'y_true' parameter of .* must be an array-like"),
+        ([], [], ValueError, "y_true holds no sequence"),
+        ([1, 2, 3], [[1, 2, 3]], ValueError, r"y_true\[0\] is a single token \(1\)"),
+        (["ab"], [None], ValueError, r"y_pred\[0\] is a single token \(None\)"),
+        (["ab"], [np.zeros((2, 2))], ValueError, r"y_pred\[0\] has shape \(2, 2\)"),
+        ([[1.0, np.nan]], [[1.0]], ValueError, r"y_true\[0\] contains NaN"),
+        (["ab"], [[0, 1]], ValueError, "y_true holds string tokens but y_pred holds"),
+        ({"a": "b"}, ["ab"], TypeError, "y_true must be a list of sequences, got dict"),
+        (np.zeros((1, 2, 2)), ["ab"], ValueError, r"y_true has shape \(1, 2, 2\)"),
+    ],
+)
+def test_seq2seq_input_errors(metric, y_true, y_pred, error, match):
+    with pytest.raises(error, match=match):
+        metric(y_true, y_pred)
+
+
+@pytest.mark.parametrize("metric", SEQ2SEQ_METRICS)
+def test_seq2seq_weight_errors(metric):
+    with pytest.raises(ValueError, match="sample_weight has 1 entries, but there"):
+        metric(["a", "b"], ["a", "b"], sample_weight=[1])
+    with pytest.raises(ValueError, match="sample_weight holds negative"):
+        metric(["a", "b"], ["a", "b"], sample_weight=[1, -1])
+
+
+def test_seq2seq_parameter_errors():
+    with pytest.raises(ValueError, match="'max_order' parameter of bleu_score"):
+        bleu_score(["a"], ["a"], max_order=0)
+    with pytest.raises(ValueError, match="'normalize' parameter of edit_distance"):
+        edit_distance(["a"], ["a"], normalize="yes")
+    with pytest.raises(ValueError, match=r"y_true\[1\] is empty, so normalize=True"):
+        edit_distance(["a", ""], ["a", "b"], normalize=True)
+    with pytest.raises(ValueError, match="references in y_true hold no token"):
+        error_rate(["", ""], ["a", ""])
+
+
+token_lists = st.lists(
+    st.lists(st.sampled_from("abc"), max_size=7), min_size=1, max_size=6
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(token_lists, st.data())
+def test_levenshtein_matches_naive_reference(y_true, data):
+    y_pred = data.draw(
+        st.lists(
+            st.lists(st.sampled_from("abcd"), max_size=7),
+            min_size=len(y_true),
+            max_size=len(y_true),
+        )
+    )
+    distances = [naive_levenshtein(t, p) for t, p in zip(y_true, y_pred, strict=True)]
+    assert edit_distance(y_true, y_pred) == pytest.approx(np.mean(distances))
+    if all(y_true):
+        assert edit_distance(y_true, y_pred, normalize=True) == pytest.approx(
+            np.mean([d / len(t) for d, t in zip(distances, y_true, strict=True)])
+        )
+    total = sum(len(t) for t in y_true)
+    if total:
+        assert error_rate(y_true, y_pred) == pytest.approx(sum(distances) / total)
+    assert sequence_accuracy(y_true, y_pred) == pytest.approx(
+        np.mean([d == 0 for d in distances])
+    )
+    # A metric: symmetric, and at least the difference of the lengths.
+    assert edit_distance(y_pred, y_true) == edit_distance(y_true, y_pred)
+    for t, p, d in zip(y_true, y_pred, distances, strict=True):
+        assert abs(len(t) - len(p)) <= d <= max(len(t), len(p))
+
+
+@settings(max_examples=100, deadline=None)
+@given(token_lists, st.data(), st.integers(1, 4))
+def test_bleu_matches_naive_reference(y_true, data, max_order):
+    y_pred = data.draw(
+        st.lists(
+            st.lists(st.sampled_from("abc"), max_size=7),
+            min_size=len(y_true),
+            max_size=len(y_true),
+        )
+    )
+    expected = naive_bleu(y_true, y_pred, max_order)
+    score = bleu_score(y_true, y_pred, max_order=max_order)
+    assert score == pytest.approx(expected)
+    assert 0.0 <= score <= 1.0 + 1e-12
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("nltk") is None, reason="nltk is not installed"
+)
+def test_bleu_matches_nltk_corpus_bleu():
+    from nltk.translate.bleu_score import corpus_bleu
+
+    rng = np.random.default_rng(0)
+    words = np.array(["the", "a", "cat", "dog", "sat", "ran", "on", "mat"])
+    # Every prediction has at least 4 words: NLTK counts an n-gram in the
+    # denominator for shorter ones (see the bleu_score Notes).
+    y_true = [list(rng.choice(words, size=n)) for n in rng.integers(4, 12, size=40)]
+    y_pred = [
+        [w if rng.random() < 0.7 else str(rng.choice(words)) for w in t]
+        + list(rng.choice(words, size=int(rng.integers(0, 3))))
+        for t in y_true
+    ]
+    y_pred = [p[: max(4, len(p) - int(rng.integers(0, 4)))] for p in y_pred]
+    expected = corpus_bleu([[t] for t in y_true], y_pred)
+    assert expected > 0
+    assert bleu_score(y_true, y_pred) == pytest.approx(expected, rel=1e-12)
+    expected = corpus_bleu([[t] for t in y_true], y_pred, weights=(0.5, 0.5))
+    assert bleu_score(y_true, y_pred, max_order=2) == pytest.approx(expected, rel=1e-12)
+
+
+def test_levenshtein_on_long_sequences():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 4, size=300)
+    b = np.concatenate([a[:100], rng.integers(0, 4, size=50), a[150:]])
+    assert edit_distance([a], [b]) == naive_levenshtein(a.tolist(), b.tolist())
+    assert edit_distance([a], [a]) == 0.0
+
+
+class EchoTranscriber(BaseEstimator):
+    """Predicts each input string with every ``drop``-th character removed."""
+
+    def __init__(self, drop=0):
+        self.drop = drop
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        if not self.drop:
+            return list(X)
+        return ["".join(c for i, c in enumerate(x) if (i + 1) % self.drop) for x in X]
+
+
+def test_seq2seq_scorers_in_grid_search():
+    X = ["hello world", "skrnn", "recurrent networks", "ab"] * 3
+    scorers = {
+        "cer": make_scorer(error_rate, greater_is_better=False),
+        "distance": make_scorer(edit_distance, greater_is_better=False),
+        "exact": make_scorer(sequence_accuracy),
+        "bleu": make_scorer(bleu_score, max_order=2),
+    }
+    search = GridSearchCV(
+        EchoTranscriber(), {"drop": [2, 3, 0]}, scoring=scorers, refit="cer", cv=3
+    )
+    search.fit(X, X)
+    assert search.best_params_ == {"drop": 0}
+    results = search.cv_results_
+    best = search.best_index_
+    assert results["mean_test_cer"][best] == 0.0
+    assert results["mean_test_exact"][best] == 1.0
+    assert results["mean_test_bleu"][best] == 1.0
