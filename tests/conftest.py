@@ -12,6 +12,10 @@ import pytest
 from hypothesis import settings
 from sklearn.exceptions import ConvergenceWarning
 
+# A helper module of the PyTorch parity tests, which import it after
+# pytest.importorskip("torch"); doctest collection would import it without.
+collect_ignore = ["torch_seq2seq.py"]
+
 # Every recurrent cell.
 CELLS = ["rnn", "lstm", "gru"]
 
