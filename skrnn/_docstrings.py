@@ -200,6 +200,30 @@ loss_ : float
 }
 
 
+SECTIONS["regression_loss"] = """\
+loss : {'squared_error', 'absolute_error', 'huber', 'quantile', 'poisson'}, \
+default='squared_error'
+        Loss minimised, summed over outputs and averaged over sequences:
+        ``'squared_error'`` is ``0.5 * (y - p)**2``; ``'absolute_error'`` is
+        ``|y - p|`` (predicts the conditional median); ``'huber'`` is
+        quadratic for residuals up to ``huber_delta`` and linear beyond
+        (robust to outliers); ``'quantile'`` is the pinball loss of level
+        ``quantile`` (predicts that conditional quantile); ``'poisson'`` is
+        half the Poisson deviance with a log link: the output layer predicts
+        ``log(mean)``, :meth:`predict` returns the mean (positive), and ``y``
+        must be non-negative (counts, rates).
+
+    huber_delta : float, default=1.0
+        Residual size where the Huber loss turns from quadratic to linear, in
+        the units of ``y`` (scale ``y`` first, or set it to a typical residual
+        size). Only used with ``loss='huber'``.
+
+    quantile : float, default=0.5
+        Level of the quantile predicted with ``loss='quantile'``, in (0, 1):
+        0.9 predicts values that 90% of the targets fall below. Only used with
+        ``loss='quantile'``."""
+
+
 # Every hyper-parameter, in the order of the signature.
 SECTIONS["parameters"] = "\n\n    ".join(
     "{" + name + "}"

@@ -1,11 +1,14 @@
 """RNNRegressor: sequence to one value, or several, per sequence."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils import check_array, check_consistent_length
 
 from ._base import BaseRecurrent, _check_count
+from ._compat import Interval, StrOptions
 from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
 
 
@@ -15,13 +18,17 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
 
     Reads each sequence step by step with stacked recurrent layers (Elman RNN,
     LSTM or GRU) and predicts from the final state with a linear output layer,
-    minimising the squared error. The parameters are those of
+    minimising the squared error (or the absolute, Huber, pinball or Poisson
+    loss). The parameters are those of
     :class:`~sklearn.neural_network.MLPRegressor` plus ``cell``,
-    ``bidirectional``, ``bptt_steps``, ``clip_norm`` and ``dropout``.
+    ``bidirectional``, ``bptt_steps``, ``clip_norm``, ``dropout`` and the
+    choice of ``loss``.
 
     Parameters
     ----------
     {parameters}
+
+    {regression_loss}
 
     Attributes
     ----------
@@ -37,7 +44,11 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
     The objective is ``0.5 * mean((y - p)**2)`` over sequences, summed over
     outputs, plus the L2 penalty; ``loss_`` reports exactly this objective
     (:class:`~sklearn.neural_network.MLPRegressor` reports the mean over
-    outputs while minimising the sum).
+    outputs while minimising the sum). With another ``loss`` the row loss
+    changes and everything else stays: ``score`` is always R^2, as in
+    :class:`~sklearn.neural_network.MLPRegressor`. The absolute, Huber and
+    pinball losses have kinks, where training uses a subgradient (0 at an
+    exact tie for the absolute and pinball losses).
 
     Examples
     --------
@@ -61,6 +72,90 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
         "sample_weight_doc": "Weight of each sequence in the loss.",
     }
 
+    _parameter_constraints: dict = {
+        **BaseRecurrent._parameter_constraints,
+        "loss": [
+            StrOptions(
+                {"squared_error", "absolute_error", "huber", "quantile", "poisson"}
+            )
+        ],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(64,),
+        *,
+        cell="lstm",
+        bidirectional=False,
+        activation="tanh",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        bptt_steps=None,
+        clip_norm=5.0,
+        dropout=0.0,
+        embedding_dim=None,
+        vocabulary_size=None,
+        loss="squared_error",
+        huber_delta=1.0,
+        quantile=0.5,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            cell=cell,
+            bidirectional=bidirectional,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            bptt_steps=bptt_steps,
+            clip_norm=clip_norm,
+            dropout=dropout,
+            embedding_dim=embedding_dim,
+            vocabulary_size=vocabulary_size,
+        )
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.quantile = quantile
+
     def _encode_targets(self, y, seqs, *, first_pass, incremental):
         y = check_array(
             y, ensure_2d=False, dtype=seqs.dtype, input_name="y", ensure_min_samples=1
@@ -73,7 +168,21 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
                 f"y must be 1-D (n_sequences,) or 2-D (n_sequences, n_outputs); "
                 f"got an array with {y.ndim} dimensions."
             )
-        return y, y, "squared_error"
+        return y, y, self._loss_spec(y)
+
+    def _loss_spec(self, y):
+        """The loss name the network takes, after checking ``y`` fits it."""
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError(
+                f"loss='poisson' needs non-negative targets (counts or rates), "
+                f"but y has negative values (minimum {y.min():g}). Shift or "
+                "transform y, or choose another loss."
+            )
+        if self.loss == "huber":
+            return ("huber", float(self.huber_delta))
+        if self.loss == "quantile":
+            return ("quantile", float(self.quantile))
+        return self.loss
 
     def _score_sequences(self, seqs, y_raw, sample_weight):
         pred = self._raw_outputs(seqs.sequences)
