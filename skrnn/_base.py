@@ -29,6 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
@@ -930,6 +931,100 @@ class BaseRecurrentClassifier(BaseRecurrent):
     on its first call; ``predict_log_proba`` is the log of the subclass's
     ``predict_proba``, in the same form.
     """
+
+    _parameter_constraints: dict = {
+        **BaseRecurrent._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(64,),
+        *,
+        cell="lstm",
+        bidirectional=False,
+        activation="tanh",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        bptt_steps=None,
+        clip_norm=5.0,
+        dropout=0.0,
+        embedding_dim=None,
+        vocabulary_size=None,
+        class_weight=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            cell=cell,
+            bidirectional=bidirectional,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            bptt_steps=bptt_steps,
+            clip_norm=clip_norm,
+            dropout=dropout,
+            embedding_dim=embedding_dim,
+            vocabulary_size=vocabulary_size,
+        )
+        self.class_weight = class_weight
+
+    def _class_weights(self, labels, *, incremental):
+        """Weight of each class of ``classes_`` (``class_weight``), or None.
+
+        ``labels`` are the training labels (one per sequence, or per step
+        flattened), for ``'balanced'``. Follows
+        :func:`sklearn.utils.class_weight.compute_class_weight`: a class
+        missing from a dict weighs 1.
+        """
+        if self.class_weight is None:
+            return None
+        if self.class_weight == "balanced" and incremental:
+            raise ValueError(
+                "class_weight='balanced' is computed from the classes' "
+                "frequencies in the whole training set, which partial_fit never "
+                "sees at once. Pass class_weight as a dict of class -> weight "
+                "computed beforehand (for instance with "
+                "sklearn.utils.class_weight.compute_class_weight)."
+            )
+        return compute_class_weight(self.class_weight, classes=self.classes_, y=labels)
 
     @available_if(_stochastic_only)
     @_fit_context(prefer_skip_nested_validation=True)

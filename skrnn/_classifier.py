@@ -11,7 +11,12 @@ from ._base import BaseRecurrentClassifier
 from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
 
 
-@fill_doc(bidirectional_default="False", bptt_meaning=MANY_TO_ONE_BPTT)
+@fill_doc(
+    bidirectional_default="False",
+    bptt_meaning=MANY_TO_ONE_BPTT,
+    class_weight_unit="Each sequence weighs the weight of its class\n"
+    "        (not for multilabel targets).",
+)
 class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
     """Recurrent neural network classifier: one class per sequence.
 
@@ -23,6 +28,8 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
     Parameters
     ----------
     {parameters}
+
+    {class_weight}
 
     Attributes
     ----------
@@ -78,6 +85,26 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
         Y = self._encode_classes(y, seqs.dtype, incremental=incremental)
         multiclass = self._label_binarizer.y_type_ == "multiclass"
         return Y, y, "log_loss" if multiclass else "binary_log_loss"
+
+    def _prepare(self, X, y, sample_weight, *, reset, incremental, dtype=None):
+        data = super()._prepare(
+            X, y, sample_weight, reset=reset, incremental=incremental, dtype=dtype
+        )
+        if self.class_weight is None:
+            return data
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            raise ValueError(
+                "class_weight weighs each sequence by its class, but y is a "
+                "multilabel indicator matrix, where a sequence has several "
+                "labels. Pass per-sequence sample_weight instead, or "
+                "class_weight=None."
+            )
+        weights = self._class_weights(data.y_raw, incremental=incremental)
+        index = np.searchsorted(self.classes_, data.y_raw)
+        data.sample_weight = data.sample_weight * weights[index].astype(
+            data.sample_weight.dtype
+        )
+        return data
 
     def _stratify(self, y_raw):
         if self._label_binarizer.y_type_.startswith("multilabel"):

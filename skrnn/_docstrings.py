@@ -224,6 +224,17 @@ default='squared_error'
         ``loss='quantile'``."""
 
 
+SECTIONS["class_weight"] = """\
+class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes in the loss, as in scikit-learn's linear
+        models: a dict ``{class_label: weight}`` (classes left out weigh 1),
+        or ``'balanced'``, ``n_samples / (n_classes * np.bincount(y))``, which
+        weighs rare classes up. {class_weight_unit} The weights multiply
+        ``sample_weight``. ``'balanced'`` needs the whole training set, so
+        ``partial_fit`` refuses it (compute a dict beforehand with
+        :func:`~sklearn.utils.class_weight.compute_class_weight`)."""
+
+
 # Every hyper-parameter, in the order of the signature.
 SECTIONS["parameters"] = "\n\n    ".join(
     "{" + name + "}"

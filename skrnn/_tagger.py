@@ -60,7 +60,12 @@ def _like_input(values, seqs, X):
     return sequences_like(values, seqs)
 
 
-@fill_doc(bidirectional_default="True", bptt_meaning=PER_STEP_BPTT)
+@fill_doc(
+    bidirectional_default="True",
+    bptt_meaning=PER_STEP_BPTT,
+    class_weight_unit="Each step weighs the weight of its label;\n"
+    "        ``'balanced'`` counts the labels over all steps.",
+)
 class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
     """Recurrent network that labels every step of every sequence.
 
@@ -74,6 +79,8 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
     Parameters
     ----------
     {parameters}
+
+    {class_weight}
 
     Attributes
     ----------
@@ -137,10 +144,35 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
         loss = "log_loss" if len(self.classes_) > 2 else "binary_log_loss"
         return Y, labels, loss
 
+    def _prepare(self, X, y, sample_weight, *, reset, incremental, dtype=None):
+        data = super()._prepare(
+            X, y, sample_weight, reset=reset, incremental=incremental, dtype=dtype
+        )
+        weights = self._class_weights(
+            np.concatenate(data.y_raw), incremental=incremental
+        )
+        self._step_class_weight = (
+            None if weights is None else weights.astype(data.seqs.dtype)
+        )
+        return data
+
     def _batch_targets(self, batch, Y, sw):
-        """Per-step targets; each real step weighs its sequence's weight."""
+        """Per-step targets; each real step weighs its sequence's weight.
+
+        With ``class_weight``, also the weight of the step's label.
+        """
         weights = batch.step_mask() * batch.gather(sw)[:, None, :]
-        return batch.gather_steps(Y), weights
+        Yb = batch.gather_steps(Y)
+        class_weight = getattr(self, "_step_class_weight", None)
+        if class_weight is not None and len(class_weight) > 1:
+            if Yb.shape[-1] == 1:  # binary: one indicator of classes_[1]
+                step = (
+                    class_weight[0] + (class_weight[1] - class_weight[0]) * Yb[..., 0]
+                )
+            else:
+                step = Yb @ class_weight
+            weights = weights * step
+        return Yb, weights
 
     # ------------------------------------------------------------ predictions
     def _proba(self, outputs):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from skrnn import RNNRegressor
+from skrnn import RNNClassifier, RNNRegressor, SequenceTagger
 from skrnn.testing import check_gradients
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -127,3 +127,111 @@ def test_huber_with_large_delta_is_squared_error():
     a = RNNRegressor(max_iter=3, random_state=0, **FAST).fit(X, y)
     b = clone(a).set_params(loss="huber", huber_delta=1e6).fit(X, y)
     np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-6)
+
+
+# --------------------------------------------------------------- class_weight
+def _imbalanced_sequences(n=300, seed=0):
+    """Sequences whose rare class (about 10%) has a weak, noisy signal."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 5, 1))
+    score = X[:, :, 0].mean(axis=1) + 0.3 * rng.normal(size=n)
+    y = np.where(score > np.quantile(score, 0.9), "rare", "common")
+    return X, y
+
+
+def test_classifier_class_weight_is_sample_weight():
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X, y = _imbalanced_sequences(80)
+    weights = {"rare": 4.0, "common": 0.5}
+    a = RNNClassifier(class_weight=weights, max_iter=3, random_state=0, **FAST)
+    a.fit(X, y)
+    b = RNNClassifier(max_iter=3, random_state=0, **FAST)
+    b.fit(X, y, sample_weight=compute_sample_weight(weights, y))
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-6)
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-6)
+
+
+def test_classifier_class_weight_multiplies_sample_weight():
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X, y = _imbalanced_sequences(80)
+    sw = np.random.RandomState(1).uniform(0.5, 2, size=80)
+    a = RNNClassifier(class_weight="balanced", max_iter=3, random_state=0, **FAST)
+    a.fit(X, y, sample_weight=sw)
+    b = RNNClassifier(max_iter=3, random_state=0, **FAST)
+    b.fit(X, y, sample_weight=sw * compute_sample_weight("balanced", y))
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-6)
+
+
+@pytest.mark.parametrize("estimator", ["classifier", "tagger"])
+def test_balanced_class_weight_raises_minority_recall(estimator):
+    from sklearn.metrics import recall_score
+
+    X, y = _imbalanced_sequences(400)
+    train, test = slice(0, 300), slice(300, None)
+    if estimator == "tagger":
+        # Every step carries its sequence's class.
+        y = [np.repeat(label, 5) for label in y]
+        make = SequenceTagger
+    else:
+        make = RNNClassifier
+    recall = {}
+    for class_weight in (None, "balanced"):
+        model = make(class_weight=class_weight, max_iter=30, random_state=0, **FAST)
+        model.fit(X[train], y[train] if estimator == "classifier" else y[:300])
+        pred = model.predict(X[test])
+        truth = y[test] if estimator == "classifier" else y[300:]
+        if estimator == "tagger":
+            pred, truth = np.concatenate(pred), np.concatenate(truth)
+        recall[class_weight] = recall_score(truth, pred, pos_label="rare")
+    assert recall["balanced"] > recall[None] + 0.2, recall
+
+
+def test_tagger_class_weight_weighs_each_step_by_its_label():
+    rng = np.random.RandomState(0)
+    X = [rng.normal(size=(n, 1)) for n in (3, 5, 4)]
+    y = [np.where(x[:, 0] > 0, "b", "a") for x in X]
+    w = {"a": 0.5, "b": 3.0}
+    tagger = SequenceTagger(hidden_layer_sizes=(3,), class_weight=w, alpha=0.0)
+    data = tagger._prepare(X, y, None, reset=True, incremental=False)
+    from skrnn._batching import make_batch
+
+    batch = make_batch(data.seqs.sequences, 1, np.float64)
+    _, weights = tagger._batch_targets(batch, data.Y, data.sample_weight)
+    expected = np.concatenate([[w[label] for label in labels] for labels in y])
+    got = np.concatenate(batch.scatter_steps(weights[..., None]))[:, 0]
+    np.testing.assert_allclose(got, expected)
+    # Scaling every class weight by the same factor changes nothing: the
+    # objective is normalised by the total weight.
+    a = tagger.set_params(class_weight={"a": 2.0, "b": 2.0}, max_iter=3)
+    a = clone(a).set_params(random_state=0).fit(X, y)
+    b = clone(a).set_params(class_weight=None).fit(X, y)
+    np.testing.assert_allclose(
+        np.concatenate(a.predict_proba(X)), np.concatenate(b.predict_proba(X))
+    )
+
+
+@pytest.mark.parametrize("make", [RNNClassifier, SequenceTagger])
+def test_class_weight_gradients(make):
+    rng = np.random.RandomState(2)
+    X = rng.normal(size=(6, 4, 1))
+    labels = np.array(["x", "y", "z"])
+    if make is RNNClassifier:
+        y = labels[rng.randint(0, 3, size=6)]
+    else:
+        y = labels[rng.randint(0, 3, size=(6, 4))]
+    est = make(hidden_layer_sizes=(3,), cell="rnn", class_weight={"x": 3.0})
+    assert check_gradients(est, X, y).worst < 1e-5
+
+
+def test_class_weight_errors():
+    X, y = _imbalanced_sequences(40)
+    clf = RNNClassifier(class_weight="balanced", max_iter=2, **FAST)
+    with pytest.raises(ValueError, match="class_weight='balanced'.*partial_fit"):
+        clf.partial_fit(X, y, classes=["common", "rare"])
+    Y = np.stack([y == "rare", y == "common"], axis=1).astype(int)
+    with pytest.raises(ValueError, match="multilabel indicator matrix"):
+        RNNClassifier(class_weight={0: 2.0}, max_iter=2, **FAST).fit(X, Y)
+    with pytest.raises(ValueError, match="'class_weight' parameter of"):
+        RNNClassifier(class_weight="auto", max_iter=2, **FAST).fit(X, y)
