@@ -131,10 +131,32 @@ _FIT_DOC = """Fit the {model} to sequences ``X`` and {targets} ``y``.
         sample_weight : array-like of shape (n_sequences,), default=None
             {sample_weight_doc}
 
+        X_val : array-like or list of array-like, default=None
+            Validation sequences for early stopping, in any form ``X`` takes
+            (as for :class:`~sklearn.ensemble.HistGradientBoostingRegressor`):
+            with ``early_stopping=True`` they are scored after every epoch
+            instead of a ``validation_fraction`` split of ``X``, and training
+            uses all of ``X``. Requires ``y_val`` and ``early_stopping=True``.
+
+        y_val : array-like or list of array-like, default=None
+            Targets of ``X_val``, in the form ``y`` takes.
+
+        sample_weight_val : array-like of shape (n_val_sequences,), \
+default=None
+            Weights of the validation sequences in the validation score and
+            loss.
+
         Returns
         -------
         self : object
             The fitted {model}.
+
+        Raises
+        ------
+        ValueError
+            If ``X_val`` and ``y_val`` are not given together,
+            ``sample_weight_val`` is given without them, or they are given
+            while ``early_stopping=False`` or with ``solver='lbfgs'``.
         """
 
 _PARTIAL_FIT_DOC = """Update the {model} with one epoch over the given sequences.
@@ -429,9 +451,62 @@ class BaseRecurrent(BaseEstimator, ABC):
 
     # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+        sample_weight_val=None,
+    ):  # fmt: skip
         # Documented per estimator by __init_subclass__.
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        self._check_validation_args(X_val, y_val, sample_weight_val)
+        validation = None if X_val is None else (X_val, y_val, sample_weight_val)
+        return self._fit(
+            X, y, sample_weight=sample_weight, incremental=False, validation=validation
+        )
+
+    def _check_validation_args(self, X_val, y_val, sample_weight_val):
+        """Refuse an incomplete or unused set of validation arguments."""
+        if (X_val is None) != (y_val is None):
+            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+            raise ValueError(
+                f"{given} was passed to fit without {missing}: validation data "
+                "needs both the sequences X_val and their targets y_val."
+            )
+        if X_val is None:
+            if sample_weight_val is not None:
+                raise ValueError(
+                    "sample_weight_val was passed to fit without X_val and y_val; "
+                    "it weights the validation sequences, so pass them as well."
+                )
+            return
+        if not self.early_stopping:
+            raise ValueError(
+                "X_val and y_val are passed to fit while early_stopping=False: "
+                "validation data is used only to stop training early. Set "
+                "early_stopping=True, or do not pass X_val and y_val."
+            )
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise ValueError(
+                f"X_val and y_val are used by the early stopping of the stochastic "
+                f"solvers, but solver={self.solver!r}. Use solver='adam' or 'sgd'."
+            )
+
+    def _prepare_validation(self, validation, dtype):
+        """Validated ``(sequences, Y, y, sample_weight)`` of ``fit``'s X_val."""
+        X_val, y_val, sample_weight_val = validation
+        seqs = validate_sequences(self, X_val, reset=False)
+        if self._network.embeds:
+            validate_tokens(self, seqs, reset=False)
+        seqs = replace(
+            seqs,
+            sequences=[s.astype(dtype, copy=False) for s in seqs.sequences],
+            dtype=np.dtype(dtype),
+        )
+        Y, y_raw, _ = self._encode_targets(
+            y_val, seqs, first_pass=False, incremental=True
+        )
+        sw = _check_sample_weight(
+            sample_weight_val, seqs.lengths, dtype=dtype, ensure_non_negative=True
+        )
+        return seqs, Y, y_raw, sw
 
     @available_if(_stochastic_only)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -472,7 +547,7 @@ class BaseRecurrent(BaseEstimator, ABC):
         network = self._make_network(seqs.n_features, n_outputs, loss, n_tokens)
         return TrainingData(seqs, Y, y_raw, sw, network)
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation=None):
         """Fit from scratch, or continue (``warm_start``, ``partial_fit``)."""
         first_pass = not hasattr(self, "_theta") or (
             not self.warm_start and not incremental
@@ -494,9 +569,12 @@ class BaseRecurrent(BaseEstimator, ABC):
 
         with session():
             if self.solver in _STOCHASTIC_SOLVERS:
+                if validation is not None:
+                    validation = self._prepare_validation(validation, data.seqs.dtype)
                 self._fit_stochastic(
-                    data.seqs, data.Y, data.y_raw, data.sample_weight, incremental
-                )
+                    data.seqs, data.Y, data.y_raw, data.sample_weight, incremental,
+                    validation=validation,
+                )  # fmt: skip
             else:
                 self._fit_lbfgs(data.seqs, data.Y, data.sample_weight)
 
@@ -550,8 +628,12 @@ class BaseRecurrent(BaseEstimator, ABC):
             )
         return train_idx, val_idx
 
-    def _fit_stochastic(self, seqs, Y, y_raw, sw, incremental):
-        """The epoch loop of the stochastic solvers (one epoch if incremental)."""
+    def _fit_stochastic(self, seqs, Y, y_raw, sw, incremental, validation=None):
+        """The epoch loop of the stochastic solvers (one epoch if incremental).
+
+        ``validation`` is the prepared ``(sequences, Y, y, sample_weight)`` of
+        ``fit``'s X_val, which early stopping scores instead of a split.
+        """
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
         if self.early_stopping and incremental:
@@ -559,7 +641,10 @@ class BaseRecurrent(BaseEstimator, ABC):
         network, theta = self._network, self._theta
         early_stopping = self.early_stopping
         all_idx = np.arange(len(seqs.sequences))
-        if early_stopping:
+        if early_stopping and validation is not None:
+            train_idx = all_idx
+            val, Y_val, y_val, sw_val = validation
+        elif early_stopping:
             train_idx, val_idx = self._split_validation(len(all_idx), y_raw)
             val = replace(
                 seqs,

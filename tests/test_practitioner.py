@@ -235,3 +235,71 @@ def test_class_weight_errors():
         RNNClassifier(class_weight={0: 2.0}, max_iter=2, **FAST).fit(X, Y)
     with pytest.raises(ValueError, match="'class_weight' parameter of"):
         RNNClassifier(class_weight="auto", max_iter=2, **FAST).fit(X, y)
+
+
+# ------------------------------------------------------------ validation data
+def _regression_data(n, seed):
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(-1, 1, size=(n, 4, 1))
+    return X, X.sum(axis=(1, 2))
+
+
+def test_explicit_validation_data_drives_early_stopping():
+    X, y = _regression_data(60, 0)
+    X_val, y_val = _regression_data(20, 1)
+    reg = RNNRegressor(early_stopping=True, max_iter=8, random_state=0, **FAST)
+    reg.fit(X, y, X_val=X_val, y_val=y_val)
+    # Training used every sequence of X: no split was held out.
+    assert reg.t_ == reg.n_iter_ * len(X)
+    assert len(reg.validation_scores_) == reg.n_iter_
+    # The best weights are restored: their score on X_val is the best one.
+    assert reg.score(X_val, y_val) == pytest.approx(reg.best_validation_score_)
+    assert reg.best_validation_score_ == pytest.approx(max(reg.validation_scores_))
+
+
+def test_validation_sample_weight_is_used():
+    X, y = _regression_data(40, 0)
+    X_val, y_val = _regression_data(20, 1)
+    w = np.r_[np.ones(10), np.zeros(10)]
+    params = dict(early_stopping=True, max_iter=3, random_state=0, **FAST)
+    a = RNNRegressor(**params).fit(X, y, X_val=X_val, y_val=y_val, sample_weight_val=w)
+    b = RNNRegressor(**params).fit(X, y, X_val=X_val[:10], y_val=y_val[:10])
+    np.testing.assert_allclose(a.validation_scores_, b.validation_scores_)
+    np.testing.assert_allclose(a.validation_loss_curve_, b.validation_loss_curve_)
+
+
+def test_validation_data_for_classifier_and_tagger():
+    X, y = _imbalanced_sequences(60)
+    X_val, y_val = _imbalanced_sequences(20, seed=1)
+    clf = RNNClassifier(early_stopping=True, max_iter=3, random_state=0, **FAST)
+    clf.fit(X, y, X_val=X_val, y_val=y_val)
+    assert len(clf.validation_scores_) == clf.n_iter_
+    with pytest.raises(ValueError, match="classes not in"):
+        clf.fit(X, y, X_val=X_val, y_val=np.repeat("other", 20))
+    steps = [np.repeat(label, 5) for label in y]
+    steps_val = [np.repeat(label, 5) for label in y_val]
+    tagger = SequenceTagger(early_stopping=True, max_iter=3, random_state=0, **FAST)
+    tagger.fit(list(X), steps, X_val=list(X_val), y_val=steps_val)
+    assert len(tagger.validation_loss_curve_) == tagger.n_iter_
+
+
+@pytest.mark.parametrize(
+    ("params", "kwargs", "match"),
+    [
+        ({}, dict(X_val="X"), "X_val was passed to fit without y_val"),
+        ({}, dict(y_val="y"), "y_val was passed to fit without X_val"),
+        ({}, dict(sample_weight_val=np.ones(3)), "sample_weight_val was passed"),
+        ({}, dict(X_val="X", y_val="y"), "while early_stopping=False"),
+        (
+            dict(early_stopping=True, solver="lbfgs"),
+            dict(X_val="X", y_val="y"),
+            "solver='lbfgs'",
+        ),
+    ],
+)
+def test_validation_data_errors(params, kwargs, match):
+    X, y = _regression_data(20, 0)
+    data = {"X": X[:5], "y": y[:5]}
+    kwargs = {k: data.get(v, v) if isinstance(v, str) else v for k, v in kwargs.items()}
+    with pytest.raises(ValueError, match=match):
+        RNNRegressor(max_iter=2, **params, **FAST).fit(X, y, **kwargs)
