@@ -203,7 +203,7 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
         out = self._raw_outputs(self._validate_for_predict(X).sequences)
         return out.ravel() if out.shape[1] == 1 else out
 
-    def forecast(self, X, n_steps, *, window=None):
+    def forecast(self, X, n_steps, *, window=None, covariates=None):
         """Roll the model forward from each sequence, feeding predictions back.
 
         For a model trained to predict the next step of its own input (for
@@ -213,6 +213,14 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
         from a seed sequence). A model trained on the next ``h`` steps at once
         (``horizon=h``, ``y`` of shape ``(n, h * n_features)``) appends ``h``
         steps per prediction.
+
+        A model fitted on windows whose last ``C`` features per step are
+        known covariates (``make_windows(series, window, covariates=...)``:
+        each step is the target features, then the covariates of that step,
+        and ``y`` holds only next target values) forecasts with
+        ``covariates``, the covariates' future values: each produced step is
+        fed back as the predicted target features followed by that step's
+        covariates.
 
         Parameters
         ----------
@@ -232,12 +240,20 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
             whose columns are the model's fixed input width, so the window is
             always its number of columns.
 
+        covariates : array-like of shape (n_sequences, n_steps, C) or \
+(n_steps, C), default=None
+            Known future values of the covariates, the last ``C`` features
+            of each input step, for the ``n_steps`` produced steps; a 2-D
+            array is shared by all sequences. Required for a model fitted
+            with covariates; ``None`` means the input has no covariates.
+
         Returns
         -------
         y_forecast : ndarray of shape (n_sequences, n_steps) or \
 (n_sequences, n_steps, n_features)
             The produced steps, after the end of each sequence; the last axis
-            is dropped when sequences have one feature per step.
+            is dropped when sequences have one feature per step. With
+            covariates, only the target features are returned.
 
         Raises
         ------
@@ -245,7 +261,9 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
             If the model's outputs cannot be read as next steps of its input
             (``n_outputs_`` is not a multiple of the features per step, or the
             input is token ids), or if ``window=None`` on a bidirectional
-            model, which has no state to carry forward.
+            model, which has no state to carry forward, or if
+            ``covariates`` do not have ``n_steps`` rows per sequence or leave
+            no target features.
 
         Examples
         --------
@@ -268,13 +286,26 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
         n_steps = _check_count(n_steps, "n_steps")
         if window is not None:
             window = _check_count(window, "window")
-        F, K = seqs.n_features, self.n_outputs_
+        n_inputs, K = seqs.n_features, self.n_outputs_
+        future = self._future_covariates(covariates, seqs, n_steps)
+        C = 0 if future is None else future.shape[2]
+        F = n_inputs - C
         if self._network.embeds:
             raise ValueError(
                 "forecast feeds predicted values back as input steps, but this "
                 "model reads token ids (embedding_dim is set). To generate tokens, "
                 "train a SequenceTagger on next-token labels and use its sample "
                 "method."
+            )
+        if K % F and future is None:
+            raise ValueError(
+                f"forecast feeds each prediction back as the next input step(s), "
+                f"so the model must predict a multiple of the {F} feature(s) per "
+                f"step; it predicts {K} value(s) per sequence. If the last "
+                "features of each step are known covariates (make_windows(..., "
+                "covariates=...)), pass their future values as covariates=; "
+                "otherwise fit the model on next-step targets, for instance X, y "
+                "= make_windows(series, window) from skrnn.preprocessing."
             )
         if K % F:
             raise ValueError(
@@ -300,15 +331,48 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
         n_rounds = -(-n_steps // per_round)
         n = seqs.n_sequences
         out = np.empty((n, n_rounds * per_round, F), dtype=self._theta.dtype)
+        if future is not None:
+            # The steps of the last round past n_steps are never fed back.
+            pad = n_rounds * per_round - n_steps
+            future = np.concatenate([future, future[:, -1:].repeat(pad, axis=1)], 1)
 
         def feed_back(outputs, index, r):
             steps = outputs.reshape(len(index), per_round, F)
-            out[index, r * per_round : (r + 1) * per_round] = steps
-            return steps
+            rounds = slice(r * per_round, (r + 1) * per_round)
+            out[index, rounds] = steps
+            if future is None:
+                return steps
+            return np.concatenate([steps, future[index, rounds]], axis=2)
 
         self._rollout(seqs.sequences, n_rounds, feed_back, window=window)
         out = out[:, :n_steps]
         return out[..., 0] if F == 1 else out
+
+    def _future_covariates(self, covariates, seqs, n_steps):
+        """``covariates`` as ``(n_sequences, n_steps, C)``, or None."""
+        if covariates is None:
+            return None
+        future = check_array(
+            covariates, ensure_2d=False, allow_nd=True, dtype=self._theta.dtype,
+            input_name="covariates",
+        )  # fmt: skip
+        n = seqs.n_sequences
+        if future.ndim == 2:
+            future = np.broadcast_to(future, (n, *future.shape))
+        expected = f"(n_sequences, n_steps, C) = ({n}, {n_steps}, C) or (n_steps, C)"
+        if future.ndim != 3 or future.shape[:2] != (n, n_steps):
+            raise ValueError(
+                f"covariates must hold the future value of each covariate for "
+                f"every produced step: an array of shape {expected}; got shape "
+                f"{future.shape}."
+            )
+        if future.shape[2] >= seqs.n_features:
+            raise ValueError(
+                f"covariates has {future.shape[2]} columns, but each input step "
+                f"has only {seqs.n_features} features: the covariates are the "
+                "last features of a step, after at least one target feature."
+            )
+        return future
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

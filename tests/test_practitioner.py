@@ -303,3 +303,76 @@ def test_validation_data_errors(params, kwargs, match):
     kwargs = {k: data.get(v, v) if isinstance(v, str) else v for k, v in kwargs.items()}
     with pytest.raises(ValueError, match=match):
         RNNRegressor(max_iter=2, **params, **FAST).fit(X, y, **kwargs)
+
+
+# ------------------------------------------------------- forecast covariates
+def _driven_series(n, seed):
+    """A series driven by a known input: x[t] = 0.7 x[t - 1] + 0.3 c[t].
+
+    The input ``c`` holds a random level, -1 or 1, for 5 to 15 steps.
+    """
+    rng = np.random.RandomState(seed)
+    blocks = rng.randint(5, 16, size=n // 5 + 1)
+    c = np.repeat(rng.choice([-1.0, 1.0], size=len(blocks)), blocks)[:n]
+    x = np.zeros(n)
+    for t in range(1, n):
+        x[t] = 0.7 * x[t - 1] + 0.3 * c[t]
+    return x, c
+
+
+def _covariate_model():
+    from skrnn.preprocessing import make_windows
+
+    series, driver = _driven_series(1200, 0)
+    X, y = make_windows(series, window=12, covariates=driver)
+    assert X.shape[2] == 2
+    reg = RNNRegressor(max_iter=40, random_state=0, **FAST).fit(X, y)
+    return reg, series, driver
+
+
+@pytest.fixture(scope="module")
+def covariate_model():
+    return _covariate_model()
+
+
+def test_forecast_with_covariates_beats_without(covariate_model):
+    reg, _, _ = covariate_model
+    series, driver = _driven_series(400, 1)
+    n_steps, errors = 10, {"with": [], "without": []}
+    for start in range(20, 380, 7):
+        seed = np.stack([series[start - 12 : start], driver[start - 12 : start]], 1)
+        truth = series[start : start + n_steps]
+        future = driver[start : start + n_steps, None]
+        known = reg.forecast(seed[None], n_steps, covariates=future)[0]
+        # Without knowing the future, the covariate stays at its last value.
+        stale = np.full((n_steps, 1), seed[-1, 1])
+        blind = reg.forecast(seed[None], n_steps, covariates=stale)[0]
+        errors["with"].append(np.abs(known - truth).mean())
+        errors["without"].append(np.abs(blind - truth).mean())
+    assert np.mean(errors["with"]) < 0.6 * np.mean(errors["without"]), errors
+    assert known.shape == (n_steps,)
+
+
+def test_forecast_covariates_shapes_and_windows(covariate_model):
+    reg, series, driver = covariate_model
+    seeds = np.stack([series[:24], driver[:24]], axis=1).reshape(2, 12, 2)
+    shared = np.full((5, 1), 0.2)
+    a = reg.forecast(seeds, 5, covariates=shared)
+    b = reg.forecast(seeds, 5, covariates=np.broadcast_to(shared, (2, 5, 1)))
+    assert a.shape == (2, 5)
+    np.testing.assert_array_equal(a, b)
+    # Re-reading a window of 12 steps equals carrying the state for the first
+    # step, where both read the same 12 steps.
+    c = reg.forecast(seeds, 5, covariates=shared, window=12)
+    np.testing.assert_allclose(a[:, 0], c[:, 0], rtol=1e-5)
+
+
+def test_forecast_covariates_errors(covariate_model):
+    reg, series, driver = covariate_model
+    seed = np.stack([series[:12], driver[:12]], axis=1)[None]
+    with pytest.raises(ValueError, match="pass their future values as covariates="):
+        reg.forecast(seed, 3)
+    with pytest.raises(ValueError, match=r"shape \(n_sequences, n_steps, C\)"):
+        reg.forecast(seed, 3, covariates=np.zeros((4, 1)))
+    with pytest.raises(ValueError, match="after at least one target feature"):
+        reg.forecast(seed, 3, covariates=np.zeros((3, 2)))
