@@ -112,6 +112,7 @@ class TrainingData:
     y_raw: object  # the targets as given, for scoring
     sample_weight: np.ndarray  # (n_sequences,)
     network: RecurrentNetwork
+    step_weight: object = None  # per-step weights: list of (T_i,) arrays, or None
 
 
 _FIT_DOC = """Fit the {model} to sequences ``X`` and {targets} ``y``.
@@ -186,7 +187,9 @@ _CLASSES_DOC = """
 
 
 def _take(values, indices):
-    """Index a numpy array or a list by an integer array."""
+    """Index a numpy array or a list by an integer array (None stays None)."""
+    if values is None:
+        return None
     if isinstance(values, np.ndarray):
         return values[indices]
     return [values[i] for i in indices]
@@ -370,10 +373,12 @@ class BaseRecurrent(BaseEstimator, ABC):
     def _score_sequences(self, seqs, y_raw, sample_weight):
         """Score on validated sequences (early stopping's validation score)."""
 
-    def _batch_targets(self, batch, Y, sw):
+    def _batch_targets(self, batch, Y, sw, step_weight=None):
         """Targets and unnormalised loss weights of a batch in batch layout.
 
         Many-to-one: one weight per row, the sequence's sample weight.
+        ``step_weight`` holds the batch's per-step weights (a list of
+        ``(T_i,)`` arrays) when :meth:`_check_weights` returned some.
         """
         return batch.gather(Y), batch.gather(sw)
 
@@ -540,12 +545,22 @@ class BaseRecurrent(BaseEstimator, ABC):
         Y, y_raw, loss = self._encode_targets(
             y, seqs, first_pass=reset, incremental=incremental
         )
+        sw, step_weight = self._check_weights(sample_weight, seqs)
+        n_outputs = Y.shape[1] if isinstance(Y, np.ndarray) else Y[0].shape[1]
+        network = self._make_network(seqs.n_features, n_outputs, loss, n_tokens)
+        return TrainingData(seqs, Y, y_raw, sw, network, step_weight)
+
+    def _check_weights(self, sample_weight, seqs):
+        """Validated ``(sequence weights, per-step weights or None)``.
+
+        One weight per sequence here; a per-step estimator may also accept
+        one weight per step, returning a weight per sequence for the L2
+        normaliser and the validation split.
+        """
         sw = _check_sample_weight(
             sample_weight, seqs.lengths, dtype=seqs.dtype, ensure_non_negative=True
         )
-        n_outputs = Y.shape[1] if isinstance(Y, np.ndarray) else Y[0].shape[1]
-        network = self._make_network(seqs.n_features, n_outputs, loss, n_tokens)
-        return TrainingData(seqs, Y, y_raw, sw, network)
+        return sw, None
 
     def _fit(self, X, y, sample_weight=None, incremental=False, validation=None):
         """Fit from scratch, or continue (``warm_start``, ``partial_fit``)."""
@@ -573,10 +588,10 @@ class BaseRecurrent(BaseEstimator, ABC):
                     validation = self._prepare_validation(validation, data.seqs.dtype)
                 self._fit_stochastic(
                     data.seqs, data.Y, data.y_raw, data.sample_weight, incremental,
-                    validation=validation,
+                    validation=validation, step_weight=data.step_weight,
                 )  # fmt: skip
             else:
-                self._fit_lbfgs(data.seqs, data.Y, data.sample_weight)
+                self._fit_lbfgs(data.seqs, data.Y, data.sample_weight, data.step_weight)
 
         if not np.isfinite(self._theta).all():
             raise ValueError(
@@ -628,7 +643,9 @@ class BaseRecurrent(BaseEstimator, ABC):
             )
         return train_idx, val_idx
 
-    def _fit_stochastic(self, seqs, Y, y_raw, sw, incremental, validation=None):
+    def _fit_stochastic(
+        self, seqs, Y, y_raw, sw, incremental, validation=None, step_weight=None
+    ):
         """The epoch loop of the stochastic solvers (one epoch if incremental).
 
         ``validation`` is the prepared ``(sequences, Y, y, sample_weight)`` of
@@ -672,7 +689,9 @@ class BaseRecurrent(BaseEstimator, ABC):
                     batch = make_batch(
                         [seqs.sequences[i] for i in idx], threads, theta.dtype
                     )
-                    Yb, wb = self._batch_targets(batch, _take(Y, idx), sw[idx])
+                    Yb, wb = self._batch_targets(
+                        batch, _take(Y, idx), sw[idx], _take(step_weight, idx)
+                    )
                     if not wb.any():
                         continue  # only zero-weight sequences: nothing to learn
                     loss, grad = network.loss_and_grad(
@@ -768,7 +787,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             return float(np.dot(sw, per_seq) / np.dot(sw, seqs.lengths))
         return float(np.dot(sw, loss(Z, Y)) / sw.sum())
 
-    def _fit_lbfgs(self, seqs, Y, sw):
+    def _fit_lbfgs(self, seqs, Y, sw, step_weight=None):
         """Minimise the full-batch objective with scipy's L-BFGS-B."""
         network, dtype = self._network, self._theta.dtype
         n = len(seqs.sequences)
@@ -779,7 +798,10 @@ class BaseRecurrent(BaseEstimator, ABC):
             batch = make_batch(
                 [seqs.sequences[i] for i in idx], n_chunks(len(idx)), dtype
             )
-            batches.append((batch, *self._batch_targets(batch, _take(Y, idx), sw[idx])))
+            targets = self._batch_targets(
+                batch, _take(Y, idx), sw[idx], _take(step_weight, idx)
+            )
+            batches.append((batch, *targets))
         # Weights normalised by the total over all batches make the objective
         # the sum of the batches' objectives; the penalty enters once, with
         # the first batch.

@@ -98,7 +98,10 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
     Notes
     -----
     The loss is the mean log-loss over all real steps (padding never counts);
-    a sample weight weights every step of its sequence.
+    a sample weight weights every step of its sequence, a per-step sample
+    weight its step. With per-step weights the L2 normaliser and the
+    validation score of early stopping weigh each sequence by the mean
+    weight of its steps.
 
     Examples
     --------
@@ -131,7 +134,9 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
         "y_doc": "One label per step: a list of 1-D label sequences with the\n"
         "            lengths of the sequences of ``X``, or a 2-D array for array\n"
         "            input.",
-        "sample_weight_doc": "Weight of each sequence (applied to all its steps).",
+        "sample_weight_doc": "Weight of each sequence (applied to all its steps),\n"
+        "            or of each step: a list of 1-D arrays with the lengths of\n"
+        "            the sequences of ``X`` (or a 2-D array for array input).",
         "labels": "labels",
     }
 
@@ -156,12 +161,56 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
         )
         return data
 
-    def _batch_targets(self, batch, Y, sw):
+    def _check_weights(self, sample_weight, seqs):
+        """Sequence weights, or per-step weights (one 1-D array per sequence).
+
+        Per-step weights come with the mean weight of each sequence's steps
+        as its sequence weight (what the L2 normaliser and the validation
+        score of early stopping use).
+        """
+        per_step = (
+            isinstance(sample_weight, np.ndarray) and sample_weight.ndim == 2
+        ) or (
+            isinstance(sample_weight, (list, tuple))
+            and any(np.ndim(w) > 0 for w in sample_weight)
+        )
+        if not per_step:
+            return super()._check_weights(sample_weight, seqs)
+        if len(sample_weight) != seqs.n_sequences:
+            raise ValueError(
+                f"Per-step sample_weight needs one 1-D array per sequence: got "
+                f"{len(sample_weight)} for {seqs.n_sequences} sequences."
+            )
+        step_weight = []
+        for i, (w, length) in enumerate(zip(sample_weight, seqs.lengths)):
+            w = np.asarray(w, dtype=seqs.dtype)
+            if w.shape != (length,):
+                raise ValueError(
+                    f"Per-step sample_weight {i} has shape {w.shape}, but "
+                    f"sequence {i} has {length} steps: pass one weight per step "
+                    f"(shape ({length},)), or one weight per sequence."
+                )
+            if not np.isfinite(w).all() or (w < 0).any():
+                raise ValueError(
+                    f"Per-step sample_weight {i} has negative or non-finite "
+                    "values; weights must be finite and non-negative."
+                )
+            step_weight.append(w)
+        sw = np.array(
+            [w.mean() if len(w) else 0.0 for w in step_weight], dtype=seqs.dtype
+        )
+        return sw, step_weight
+
+    def _batch_targets(self, batch, Y, sw, step_weight=None):
         """Per-step targets; each real step weighs its sequence's weight.
 
-        With ``class_weight``, also the weight of the step's label.
+        With per-step sample weights, each step its own weight instead; with
+        ``class_weight``, also the weight of the step's label.
         """
-        weights = batch.step_mask() * batch.gather(sw)[:, None, :]
+        if step_weight is None:
+            weights = batch.step_mask() * batch.gather(sw)[:, None, :]
+        else:
+            weights = batch.step_mask() * batch.gather_steps(step_weight)
         Yb = batch.gather_steps(Y)
         class_weight = getattr(self, "_step_class_weight", None)
         if class_weight is not None and len(class_weight) > 1:

@@ -376,3 +376,75 @@ def test_forecast_covariates_errors(covariate_model):
         reg.forecast(seed, 3, covariates=np.zeros((4, 1)))
     with pytest.raises(ValueError, match="after at least one target feature"):
         reg.forecast(seed, 3, covariates=np.zeros((3, 2)))
+
+
+# ------------------------------------------------- per-step sample weights
+def _tagging_data(n=30, seed=0):
+    rng = np.random.RandomState(seed)
+    X = [rng.normal(size=(k, 1)) for k in rng.randint(3, 8, size=n)]
+    y = [np.where(x[:, 0] > 0.5, "b", "a") for x in X]
+    return X, y
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_per_step_weights_constant_per_sequence_are_sequence_weights(solver):
+    X, y = _tagging_data()
+    sw = np.random.RandomState(1).uniform(0.5, 2, size=len(X))
+    steps = [np.full(len(x), w) for x, w in zip(X, sw)]
+    params = dict(solver=solver, max_iter=3, random_state=0, **FAST)
+    a = SequenceTagger(**params).fit(X, y, sample_weight=sw)
+    b = SequenceTagger(**params).fit(X, y, sample_weight=steps)
+    np.testing.assert_allclose(
+        np.concatenate(a.predict_proba(X)), np.concatenate(b.predict_proba(X))
+    )
+
+
+def test_class_weight_is_per_step_sample_weight():
+    X, y = _tagging_data()
+    w = {"a": 0.5, "b": 3.0}
+    steps = [np.array([w[label] for label in labels]) for labels in y]
+    params = dict(alpha=0.0, max_iter=3, random_state=0, **FAST)
+    a = SequenceTagger(class_weight=w, **params).fit(X, y)
+    b = SequenceTagger(**params).fit(X, y, sample_weight=steps)
+    np.testing.assert_allclose(
+        np.concatenate(a.predict_proba(X)), np.concatenate(b.predict_proba(X))
+    )
+
+
+def test_per_step_weights_reach_the_loss():
+    X, y = _tagging_data(5)
+    steps = [np.arange(len(x), dtype=float) for x in X]
+    tagger = SequenceTagger(hidden_layer_sizes=(3,))
+    data = tagger._prepare(X, y, steps, reset=True, incremental=False)
+    from skrnn._batching import make_batch
+
+    batch = make_batch(data.seqs.sequences, 1, np.float64)
+    _, weights = tagger._batch_targets(
+        batch, data.Y, data.sample_weight, data.step_weight
+    )
+    got = np.concatenate(batch.scatter_steps(weights[..., None]))[:, 0]
+    np.testing.assert_array_equal(got, np.concatenate(steps))
+    np.testing.assert_allclose(data.sample_weight, [s.mean() for s in steps])
+    # A zero-weight step is ignored: changing its label changes nothing.
+    zero_first = [np.r_[0.0, np.ones(len(x) - 1)] for x in X]
+    flipped = [np.r_[["b" if labels[0] == "a" else "a"], labels[1:]] for labels in y]
+    params = dict(max_iter=2, random_state=0, **FAST)
+    a = SequenceTagger(**params).fit(X, y, sample_weight=zero_first)
+    b = SequenceTagger(**params).fit(X, flipped, sample_weight=zero_first)
+    np.testing.assert_allclose(
+        np.concatenate(a.predict_proba(X)), np.concatenate(b.predict_proba(X))
+    )
+
+
+def test_per_step_weight_errors():
+    X, y = _tagging_data(4)
+    tagger = SequenceTagger(max_iter=1, **FAST)
+    with pytest.raises(ValueError, match="one 1-D array per sequence: got 3 for 4"):
+        tagger.fit(X, y, sample_weight=[np.ones(len(x)) for x in X[:3]])
+    bad = [np.ones(len(x)) for x in X]
+    bad[2] = np.ones(len(X[2]) + 1)
+    with pytest.raises(ValueError, match="Per-step sample_weight 2 has shape"):
+        tagger.fit(X, y, sample_weight=bad)
+    bad[2] = -np.ones(len(X[2]))
+    with pytest.raises(ValueError, match="negative or non-finite"):
+        tagger.fit(X, y, sample_weight=bad)
