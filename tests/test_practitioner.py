@@ -448,3 +448,21 @@ def test_per_step_weight_errors():
     bad[2] = -np.ones(len(X[2]))
     with pytest.raises(ValueError, match="negative or non-finite"):
         tagger.fit(X, y, sample_weight=bad)
+
+
+def test_forecast_covariates_with_a_horizon():
+    from skrnn.preprocessing import make_windows
+
+    x, c = _driven_series(300, 0)
+    X, y = make_windows(x, window=12, horizon=3, covariates=c)
+    reg = RNNRegressor(max_iter=3, random_state=0, **FAST).fit(X, y)
+    seed = np.stack([x[-12:], c[-12:]], axis=1)[None]
+    future = np.linspace(-1, 1, 7)[:, None]
+    out = reg.forecast(seed, 7, covariates=future)
+    assert out.shape == (1, 7)
+    # The first round is the plain prediction of the next three values.
+    np.testing.assert_allclose(out[0, :3], reg.predict(seed)[0], rtol=1e-6)
+    # Later rounds read the covariates given for their steps.
+    other = reg.forecast(seed, 7, covariates=future[::-1])
+    np.testing.assert_allclose(other[0, :3], out[0, :3])
+    assert not np.allclose(other[0, 3:], out[0, 3:])
