@@ -121,8 +121,13 @@ class RecurrentNetwork:
         Whether each layer also runs from the end of each sequence to its start.
     activation : {"tanh", "relu", "logistic", "identity"}, default="tanh"
         Nonlinearity of the Elman cell (ignored by LSTM and GRU).
-    loss : {"squared_error", "binary_log_loss", "log_loss"}, default="squared_error"
-        Loss of the head; it fixes the output activation.
+    loss : str or tuple, default="squared_error"
+        Loss of the head; it fixes the output activation. One of
+        ``"squared_error"``, ``"absolute_error"``, ``"poisson"`` (exponential
+        output), ``"binary_log_loss"`` (logistic output), ``"log_loss"``
+        (softmax output), or a pair ``("huber", delta)`` or
+        ``("quantile", q)`` for the losses with a parameter (see
+        :mod:`skrnn._losses`).
     per_step : bool, default=False
         If True the head reads every real step (many-to-many); otherwise it
         reads the final state of the last layer (many-to-one): the forward

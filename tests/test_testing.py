@@ -54,6 +54,24 @@ def test_check_gradients_on_a_fitted_estimator_uses_its_weights():
     assert "worst=" in repr(result)
 
 
+def test_check_gradients_takes_per_step_weights_of_a_tagger():
+    # A unidirectional tagger's output at step t reads only steps <= t, so
+    # zero weights on the last steps give the objective of the cut sequences.
+    rng = np.random.default_rng(3)
+    X = [rng.normal(size=(n, 2)) for n in (4, 5, 3)]
+    y = [rng.choice(["a", "b"], size=len(x)) for x in X]
+    keep = (2, 5, 1)
+    step_weight = [(np.arange(len(x)) < k).astype(float) for x, k in zip(X, keep)]
+    tagger = SequenceTagger(hidden_layer_sizes=(3,), bidirectional=False, alpha=0.0)
+    weighted = check_gradients(tagger, X, y, sample_weight=step_weight)
+    cut = check_gradients(
+        tagger, [x[:k] for x, k in zip(X, keep)], [t[:k] for t, k in zip(y, keep)]
+    )
+    assert weighted.worst < 1e-6, weighted
+    np.testing.assert_allclose(weighted.loss, cut.loss, rtol=1e-12)
+    np.testing.assert_allclose(weighted.analytic, cut.analytic, atol=1e-12)
+
+
 def test_truncated_gradient_differs_from_finite_differences_of_full_objective():
     rng = np.random.default_rng(1)
     X = [rng.normal(size=(8, 1)) for _ in range(3)]

@@ -87,8 +87,10 @@ def check_gradients(
         Sequences, in any form the estimator accepts.
     y : array-like or list of array-like
         Targets, as for the estimator's ``fit``.
-    sample_weight : array-like of shape (n_sequences,), default=None
-        Sequence weights.
+    sample_weight : array-like of shape (n_sequences,) or list of 1-D arrays, \
+default=None
+        Sequence weights, or for a :class:`~skrnn.SequenceTagger` one weight
+        per step (a 1-D array per sequence), as ``fit`` takes them.
     eps : float, default=1e-6
         Finite-difference step.
     atol : float, default=1e-8
@@ -130,7 +132,7 @@ def check_gradients(
     else:
         theta = network.init_params(check_random_state(random_state), np.float64)
     batch = make_batch(data.seqs.sequences, 1, np.float64)
-    Yb, wb = probe._batch_targets(batch, data.Y, data.sample_weight)
+    Yb, wb = probe._batch_targets(batch, data.Y, data.sample_weight, data.step_weight)
     wb = wb / wb.sum()
     l2 = estimator.alpha / data.sample_weight.sum()
 
