@@ -16,6 +16,7 @@ and scored (:meth:`BaseRecurrent._score_sequences`), and how outputs become
 predictions.
 """
 
+import inspect
 import types
 import warnings
 from abc import ABC, abstractmethod
@@ -57,31 +58,66 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _INFERENCE_BATCH = 512
 
 
-def _copy_function(func, *, doc=None, kwdefaults=None):
-    """Copy of a function with another docstring or other keyword defaults."""
+def _copy_function(func, *, doc):
+    """Copy of a function with another docstring."""
     new = types.FunctionType(
         func.__code__, func.__globals__, func.__name__, func.__defaults__,
         func.__closure__,
     )  # fmt: skip
-    new.__kwdefaults__ = func.__kwdefaults__ if kwdefaults is None else kwdefaults
+    new.__kwdefaults__ = func.__kwdefaults__
     new.__dict__.update(func.__dict__)  # __wrapped__ of decorated methods
-    new.__doc__ = func.__doc__ if doc is None else doc
+    new.__doc__ = doc
     new.__qualname__ = func.__qualname__
     return new
 
 
-def with_init_defaults(init, **defaults):
-    """Copy of an ``__init__`` whose keyword-only defaults are changed.
+def derived_init(init, *, defaults=None, params=None):
+    """An ``__init__`` built from a base class's, for a derived estimator.
 
-    Lets an estimator share the base signature and change a default (the
-    tagger is bidirectional by default) without restating thirty parameters;
-    scikit-learn reads parameter names and defaults from the signature, which
-    the copy carries.
+    Lets an estimator share the base signature without restating thirty
+    parameters: ``defaults`` changes the defaults of some of them (the
+    tagger is bidirectional by default) and ``params`` adds keyword-only
+    parameters, with their defaults, after them (the regressor's ``loss``).
+    The new ``__init__`` stores every added parameter as an attribute of the
+    same name and passes the others to ``init``. scikit-learn reads parameter
+    names and defaults from the signature (``get_params``, ``clone``,
+    ``repr``), which the new function carries.
     """
-    unknown = set(defaults) - set(init.__kwdefaults__)
+    base = inspect.signature(init)
+    defaults, params = dict(defaults or {}), dict(params or {})
+    unknown = set(defaults) - set(base.parameters)
     if unknown:
-        raise TypeError(f"Not keyword-only parameters of {init}: {unknown}")
-    return _copy_function(init, kwdefaults={**init.__kwdefaults__, **defaults})
+        raise TypeError(f"Not parameters of {init.__qualname__}: {sorted(unknown)}")
+    clash = set(params) & set(base.parameters)
+    if clash:
+        raise TypeError(f"Parameters of {init.__qualname__} already: {sorted(clash)}")
+    signature = base.replace(
+        parameters=[
+            p.replace(default=defaults[p.name]) if p.name in defaults else p
+            for p in base.parameters.values()
+        ]
+        + [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value)
+            for name, value in params.items()
+        ]
+    )
+
+    def __init__(self, *args, **kwargs):
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{type(self).__name__}(): {exc}") from None
+        bound.apply_defaults()
+        values = dict(bound.arguments)
+        del values["self"]
+        added = {name: values.pop(name) for name in params}
+        init(self, **values)
+        for name, value in added.items():
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature
+    __init__.__doc__ = init.__doc__
+    return __init__
 
 
 def _check_count(value, name):
@@ -1044,74 +1080,7 @@ class BaseRecurrentClassifier(BaseRecurrent):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(64,),
-        *,
-        cell="lstm",
-        bidirectional=False,
-        activation="tanh",
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        bptt_steps=None,
-        clip_norm=5.0,
-        dropout=0.0,
-        embedding_dim=None,
-        vocabulary_size=None,
-        class_weight=None,
-    ):
-        super().__init__(
-            hidden_layer_sizes,
-            cell=cell,
-            bidirectional=bidirectional,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            bptt_steps=bptt_steps,
-            clip_norm=clip_norm,
-            dropout=dropout,
-            embedding_dim=embedding_dim,
-            vocabulary_size=vocabulary_size,
-        )
-        self.class_weight = class_weight
+    __init__ = derived_init(BaseRecurrent.__init__, params={"class_weight": None})
 
     def _class_weights(self, labels, *, incremental):
         """Weight of each class of ``classes_`` (``class_weight``), or None.

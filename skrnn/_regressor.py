@@ -7,7 +7,7 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils import check_array, check_consistent_length
 
-from ._base import BaseRecurrent, _check_count
+from ._base import BaseRecurrent, _check_count, derived_init
 from ._compat import Interval, StrOptions
 from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
 
@@ -83,78 +83,10 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
         "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(64,),
-        *,
-        cell="lstm",
-        bidirectional=False,
-        activation="tanh",
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        bptt_steps=None,
-        clip_norm=5.0,
-        dropout=0.0,
-        embedding_dim=None,
-        vocabulary_size=None,
-        loss="squared_error",
-        huber_delta=1.0,
-        quantile=0.5,
-    ):
-        super().__init__(
-            hidden_layer_sizes,
-            cell=cell,
-            bidirectional=bidirectional,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            bptt_steps=bptt_steps,
-            clip_norm=clip_norm,
-            dropout=dropout,
-            embedding_dim=embedding_dim,
-            vocabulary_size=vocabulary_size,
-        )
-        self.loss = loss
-        self.huber_delta = huber_delta
-        self.quantile = quantile
+    __init__ = derived_init(
+        BaseRecurrent.__init__,
+        params={"loss": "squared_error", "huber_delta": 1.0, "quantile": 0.5},
+    )
 
     def _encode_targets(self, y, seqs, *, first_pass, incremental):
         y = check_array(

@@ -8,7 +8,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._base import BaseRecurrentClassifier, _check_count, with_init_defaults
+from ._base import BaseRecurrentClassifier, _check_count, derived_init
 from ._compat import _check_sample_weight
 from ._docstrings import PER_STEP_BPTT, fill_doc
 from ._validation import sequences_like, validate_step_labels
@@ -125,7 +125,9 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
 
     _per_step = True
 
-    __init__ = with_init_defaults(BaseRecurrentClassifier.__init__, bidirectional=True)
+    __init__ = derived_init(
+        BaseRecurrentClassifier.__init__, defaults={"bidirectional": True}
+    )
 
     _target_doc = {
         "model": "tagger",
