@@ -30,8 +30,9 @@ Parameters are a dict keyed by the translator's parameter names
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils import check_random_state
 
-from ._compat import Interval, Options, StrOptions, check_random_state, validate_params
+from ._compat import Interval, Options, StrOptions, validate_params
 
 __all__ = [
     "ATTENTION_KINDS",

@@ -282,3 +282,23 @@ def fill_doc(**extra):
         return cls
 
     return decorate
+
+
+def insert_doc(**sections):
+    """Decorator replacing ``{name}`` placeholders in a docstring by ``sections``.
+
+    For functions (and classes and their methods) outside the estimators that
+    share a block of their documentation, such as the parameters of a family
+    of metrics. Place it below decorators that copy the docstring
+    (``validate_params``), so that they copy the filled one.
+    """
+
+    def decorate(obj):
+        obj.__doc__ = _substitute(obj.__doc__, sections)
+        if isinstance(obj, type):
+            for value in vars(obj).values():
+                if callable(value) and value.__doc__ and "{" in value.__doc__:
+                    value.__doc__ = _substitute(value.__doc__, sections)
+        return obj
+
+    return decorate

@@ -10,7 +10,9 @@ learn an alignment between sequences of different lengths:
 
 from numbers import Integral
 
-from ._compat import Interval, check_random_state, validate_params
+from sklearn.utils import check_random_state
+
+from ._compat import Interval, validate_params
 
 __all__ = ["make_addition", "make_reversal"]
 

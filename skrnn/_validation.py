@@ -32,13 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import check_array, validate_data
 
-from ._compat import (
-    _check_feature_names,
-    _object_dtype_isnan,
-    check_array,
-    validate_data,
-)
+from ._compat import _check_feature_names, _object_dtype_isnan
 
 _COMPUTE_DTYPES = [np.float64, np.float32]
 

@@ -12,8 +12,9 @@ model has to beat to have learned anything:
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils import check_random_state
 
-from ._compat import Interval, check_random_state, validate_params
+from ._compat import Interval, validate_params
 from .preprocessing import make_windows
 
 __all__ = ["make_adding_problem", "make_cosine_windows", "make_parity"]

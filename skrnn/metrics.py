@@ -38,17 +38,12 @@ from numbers import Integral, Real
 import numpy as np
 from numba import njit
 from sklearn import metrics
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import column_or_1d
 
-from ._compat import (
-    Interval,
-    Options,
-    StrOptions,
-    UndefinedMetricWarning,
-    _object_dtype_isnan,
-    column_or_1d,
-    unique_labels,
-    validate_params,
-)
+from ._compat import Interval, Options, StrOptions, _object_dtype_isnan, validate_params
+from ._docstrings import insert_doc
 from ._validation import _label_sequences, _offsets
 
 __all__ = [
@@ -727,27 +722,10 @@ def _span_score(y_true, y_pred, scheme, average, zero_division, metric):
     return float(np.nanmean(scores))
 
 
-_SPAN_CONSTRAINTS = {
-    "y_true": ["array-like"],
-    "y_pred": ["array-like"],
-    "scheme": [StrOptions({"IOB1", "IOB2", "BIO", "IOBES"})],
-    "average": [StrOptions({"micro", "macro"}), None],
-    "zero_division": _ZERO_DIVISION,
-}
-
-
-@validate_params(_SPAN_CONSTRAINTS, prefer_skip_nested_validation=True)
-def span_precision_score(
-    y_true, y_pred, *, scheme="IOB2", average="micro", zero_division="warn"
-):
-    """Fraction of predicted entities that are true entities.
-
-    An entity counts as right only if its type, start and end all match a
-    true entity in the same sequence (exact match, as conlleval scores).
-
-    Parameters
-    ----------
-    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
+# The parameters of the three span scores (inserted with ``insert_doc``; the
+# first line's indentation comes from the placeholder's).
+_SPAN_PARAMETERS = """\
+y_true : list of array-like or array-like of shape (n_sequences, n_steps)
         True tags, one 1-D sequence of string tags per sequence.
     y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
         Predicted tags, with the same lengths as ``y_true``.
@@ -760,7 +738,30 @@ def span_precision_score(
     zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
         Value returned when the score divides by zero; "warn" returns 0.0
         and warns. With ``np.nan``, undefined types are left out of the
-        macro average.
+        macro average."""
+
+_SPAN_CONSTRAINTS = {
+    "y_true": ["array-like"],
+    "y_pred": ["array-like"],
+    "scheme": [StrOptions({"IOB1", "IOB2", "BIO", "IOBES"})],
+    "average": [StrOptions({"micro", "macro"}), None],
+    "zero_division": _ZERO_DIVISION,
+}
+
+
+@validate_params(_SPAN_CONSTRAINTS, prefer_skip_nested_validation=True)
+@insert_doc(span_parameters=_SPAN_PARAMETERS)
+def span_precision_score(
+    y_true, y_pred, *, scheme="IOB2", average="micro", zero_division="warn"
+):
+    """Fraction of predicted entities that are true entities.
+
+    An entity counts as right only if its type, start and end all match a
+    true entity in the same sequence (exact match, as conlleval scores).
+
+    Parameters
+    ----------
+    {span_parameters}
 
     Returns
     -------
@@ -784,6 +785,7 @@ def span_precision_score(
 
 
 @validate_params(_SPAN_CONSTRAINTS, prefer_skip_nested_validation=True)
+@insert_doc(span_parameters=_SPAN_PARAMETERS)
 def span_recall_score(
     y_true, y_pred, *, scheme="IOB2", average="micro", zero_division="warn"
 ):
@@ -794,20 +796,7 @@ def span_recall_score(
 
     Parameters
     ----------
-    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
-        True tags, one 1-D sequence of string tags per sequence.
-    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
-        Predicted tags, with the same lengths as ``y_true``.
-    scheme : {"IOB2", "BIO", "IOB1", "IOBES"}, default="IOB2"
-        Tagging scheme, read as :func:`get_entities` describes.
-    average : {"micro", "macro"} or None, default="micro"
-        ``"micro"`` counts entities of all types together (conlleval's
-        overall score); ``"macro"`` averages the per-type scores; None
-        returns the per-type scores, types in sorted order.
-    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
-        Value returned when the score divides by zero; "warn" returns 0.0
-        and warns. With ``np.nan``, undefined types are left out of the
-        macro average.
+    {span_parameters}
 
     Returns
     -------
@@ -831,6 +820,7 @@ def span_recall_score(
 
 
 @validate_params(_SPAN_CONSTRAINTS, prefer_skip_nested_validation=True)
+@insert_doc(span_parameters=_SPAN_PARAMETERS)
 def span_f1_score(
     y_true, y_pred, *, scheme="IOB2", average="micro", zero_division="warn"
 ):
@@ -842,20 +832,7 @@ def span_f1_score(
 
     Parameters
     ----------
-    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
-        True tags, one 1-D sequence of string tags per sequence.
-    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
-        Predicted tags, with the same lengths as ``y_true``.
-    scheme : {"IOB2", "BIO", "IOB1", "IOBES"}, default="IOB2"
-        Tagging scheme, read as :func:`get_entities` describes.
-    average : {"micro", "macro"} or None, default="micro"
-        ``"micro"`` counts entities of all types together (conlleval's
-        overall score); ``"macro"`` averages the per-type scores; None
-        returns the per-type scores, types in sorted order.
-    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
-        Value returned when the score divides by zero; "warn" returns 0.0
-        and warns. With ``np.nan``, undefined types are left out of the
-        macro average.
+    {span_parameters}
 
     Returns
     -------

@@ -17,15 +17,10 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
-from ._compat import (
-    Interval,
-    StrOptions,
-    _fit_context,
-    available_if,
-    check_is_fitted,
-    validate_params,
-)
+from ._compat import Interval, StrOptions, _fit_context, validate_params
 from ._validation import validate_sequences
 
 __all__ = ["SequenceImputer", "SequenceScaler", "TextTokenizer", "make_windows"]
