@@ -554,20 +554,29 @@ def _label_sequences(y, input_name="y"):
         raise TypeError(
             f"{input_name} must hold {expected}, got {type(y).__name__} instead."
         )
+    return _split_sequences(y, input_name, expected, _label_sequence, flat=False)
+
+
+def _split_sequences(y, input_name, expected, read_item, *, flat):
+    """The items of a container of sequences, each read by ``read_item``.
+
+    ``y`` is a list or tuple of sequences, a 2-D array (one per row), or a
+    1-D array of them: an object array, or with ``flat`` any 1-D array (whose
+    items may be strings, each a sequence of characters).
+    ``read_item(item, index, input_name)`` checks and converts one sequence.
+    """
     if isinstance(y, (list, tuple)):
         items = y
     else:
         array = np.asarray(y)
         if array.ndim == 2:
             return list(array)
-        if array.ndim != 1 or array.dtype != object:
+        if array.ndim != 1 or not (flat or array.dtype == object):
             raise ValueError(
                 f"{input_name} has shape {array.shape}; expected {expected}."
             )
         items = array
-    return [
-        _label_sequence(item, index, input_name) for index, item in enumerate(items)
-    ]
+    return [read_item(item, index, input_name) for index, item in enumerate(items)]
 
 
 def _label_sequence(item, index, input_name):

@@ -44,7 +44,7 @@ from sklearn.utils.validation import column_or_1d
 
 from ._compat import Interval, Options, StrOptions, _object_dtype_isnan, validate_params
 from ._docstrings import insert_doc
-from ._validation import _label_sequences, _offsets
+from ._validation import _label_sequences, _offsets, _split_sequences
 
 __all__ = [
     "bleu_score",
@@ -876,24 +876,13 @@ def _token_sequences(y, input_name):
     A string is read as its characters. ``y`` is a list (tuple, or 1-D array)
     of such sequences, or a 2-D array with one row per sequence.
     """
-    expected = f"expected a list of sequences, each {_TOKEN_SEQUENCE}"
+    expected = f"a list of sequences, each {_TOKEN_SEQUENCE}"
     if y is None or isinstance(y, (str, bytes, Mapping, set, frozenset)):
         raise TypeError(
             f"{input_name} must be a list of sequences, got {type(y).__name__} "
-            f"instead; {expected}. Wrap a single sequence in a list."
+            f"instead; expected {expected}. Wrap a single sequence in a list."
         )
-    if isinstance(y, (list, tuple)):
-        items = y
-    else:
-        array = np.asarray(y)
-        if array.ndim == 2:
-            return list(array)
-        if array.ndim != 1:
-            raise ValueError(f"{input_name} has shape {array.shape}; {expected}.")
-        items = array
-    sequences = [
-        _token_sequence(item, index, input_name) for index, item in enumerate(items)
-    ]
+    sequences = _split_sequences(y, input_name, expected, _token_sequence, flat=True)
     if not sequences:
         raise ValueError(f"{input_name} holds no sequence: at least one is required.")
     return sequences
