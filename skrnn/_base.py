@@ -531,7 +531,11 @@ class BaseRecurrent(BaseEstimator, ABC):
             )
 
     def _prepare_validation(self, validation, dtype):
-        """Validated ``(sequences, Y, y, sample_weight)`` of ``fit``'s X_val."""
+        """Validated ``(sequences, Y, y, weights)`` of ``fit``'s X_val.
+
+        ``weights`` are the sequence weights, or the per-step weights (a list
+        of 1-D arrays) where the estimator takes them, as scoring reads them.
+        """
         X_val, y_val, sample_weight_val = validation
         seqs = validate_sequences(self, X_val, reset=False)
         if self._network.embeds:
@@ -544,10 +548,8 @@ class BaseRecurrent(BaseEstimator, ABC):
         Y, y_raw, _ = self._encode_targets(
             y_val, seqs, first_pass=False, incremental=True
         )
-        sw = _check_sample_weight(
-            sample_weight_val, seqs.lengths, dtype=dtype, ensure_non_negative=True
-        )
-        return seqs, Y, y_raw, sw
+        sw, step_weight = self._check_weights(sample_weight_val, seqs)
+        return seqs, Y, y_raw, sw if step_weight is None else step_weight
 
     @available_if(_stochastic_only)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -704,7 +706,10 @@ class BaseRecurrent(BaseEstimator, ABC):
                 sequences=[seqs.sequences[i] for i in val_idx],
                 lengths=seqs.lengths[val_idx],
             )
-            y_val, sw_val = _take(y_raw, val_idx), sw[val_idx]
+            y_val = _take(y_raw, val_idx)
+            # Per-step weights, where given, weigh the validation steps too.
+            steps_val = _take(step_weight, val_idx)
+            sw_val = sw[val_idx] if steps_val is None else steps_val
             Y_val = _take(Y, val_idx)
         else:
             train_idx = all_idx
@@ -815,9 +820,16 @@ class BaseRecurrent(BaseEstimator, ABC):
             self.best_loss_ = self.loss_curve_[-1]
 
     def _data_loss(self, seqs, Y, sw):
-        """Weighted mean loss (no penalty) of the current model on sequences."""
+        """Weighted mean loss (no penalty) of the current model on sequences.
+
+        ``sw`` weighs each sequence, or for a per-step estimator may be a list
+        of per-step weights, one 1-D array per sequence.
+        """
         Z = self._raw_outputs(seqs.sequences, activate=False)
         loss = ROW_LOSSES[self._network.loss]
+        if self._per_step and isinstance(sw, list):
+            total = sum(float(np.dot(w, loss(z, y))) for z, y, w in zip(Z, Y, sw))
+            return total / sum(float(w.sum()) for w in sw)
         if self._per_step:
             per_seq = np.array([loss(z, y).sum() for z, y in zip(Z, Y)])
             return float(np.dot(sw, per_seq) / np.dot(sw, seqs.lengths))

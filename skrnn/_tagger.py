@@ -9,7 +9,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import BaseRecurrentClassifier, _check_count, derived_init
-from ._compat import _check_sample_weight
 from ._docstrings import PER_STEP_BPTT, fill_doc
 from ._validation import sequences_like, validate_step_labels
 
@@ -99,9 +98,10 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
     -----
     The loss is the mean log-loss over all real steps (padding never counts);
     a sample weight weights every step of its sequence, a per-step sample
-    weight its step. With per-step weights the L2 normaliser and the
-    validation score of early stopping weigh each sequence by the mean
-    weight of its steps.
+    weight its step. With per-step weights the L2 normaliser weighs each
+    sequence by the mean weight of its steps, and early stopping's
+    validation score and loss weigh each validation step by its own weight
+    (``sample_weight_val`` may be per step too).
 
     Examples
     --------
@@ -167,8 +167,7 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
         """Sequence weights, or per-step weights (one 1-D array per sequence).
 
         Per-step weights come with the mean weight of each sequence's steps
-        as its sequence weight (what the L2 normaliser and the validation
-        score of early stopping use).
+        as its sequence weight (what the L2 normaliser uses).
         """
         per_step = (
             isinstance(sample_weight, np.ndarray) and sample_weight.ndim == 2
@@ -244,9 +243,12 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
         return np.split(flat, np.cumsum(seqs.lengths)[:-1])
 
     def _score_sequences(self, seqs, y_raw, sample_weight):
+        """Accuracy over all real steps; ``sample_weight`` per sequence or per step."""
         pred = np.concatenate(self._step_labels(seqs))
         step_weight = None
-        if sample_weight is not None:
+        if isinstance(sample_weight, list):
+            step_weight = np.concatenate(sample_weight)
+        elif sample_weight is not None:
             step_weight = np.repeat(sample_weight, seqs.lengths)
         return accuracy_score(np.concatenate(y_raw), pred, sample_weight=step_weight)
 
@@ -400,18 +402,21 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
         y : list of array-like or array-like of shape (n_sequences, n_steps)
             True label of each step.
 
-        sample_weight : array-like of shape (n_sequences,), default=None
-            Weight of each sequence (applied to all its steps).
+        sample_weight : array-like of shape (n_sequences,) or list of 1-D \
+arrays, default=None
+            Weight of each sequence (applied to all its steps), or of each
+            step (one 1-D array per sequence), as ``fit`` takes them.
 
         Returns
         -------
         score : float
-            Fraction of steps labelled correctly.
+            Fraction of steps labelled correctly, weighted.
         """
         seqs = self._validate_for_predict(X)
         labels, _ = validate_step_labels(y, seqs)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, seqs.lengths)
+            sw, step_weight = self._check_weights(sample_weight, seqs)
+            sample_weight = sw if step_weight is None else step_weight
         return self._score_sequences(seqs, labels, sample_weight)
 
     def __sklearn_tags__(self):

@@ -466,3 +466,72 @@ def test_forecast_covariates_with_a_horizon():
     other = reg.forecast(seed, 7, covariates=future[::-1])
     np.testing.assert_allclose(other[0, :3], out[0, :3])
     assert not np.allclose(other[0, 3:], out[0, 3:])
+
+
+def test_tagger_score_takes_per_step_weights():
+    X, y = _tagging_data(12)
+    tagger = SequenceTagger(max_iter=3, random_state=0, **FAST).fit(X, y)
+    steps = [np.random.RandomState(i).uniform(0, 2, len(x)) for i, x in enumerate(X)]
+    pred = np.concatenate(tagger.predict(X))
+    expected = np.average(pred == np.concatenate(y), weights=np.concatenate(steps))
+    assert tagger.score(X, y, sample_weight=steps) == pytest.approx(expected)
+    per_sequence = np.arange(1.0, len(X) + 1)
+    constant = [np.full(len(x), w) for x, w in zip(X, per_sequence)]
+    assert tagger.score(X, y, sample_weight=constant) == pytest.approx(
+        tagger.score(X, y, sample_weight=per_sequence)
+    )
+    with pytest.raises(ValueError, match="Per-step sample_weight 1 has shape"):
+        tagger.score(X, y, sample_weight=[steps[0], steps[1][:-1], *steps[2:]])
+
+
+def test_per_step_validation_weights_weigh_the_validation_steps():
+    X, y = _tagging_data(40)
+    X_val, y_val = _tagging_data(10, seed=1)
+    steps_val = [
+        np.random.RandomState(i).uniform(0, 2, len(x)) for i, x in enumerate(X_val)
+    ]
+    params = dict(early_stopping=True, max_iter=3, random_state=0, **FAST)
+    tagger = SequenceTagger(**params).fit(
+        X, y, X_val=X_val, y_val=y_val, sample_weight_val=steps_val
+    )
+    # The best score is the weighted accuracy of the kept weights.
+    assert tagger.best_validation_score_ == pytest.approx(
+        tagger.score(X_val, y_val, sample_weight=steps_val)
+    )
+    # The validation loss weighs each step's log-loss by its weight.
+    seqs, Y, _, weights = tagger._prepare_validation(
+        (X_val, y_val, steps_val), np.float64
+    )
+    proba = tagger.predict_proba(X_val)
+    column = {label: k for k, label in enumerate(tagger.classes_)}
+    step_loss = np.concatenate(
+        [
+            -np.log(p[np.arange(len(t)), [column[v] for v in t]])
+            for p, t in zip(proba, y_val)
+        ]
+    )
+    w = np.concatenate(steps_val)
+    assert tagger._data_loss(seqs, Y, weights) == pytest.approx(
+        np.dot(w, step_loss) / w.sum(), rel=1e-6
+    )
+
+
+def test_per_step_training_weights_reach_the_validation_split():
+    X, y = _tagging_data(40)
+    steps = [np.random.RandomState(i).uniform(0, 2, len(x)) for i, x in enumerate(X)]
+    tagger = SequenceTagger(early_stopping=True, max_iter=2, random_state=0, **FAST)
+    seen = []
+    original = tagger._score_sequences
+
+    def spy(seqs, y_raw, sample_weight):
+        seen.append(sample_weight)
+        return original(seqs, y_raw, sample_weight)
+
+    tagger._score_sequences = spy
+    tagger.fit(X, y, sample_weight=steps)
+    assert len(seen) == tagger.n_iter_
+    assert all(isinstance(w, list) for w in seen)
+    # The validation split's own per-step weights (4 of the 40 sequences).
+    originals = {tuple(s) for s in steps}
+    assert len(seen[0]) == 4
+    assert all(tuple(w) in originals for w in seen[0])
