@@ -7,8 +7,11 @@ caller allocates; this package imports nothing but NumPy and Numba.
 :mod:`skrnn._runtime` splits a batch into chunks, runs the chunks on threads
 and sums their gradients.
 
-Data layout of one chunk: per-step arrays ``(T, B, features)`` in real time,
-per-row arrays ``(B, H)``, and ``lengths`` ``(B,)`` int64, non-increasing.
+Data layout of one chunk at the kernels' interface: per-step arrays
+``(T, B, features)`` in real time, per-row arrays ``(B, H)``, and ``lengths``
+``(B,)`` int64, non-increasing. Inside, the three cells keep states, gates and
+their gradients unit-major, ``(H, B)``, and share one skeleton of steps and
+blocks (:mod:`skrnn._kernels._steps`); each cell kernel holds its gate loops.
 Rows are processed right-aligned: row ``b`` runs its ``lengths[b]``
 processing steps during the last ``lengths[b]`` of the ``T`` global steps, so
 the rows active at any global step are a prefix of the chunk and all rows

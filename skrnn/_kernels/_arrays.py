@@ -104,39 +104,3 @@ def _add_row_sums(A, ones, out):
     sums = np.dot(A, ones)
     for i in range(out.shape[0]):
         out[i] += sums[i]
-
-
-@njit(**JIT_OPTIONS)
-def _add_product(A, B, out):
-    """Add ``A.T @ B`` into ``out`` (one GEMM, then an elementwise sum).
-
-    Parameters
-    ----------
-    A : ndarray of shape (n, m)
-        Left factor, transposed in the product.
-    B : ndarray of shape (n, p)
-        Right factor.
-    out : ndarray of shape (m, p)
-        Added to.
-    """
-    product = np.dot(A.T, B)
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            out[i, j] += product[i, j]
-
-
-@njit(**JIT_OPTIONS)
-def _add_column_sums(A, out):
-    """Add the sum of the rows of a matrix into a vector.
-
-    Parameters
-    ----------
-    A : ndarray of shape (n, m)
-        Matrix.
-    out : ndarray of shape (m,)
-        Added to: ``out += A.sum(axis=0)``.
-    """
-    # Row-major traversal keeps the inner loop contiguous and vectorised.
-    for r in range(A.shape[0]):
-        for j in range(A.shape[1]):
-            out[j] += A[r, j]

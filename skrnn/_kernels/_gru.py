@@ -7,26 +7,31 @@ Gates in PyTorch order ``r, z, n``::
     n = tanh(W_in x + b_in + r * (W_hn h_prev + b_hn))
     h = (1 - z) * n + z * h_prev
 
-Storage per slot and row (``store_width = 5 H``), as sections of the chunk's
-flat storage: ``h_prev`` (H), gate outputs ``r, z, n`` (3 H) and
-``W_hn h_prev + b_hn`` (H).
+States, gates and their gradients are unit-major, ``(units, rows)``, as in
+every kernel (:mod:`skrnn._kernels._steps`). Storage per slot and row
+(``store_width = 5 H``), as unit-major sections of the chunk's flat storage:
+``h_prev`` (H), gate outputs ``r, z, n`` (3 H) and ``W_hn h_prev + b_hn`` (H).
 """
 
 import numpy as np
 from numba import njit
 
-from ._arrays import _copy_matrix
+from ._arrays import _copy_transposed
 from ._config import JIT_OPTIONS
 from ._math import fast_sigmoid, fast_tanh
 from ._steps import (
-    _add_input_gradients,
-    _add_recurrent_gradients,
+    _active_state,
+    _add_block_gradients,
+    _add_output_gradients,
+    _cut_carry,
     _first_active_step,
-    _initial_state_gradient,
+    _initial_state_gradient_units,
+    _into_block,
     _n_active,
-    _project_inputs,
-    _real_step,
-    _store_section,
+    _project_block,
+    _store_state,
+    _unit_section,
+    _write_outputs,
     _zero_padding,
 )
 
@@ -82,60 +87,73 @@ def _gru_forward_chunk(
     has_out = H_out.shape[0] > 0
 
     X_steps = np.empty((n_block, n_rows, n_inputs), dtype=dtype)
-    X_proj = np.empty((n_block * n_rows, 3 * H), dtype=dtype)
+    proj_buffer = np.empty(3 * H * n_block * n_rows, dtype=dtype)
+    X_proj = proj_buffer[:0].reshape(3 * H, 0)
     u_first = _first_active_step(lengths, n_steps)
     # r and z see both biases next to each other; n keeps b_hn inside r * (.).
     bias = b_ih.copy()
     for j in range(2 * H):
         bias[j] += b_hh[j]
-    h = h0.copy()
-    rec = np.empty((n_rows, 3 * H), dtype=dtype)
-    gates_scratch = np.empty(3 * H, dtype=dtype)
-    unit_scratch = np.empty(H, dtype=dtype)
-    hn_scratch = np.empty(H, dtype=dtype)
+    h = np.empty((H, n_rows), dtype=dtype)
+    _copy_transposed(h0, h)
+    rec_buffer = np.empty(3 * H * n_rows, dtype=dtype)
+    h_buffer = np.empty(H * n_rows, dtype=dtype)
+    # Steps that are not stored write into these instead, so that the gate
+    # loop itself has no branches.
+    gates_scratch = np.empty((3 * H, n_rows), dtype=dtype)
+    hn_scratch = np.empty((H, n_rows), dtype=dtype)
 
-    H_prev = _store_section(store, 0, H)
-    gates_st = _store_section(store, H, 3 * H)
-    hn_st = _store_section(store, 4 * H, H)
+    H_prev = _unit_section(store, 0, H)
+    gates_st = _unit_section(store, H, 3 * H)
+    hn_st = _unit_section(store, 4 * H, H)
 
     for u in range(n_steps):
         n_act = _n_active(lengths, n_steps - u)
         slot = u - (n_steps - n_slots)
         if slot >= 0:
-            H_prev[slot, n_act:] = 0.0
-            _copy_matrix(h[:n_act], H_prev[slot, :n_act])
+            _store_state(h, n_act, H_prev[slot])
         if n_act == 0:
             continue
         k = (u - u_first) % n_block
         if k == 0:
             n = min(n_block, n_steps - u)
-            _project_inputs(
-                X, lengths, reverse, u, W_ih, X_steps[:n], X_proj[: n * n_rows]
+            X_proj = _project_block(
+                X, lengths, reverse, u, W_ih, X_steps[:n], proj_buffer
             )
-        np.dot(h[:n_act], W_hh.T, out=rec[:n_act])
-        for b in range(n_act):
-            t, _ = _real_step(lengths[b], n_steps, u, reverse)
-            x_row = k * n_rows + b
-            gates = gates_st[slot, b] if slot >= 0 else gates_scratch
-            hn_row = hn_st[slot, b] if slot >= 0 else hn_scratch
-            out = H_out[t, b, h_off : h_off + H] if has_out else unit_scratch
-            # One view per gate: stores at j, H + j, ... of a single array
-            # defeat LLVM's dependence analysis (H is unknown at compile
-            # time) and the loop would run much slower.
-            gate_r, gate_z, gate_n = gates[:H], gates[H : 2 * H], gates[2 * H :]
-            for j in range(H):
-                r = fast_sigmoid(X_proj[x_row, j] + rec[b, j] + bias[j])
-                z = fast_sigmoid(X_proj[x_row, H + j] + rec[b, H + j] + bias[H + j])
-                hn = rec[b, 2 * H + j] + b_hh[2 * H + j]
-                n = fast_tanh(X_proj[x_row, 2 * H + j] + bias[2 * H + j] + r * hn)
-                h_new = (one - z) * n + z * h[b, j]
-                h[b, j] = h_new
-                out[j] = h_new
-                gate_r[j] = r
-                gate_z[j] = z
-                gate_n[j] = n
-                hn_row[j] = hn
-    _copy_matrix(h, h_n)
+        rec = rec_buffer[: 3 * H * n_act].reshape(3 * H, n_act)
+        np.dot(W_hh, _active_state(h, n_act, h_buffer), out=rec)
+        col = k * n_rows
+        for j in range(H):
+            # One view per gate and unit: the inner loop then reads and
+            # writes contiguous rows that LLVM vectorises.
+            if slot >= 0:
+                gate_r, gate_z = gates_st[slot, j], gates_st[slot, H + j]
+                gate_n, hn_j = gates_st[slot, 2 * H + j], hn_st[slot, j]
+            else:
+                gate_r, gate_z = gates_scratch[j], gates_scratch[H + j]
+                gate_n, hn_j = gates_scratch[2 * H + j], hn_scratch[j]
+            x_r, x_z, x_n = (
+                X_proj[j, col:],
+                X_proj[H + j, col:],
+                X_proj[2 * H + j, col:],
+            )
+            r_r, r_z, r_n = rec[j], rec[H + j], rec[2 * H + j]
+            bias_r, bias_z, bias_n = bias[j], bias[H + j], bias[2 * H + j]
+            b_hn = b_hh[2 * H + j]
+            h_j = h[j]
+            for b in range(n_act):
+                r = fast_sigmoid(x_r[b] + r_r[b] + bias_r)
+                z = fast_sigmoid(x_z[b] + r_z[b] + bias_z)
+                hn = r_n[b] + b_hn
+                cand = fast_tanh(x_n[b] + bias_n + r * hn)
+                h_j[b] = (one - z) * cand + z * h_j[b]
+                gate_r[b] = r
+                gate_z[b] = z
+                gate_n[b] = cand
+                hn_j[b] = hn
+        if has_out:
+            _write_outputs(h, lengths, n_steps, u, reverse, n_act, H_out, h_off)
+    _copy_transposed(h, h_n)
     if has_out:
         _zero_padding(lengths, H_out, h_off, H)
 
@@ -209,77 +227,80 @@ def _gru_backward_chunk(
     n_slots = store.shape[0]
     dtype = W_hh.dtype
     one = dtype.type(1.0)
-    has_out = dH_out.shape[0] > 0
 
-    H_prev = _store_section(store, 0, H)
-    gates_st = _store_section(store, H, 3 * H)
-    hn_st = _store_section(store, 4 * H, H)
+    H_prev = _unit_section(store, 0, H)
+    gates_st = _unit_section(store, H, 3 * H)
+    hn_st = _unit_section(store, 4 * H, H)
 
     # Gradients w.r.t. the input and recurrent pre-activations differ in the
     # n block only (the recurrent one is multiplied by r).
-    dA_in = np.empty((n_block, n_rows, 3 * H), dtype=dtype)
-    dA_rec = np.empty((n_block, n_rows, 3 * H), dtype=dtype)
+    din_buffer = np.empty(3 * H * n_block * n_rows, dtype=dtype)
+    drec_buffer = np.empty(3 * H * n_block * n_rows, dtype=dtype)
+    din_step_buffer = np.empty(3 * H * n_rows, dtype=dtype)
+    drec_step_buffer = np.empty(3 * H * n_rows, dtype=dtype)
+    dh_buffer = np.empty(H * n_rows, dtype=dtype)
+    H_block_buffer = np.empty(H * n_block * n_rows, dtype=dtype)
     X_steps = np.empty((n_block, n_rows, n_inputs), dtype=dtype)
+    ones = np.ones(n_block * n_rows, dtype=dtype)
     dW_ih[:] = 0.0
     dW_hh[:] = 0.0
     db_ih[:] = 0.0
     db_hh[:] = 0.0
-    dh = dh_n.copy()
-    dh_direct = np.empty((n_rows, H), dtype=dtype)
+    dh = np.empty((H, n_rows), dtype=dtype)
+    _copy_transposed(dh_n, dh)
+    dh_direct = np.empty((H, n_rows), dtype=dtype)
     cut = np.zeros(n_rows, dtype=np.bool_)
     slot_first = max(0, _first_active_step(lengths, n_steps) - (n_steps - n_slots))
     for block_end in range(n_slots, slot_first, -n_block):
         block_start = max(slot_first, block_end - n_block)
+        width = (block_end - block_start) * n_rows
+        dA_in = din_buffer[: 3 * H * width].reshape(3 * H, width)
+        dA_rec = drec_buffer[: 3 * H * width].reshape(3 * H, width)
         for slot in range(block_end - 1, block_start - 1, -1):
             u = n_steps - n_slots + slot
             n_act = _n_active(lengths, n_steps - u)
-            din_slot = dA_in[slot - block_start]
-            drec_slot = dA_rec[slot - block_start]
-            # Inactive rows enter the block GEMMs with zero gradient.
-            din_slot[n_act:] = 0.0
-            drec_slot[n_act:] = 0.0
-            for b in range(n_act):
-                t, s = _real_step(lengths[b], n_steps, u, reverse)
-                cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
-                if has_out:
-                    for j in range(H):
-                        dh[b, j] += dH_out[t, b, h_off + j]
-                gates = gates_st[slot, b]
-                hn_row = hn_st[slot, b]
-                h_prev = H_prev[slot, b]
-                # One view per gate block, as in the forward pass.
-                da_in, da_rec = din_slot[b], drec_slot[b]
-                di_r, di_z, di_n = da_in[:H], da_in[H : 2 * H], da_in[2 * H :]
-                dr_r, dr_z, dr_n = da_rec[:H], da_rec[H : 2 * H], da_rec[2 * H :]
-                for j in range(H):
-                    r = gates[j]
-                    z = gates[H + j]
-                    n = gates[2 * H + j]
-                    dh_j = dh[b, j]
-                    dn = dh_j * (one - z) * (one - n * n)
-                    dz = dh_j * (h_prev[j] - n) * z * (one - z)
-                    dr = dn * hn_row[j] * r * (one - r)
-                    di_r[j] = dr
-                    di_z[j] = dz
-                    di_n[j] = dn
-                    dr_r[j] = dr
-                    dr_z[j] = dz
-                    dr_n[j] = dn * r
-                    dh_direct[b, j] = dh_j * z
-            np.dot(drec_slot[:n_act], W_hh, out=dh[:n_act])
-            for b in range(n_act):
-                for j in range(H):
-                    dh[b, j] += dh_direct[b, j]
-            for b in range(n_act):
-                if cut[b]:
-                    dh[b] = 0.0
-        n = block_end - block_start
-        _add_input_gradients(
-            dA_in[:n], X, lengths, reverse, n_steps - n_slots + block_start, W_ih,
-            X_steps[:n], dX, dW_ih, db_ih,
+            _add_output_gradients(
+                dh, lengths, n_steps, u, reverse, n_act, k_chunk, dH_out, h_off, cut
+            )
+            da_in = din_step_buffer[: 3 * H * n_act].reshape(3 * H, n_act)
+            da_rec = drec_step_buffer[: 3 * H * n_act].reshape(3 * H, n_act)
+            for j in range(H):
+                # One view per gate and unit, as in the forward pass.
+                gate_r, gate_z = gates_st[slot, j], gates_st[slot, H + j]
+                gate_n, hn_j = gates_st[slot, 2 * H + j], hn_st[slot, j]
+                h_prev = H_prev[slot, j]
+                di_r, di_z, di_n = da_in[j], da_in[H + j], da_in[2 * H + j]
+                dr_r, dr_z, dr_n = da_rec[j], da_rec[H + j], da_rec[2 * H + j]
+                dh_j, direct_j = dh[j], dh_direct[j]
+                for b in range(n_act):
+                    r = gate_r[b]
+                    z = gate_z[b]
+                    cand = gate_n[b]
+                    d = dh_j[b]
+                    dn = d * (one - z) * (one - cand * cand)
+                    dz = d * (h_prev[b] - cand) * z * (one - z)
+                    dr = dn * hn_j[b] * r * (one - r)
+                    di_r[b] = dr
+                    di_z[b] = dz
+                    di_n[b] = dn
+                    dr_r[b] = dr
+                    dr_z[b] = dz
+                    dr_n[b] = dn * r
+                    direct_j[b] = d * z
+            col = (slot - block_start) * n_rows
+            _into_block(da_in, dA_in, col, n_rows)
+            _into_block(da_rec, dA_rec, col, n_rows)
+            dh_act = dh_buffer[: H * n_act].reshape(H, n_act)
+            np.dot(W_hh.T, da_rec, out=dh_act)
+            for j in range(H):
+                for b in range(n_act):
+                    dh[j, b] = dh_act[j, b] + dh_direct[j, b]
+            _cut_carry(dh, cut, n_act)
+        _add_block_gradients(
+            dA_in, dA_rec, H_prev, block_start, X, lengths, reverse,
+            n_steps - n_slots + block_start, W_ih, X_steps, H_block_buffer, ones,
+            dX, dW_ih, dW_hh, db_ih, db_hh,
         )  # fmt: skip
-        _add_recurrent_gradients(
-            dA_rec[:n], H_prev[block_start:block_end], dW_hh, db_hh
-        )
 
-    _initial_state_gradient(lengths, n_slots, dh, dh0)
+    rows = np.empty((n_rows, H), dtype=dtype)
+    _initial_state_gradient_units(lengths, n_slots, dh, dh0, rows)

@@ -6,12 +6,8 @@ Gates in PyTorch order ``i, f, g, o``::
     i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o);  g = tanh(a_g)
     c = f * c_prev + i * g;  h = o * tanh(c)
 
-These kernels keep states, gates and their gradients unit-major, shape
-``(units, rows)``: the elementwise loops run over the rows of the batch
-innermost, so they vectorise fully at any ``H`` (row-major loops of ``H``
-iterations spend most of their time outside the vector body at small
-``H``), and the per-step GEMMs become ``W_hh @ h`` with ``h`` of shape
-``(H, rows)``.
+States, gates and their gradients are unit-major, ``(units, rows)``, as in
+every kernel (:mod:`skrnn._kernels._steps`).
 
 Storage per slot and row (``store_width = 7 H``), as unit-major sections of
 the chunk's flat storage (see :func:`skrnn._kernels._steps._unit_section`):
@@ -22,22 +18,22 @@ the chunk's flat storage (see :func:`skrnn._kernels._steps._unit_section`):
 import numpy as np
 from numba import njit
 
-from ._arrays import (
-    _add_matmul,
-    _add_row_sums,
-    _copy_matrix,
-    _copy_transposed,
-)
+from ._arrays import _copy_transposed
 from ._config import JIT_OPTIONS
 from ._math import fast_sigmoid, fast_tanh
 from ._steps import (
+    _active_state,
+    _add_block_gradients,
+    _add_output_gradients,
+    _cut_carry,
     _first_active_step,
-    _gather_steps,
-    _initial_state_gradient,
+    _initial_state_gradient_units,
+    _into_block,
     _n_active,
-    _real_step,
-    _scatter_add_steps,
+    _project_block,
+    _store_state,
     _unit_section,
+    _write_outputs,
     _zero_padding,
 )
 
@@ -118,30 +114,18 @@ def _lstm_forward_chunk(
         n_act = _n_active(lengths, n_steps - u)
         slot = u - (n_steps - n_slots)
         if slot >= 0:
-            for j in range(H):
-                for b in range(n_act):
-                    H_prev[slot, j, b] = h[j, b]
-                    c_prev_st[slot, j, b] = c[j, b]
-                # Inactive rows enter the weight-gradient GEMM with zero
-                # gradient; zeros here keep them finite whatever the buffer
-                # held.
-                for b in range(n_act, n_rows):
-                    H_prev[slot, j, b] = 0.0
+            _store_state(h, n_act, H_prev[slot])
+            _store_state(c, n_act, c_prev_st[slot])
         if n_act == 0:
             continue
         k = (u - u_first) % n_block
         if k == 0:
             n = min(n_block, n_steps - u)
-            X_proj = proj_buffer[: 4 * H * n * n_rows].reshape(4 * H, n * n_rows)
-            _gather_steps(X, lengths, reverse, u, X_steps[:n])
-            np.dot(W_ih, X_steps[:n].reshape(n * n_rows, n_inputs).T, out=X_proj)
-        if n_act == n_rows:
-            h_act = h
-        else:
-            h_act = h_buffer[: H * n_act].reshape(H, n_act)
-            _copy_matrix(h[:, :n_act], h_act)
+            X_proj = _project_block(
+                X, lengths, reverse, u, W_ih, X_steps[:n], proj_buffer
+            )
         rec = rec_buffer[: 4 * H * n_act].reshape(4 * H, n_act)
-        np.dot(W_hh, h_act, out=rec)
+        np.dot(W_hh, _active_state(h, n_act, h_buffer), out=rec)
         col = k * n_rows
         for j in range(H):
             # One view per gate and unit: the inner loop then reads and
@@ -175,10 +159,7 @@ def _lstm_forward_chunk(
                 gate_o[b] = o
                 tanh_c[b] = tc
         if has_out:
-            for b in range(n_act):
-                t, _ = _real_step(lengths[b], n_steps, u, reverse)
-                for j in range(H):
-                    H_out[t, b, h_off + j] = h[j, b]
+            _write_outputs(h, lengths, n_steps, u, reverse, n_act, H_out, h_off)
     _copy_transposed(h, h_n)
     _copy_transposed(c, c_n)
     if has_out:
@@ -257,7 +238,6 @@ def _lstm_backward_chunk(
     n_slots = store.shape[0]
     dtype = W_hh.dtype
     one = dtype.type(1.0)
-    has_out = dH_out.shape[0] > 0
 
     H_prev = _unit_section(store, 0, H)
     gates_st = _unit_section(store, H, 4 * H)
@@ -267,12 +247,13 @@ def _lstm_backward_chunk(
     dA_buffer = np.empty(4 * H * n_block * n_rows, dtype=dtype)
     dA_step_buffer = np.empty(4 * H * n_rows, dtype=dtype)
     dh_buffer = np.empty(H * n_rows, dtype=dtype)
-    H_prev_buffer = np.empty(H * n_block * n_rows, dtype=dtype)
+    H_block_buffer = np.empty(H * n_block * n_rows, dtype=dtype)
     X_steps = np.empty((n_block, n_rows, n_inputs), dtype=dtype)
     ones = np.ones(n_block * n_rows, dtype=dtype)
-    db = np.zeros(4 * H, dtype=dtype)
     dW_ih[:] = 0.0
     dW_hh[:] = 0.0
+    db_ih[:] = 0.0
+    db_hh[:] = 0.0
     dh = np.empty((H, n_rows), dtype=dtype)
     dc = np.empty((H, n_rows), dtype=dtype)
     _copy_transposed(dh_n, dh)
@@ -281,18 +262,14 @@ def _lstm_backward_chunk(
     slot_first = max(0, _first_active_step(lengths, n_steps) - (n_steps - n_slots))
     for block_end in range(n_slots, slot_first, -n_block):
         block_start = max(slot_first, block_end - n_block)
-        n = block_end - block_start
-        width = n * n_rows
+        width = (block_end - block_start) * n_rows
         dA = dA_buffer[: 4 * H * width].reshape(4 * H, width)
         for slot in range(block_end - 1, block_start - 1, -1):
             u = n_steps - n_slots + slot
             n_act = _n_active(lengths, n_steps - u)
-            for b in range(n_act):
-                t, s = _real_step(lengths[b], n_steps, u, reverse)
-                cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
-                if has_out:
-                    for j in range(H):
-                        dh[j, b] += dH_out[t, b, h_off + j]
+            _add_output_gradients(
+                dh, lengths, n_steps, u, reverse, n_act, k_chunk, dH_out, h_off, cut
+            )
             da = dA_step_buffer[: 4 * H * n_act].reshape(4 * H, n_act)
             for j in range(H):
                 # One view per gate and unit, as in the forward pass.
@@ -314,43 +291,22 @@ def _lstm_backward_chunk(
                     da_g[b] = dc_b * i * (one - g * g)
                     da_o[b] = dh_b * tc * o * (one - o)
                     dc_j[b] = dc_b * f
-            # Into the block, with zero gradient for the inactive rows.
-            col = (slot - block_start) * n_rows
-            for r in range(4 * H):
-                for b in range(n_act):
-                    dA[r, col + b] = da[r, b]
-                for b in range(n_act, n_rows):
-                    dA[r, col + b] = 0.0
+            _into_block(da, dA, (slot - block_start) * n_rows, n_rows)
             # A single GEMM call site (each one costs compile time).
             dh_act = dh_buffer[: H * n_act].reshape(H, n_act)
             np.dot(W_hh.T, da, out=dh_act)
             for j in range(H):
                 for b in range(n_act):
                     dh[j, b] = dh_act[j, b]
-            for b in range(n_act):
-                if cut[b]:
-                    for j in range(H):
-                        dh[j, b] = 0.0
-                        dc[j, b] = 0.0
-        u_start = n_steps - n_slots + block_start
-        H_block = H_prev_buffer[: H * width].reshape(width, H)
-        for k in range(n):
-            _copy_transposed(H_prev[block_start + k], H_block[k * n_rows :])
-        _add_matmul(dA, H_block, dW_hh)
-        _add_row_sums(dA, ones[:width], db)
-        _gather_steps(X, lengths, reverse, u_start, X_steps[:n])
-        X_block = X_steps[:n].reshape(width, n_inputs)
-        _add_matmul(dA, X_block, dW_ih)
-        if dX.shape[0] > 0:
-            dX_steps = np.dot(dA.T, W_ih).reshape(n, n_rows, n_inputs)
-            _scatter_add_steps(dX_steps, lengths, reverse, u_start, dX)
+            _cut_carry(dh, cut, n_act)
+            _cut_carry(dc, cut, n_act)
+        # Both biases enter the same pre-activation: one gradient block.
+        _add_block_gradients(
+            dA, dA, H_prev, block_start, X, lengths, reverse,
+            n_steps - n_slots + block_start, W_ih, X_steps, H_block_buffer, ones,
+            dX, dW_ih, dW_hh, db_ih, db_hh,
+        )  # fmt: skip
 
-    # Both biases enter the same pre-activation.
-    for r in range(4 * H):
-        db_ih[r] = db[r]
-        db_hh[r] = db[r]
-    dh_rows = np.empty((n_rows, H), dtype=dtype)
-    _copy_transposed(dh, dh_rows)
-    _initial_state_gradient(lengths, n_slots, dh_rows, dh0)
-    _copy_transposed(dc, dh_rows)
-    _initial_state_gradient(lengths, n_slots, dh_rows, dc0)
+    rows = np.empty((n_rows, H), dtype=dtype)
+    _initial_state_gradient_units(lengths, n_slots, dh, dh0, rows)
+    _initial_state_gradient_units(lengths, n_slots, dc, dc0, rows)

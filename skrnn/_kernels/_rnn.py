@@ -4,25 +4,31 @@
 in ``ACTIVATION_CODES``: 0 tanh, 1 relu, 2 logistic, 3 identity. Derivatives
 are computed from the outputs, as in scikit-learn's MLP.
 
-Storage per slot and row (``store_width = 2 H``), as sections of the chunk's
-flat storage: ``h_prev`` (H) and ``h`` (H).
+States and their gradients are unit-major, ``(units, rows)``, as in every
+kernel (:mod:`skrnn._kernels._steps`). Storage per slot and row
+(``store_width = 2 H``), as unit-major sections of the chunk's flat storage:
+``h_prev`` (H) and ``h`` (H).
 """
 
 import numpy as np
 from numba import njit
 
-from ._arrays import _copy_matrix, _copy_vector
+from ._arrays import _copy_transposed
 from ._config import JIT_OPTIONS
 from ._math import fast_sigmoid, fast_tanh
 from ._steps import (
-    _add_input_gradients,
-    _add_recurrent_gradients,
+    _active_state,
+    _add_block_gradients,
+    _add_output_gradients,
+    _cut_carry,
     _first_active_step,
-    _initial_state_gradient,
+    _initial_state_gradient_units,
+    _into_block,
     _n_active,
-    _project_inputs,
-    _real_step,
-    _store_section,
+    _project_block,
+    _store_state,
+    _unit_section,
+    _write_outputs,
     _zero_padding,
 )
 
@@ -36,32 +42,42 @@ LOGISTIC = ACTIVATION_CODES["logistic"]
 
 
 @njit(**JIT_OPTIONS)
-def _activate(a, act, h):
-    """Apply the Elman activation elementwise.
+def _activate(a, act, h, out):
+    """Apply the Elman activation to one unit's active rows.
 
     Parameters
     ----------
-    a : ndarray of shape (H,)
+    a : ndarray of shape (n_act,)
         Pre-activations.
     act : int
         Activation code (0 tanh, 1 relu, 2 logistic, 3 identity).
-    h : ndarray of shape (H,)
-        Output.
+    h : ndarray of shape (>= n_act,)
+        Output: the unit's state, at the first ``n_act`` rows.
+    out : ndarray of shape (>= n_act,)
+        Output: a copy of the same values (the stored state).
     """
     # One loop per activation, so that each is branch-free and vectorised.
     zero = a.dtype.type(0.0)
     if act == TANH:
-        for j in range(a.shape[0]):
-            h[j] = fast_tanh(a[j])
+        for b in range(a.shape[0]):
+            v = fast_tanh(a[b])
+            h[b] = v
+            out[b] = v
     elif act == RELU:
-        for j in range(a.shape[0]):
+        for b in range(a.shape[0]):
             # Written so that NaN propagates, as in np.maximum.
-            h[j] = zero if a[j] < zero else a[j]
+            v = zero if a[b] < zero else a[b]
+            h[b] = v
+            out[b] = v
     elif act == LOGISTIC:
-        for j in range(a.shape[0]):
-            h[j] = fast_sigmoid(a[j])
+        for b in range(a.shape[0]):
+            v = fast_sigmoid(a[b])
+            h[b] = v
+            out[b] = v
     else:
-        _copy_vector(a, h)
+        for b in range(a.shape[0]):
+            h[b] = a[b]
+            out[b] = a[b]
 
 
 @njit(**JIT_OPTIONS)
@@ -70,28 +86,29 @@ def _activation_gradient(h, dh, act, da):
 
     Parameters
     ----------
-    h : ndarray of shape (H,)
-        Activation outputs.
-    dh : ndarray of shape (H,)
+    h : ndarray of shape (>= n_act,)
+        Activation outputs of one unit.
+    dh : ndarray of shape (>= n_act,)
         Gradient w.r.t. the outputs.
     act : int
         Activation code (0 tanh, 1 relu, 2 logistic, 3 identity).
-    da : ndarray of shape (H,)
-        Output: gradient w.r.t. the pre-activations.
+    da : ndarray of shape (n_act,)
+        Output: gradient w.r.t. the pre-activations of the active rows.
     """
     one = h.dtype.type(1.0)
     zero = h.dtype.type(0.0)
     if act == TANH:
-        for j in range(h.shape[0]):
-            da[j] = dh[j] * (one - h[j] * h[j])
+        for b in range(da.shape[0]):
+            da[b] = dh[b] * (one - h[b] * h[b])
     elif act == RELU:
-        for j in range(h.shape[0]):
-            da[j] = dh[j] if h[j] > zero else zero
+        for b in range(da.shape[0]):
+            da[b] = dh[b] if h[b] > zero else zero
     elif act == LOGISTIC:
-        for j in range(h.shape[0]):
-            da[j] = dh[j] * h[j] * (one - h[j])
+        for b in range(da.shape[0]):
+            da[b] = dh[b] * h[b] * (one - h[b])
     else:
-        _copy_vector(dh, da)
+        for b in range(da.shape[0]):
+            da[b] = dh[b]
 
 
 @njit(**JIT_OPTIONS)
@@ -145,40 +162,44 @@ def _rnn_forward_chunk(
     has_out = H_out.shape[0] > 0
 
     X_steps = np.empty((n_block, n_rows, n_inputs), dtype=dtype)
-    X_proj = np.empty((n_block * n_rows, H), dtype=dtype)
+    proj_buffer = np.empty(H * n_block * n_rows, dtype=dtype)
+    X_proj = proj_buffer[:0].reshape(H, 0)
     u_first = _first_active_step(lengths, n_steps)
     bias = b_ih + b_hh
-    h = h0.copy()
-    rec = np.empty((n_rows, H), dtype=dtype)
-    H_prev = _store_section(store, 0, H)
-    H_st = _store_section(store, H, H)
+    h = np.empty((H, n_rows), dtype=dtype)
+    _copy_transposed(h0, h)
+    rec_buffer = np.empty(H * n_rows, dtype=dtype)
+    h_buffer = np.empty(H * n_rows, dtype=dtype)
+    # Steps that are not stored write into this instead.
+    h_scratch = np.empty((H, n_rows), dtype=dtype)
+    H_prev = _unit_section(store, 0, H)
+    H_st = _unit_section(store, H, H)
 
     for u in range(n_steps):
         n_act = _n_active(lengths, n_steps - u)
         slot = u - (n_steps - n_slots)
         if slot >= 0:
-            H_prev[slot, n_act:] = 0.0
-            _copy_matrix(h[:n_act], H_prev[slot, :n_act])
+            _store_state(h, n_act, H_prev[slot])
         if n_act == 0:
             continue
         k = (u - u_first) % n_block
         if k == 0:
             n = min(n_block, n_steps - u)
-            _project_inputs(
-                X, lengths, reverse, u, W_ih, X_steps[:n], X_proj[: n * n_rows]
+            X_proj = _project_block(
+                X, lengths, reverse, u, W_ih, X_steps[:n], proj_buffer
             )
-        np.dot(h[:n_act], W_hh.T, out=rec[:n_act])
-        for b in range(n_act):
-            t, _ = _real_step(lengths[b], n_steps, u, reverse)
-            x_row = k * n_rows + b
-            for j in range(H):
-                rec[b, j] += X_proj[x_row, j] + bias[j]
-            _activate(rec[b], act, h[b])
-            if slot >= 0:
-                _copy_vector(h[b], H_st[slot, b])
-            if has_out:
-                _copy_vector(h[b], H_out[t, b, h_off : h_off + H])
-    _copy_matrix(h, h_n)
+        rec = rec_buffer[: H * n_act].reshape(H, n_act)
+        np.dot(W_hh, _active_state(h, n_act, h_buffer), out=rec)
+        col = k * n_rows
+        for j in range(H):
+            x_j, a_j, bias_j = X_proj[j, col:], rec[j], bias[j]
+            for b in range(n_act):
+                a_j[b] += x_j[b] + bias_j
+            out = H_st[slot, j] if slot >= 0 else h_scratch[j]
+            _activate(a_j, act, h[j], out)
+        if has_out:
+            _write_outputs(h, lengths, n_steps, u, reverse, n_act, H_out, h_off)
+    _copy_transposed(h, h_n)
     if has_out:
         _zero_padding(lengths, H_out, h_off, H)
 
@@ -254,44 +275,50 @@ def _rnn_backward_chunk(
     H = W_hh.shape[1]
     n_slots = store.shape[0]
     dtype = W_hh.dtype
-    has_out = dH_out.shape[0] > 0
 
-    H_prev = _store_section(store, 0, H)
-    H_st = _store_section(store, H, H)
+    H_prev = _unit_section(store, 0, H)
+    H_st = _unit_section(store, H, H)
 
-    dA = np.empty((n_block, n_rows, H), dtype=dtype)
+    dA_buffer = np.empty(H * n_block * n_rows, dtype=dtype)
+    dA_step_buffer = np.empty(H * n_rows, dtype=dtype)
+    dh_buffer = np.empty(H * n_rows, dtype=dtype)
+    H_block_buffer = np.empty(H * n_block * n_rows, dtype=dtype)
     X_steps = np.empty((n_block, n_rows, n_inputs), dtype=dtype)
+    ones = np.ones(n_block * n_rows, dtype=dtype)
     dW_ih[:] = 0.0
     dW_hh[:] = 0.0
     db_ih[:] = 0.0
     db_hh[:] = 0.0
-    dh = dh_n.copy()
+    dh = np.empty((H, n_rows), dtype=dtype)
+    _copy_transposed(dh_n, dh)
     cut = np.zeros(n_rows, dtype=np.bool_)
     slot_first = max(0, _first_active_step(lengths, n_steps) - (n_steps - n_slots))
     for block_end in range(n_slots, slot_first, -n_block):
         block_start = max(slot_first, block_end - n_block)
+        width = (block_end - block_start) * n_rows
+        dA = dA_buffer[: H * width].reshape(H, width)
         for slot in range(block_end - 1, block_start - 1, -1):
             u = n_steps - n_slots + slot
             n_act = _n_active(lengths, n_steps - u)
-            da_slot = dA[slot - block_start]
-            # Inactive rows enter the block GEMMs with zero gradient.
-            da_slot[n_act:] = 0.0
-            for b in range(n_act):
-                t, s = _real_step(lengths[b], n_steps, u, reverse)
-                cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
-                if has_out:
-                    for j in range(H):
-                        dh[b, j] += dH_out[t, b, h_off + j]
-                _activation_gradient(H_st[slot, b], dh[b], act, da_slot[b])
-            np.dot(da_slot[:n_act], W_hh, out=dh[:n_act])
-            for b in range(n_act):
-                if cut[b]:
-                    dh[b] = 0.0
-        n = block_end - block_start
-        _add_input_gradients(
-            dA[:n], X, lengths, reverse, n_steps - n_slots + block_start, W_ih,
-            X_steps[:n], dX, dW_ih, db_ih,
+            _add_output_gradients(
+                dh, lengths, n_steps, u, reverse, n_act, k_chunk, dH_out, h_off, cut
+            )
+            da = dA_step_buffer[: H * n_act].reshape(H, n_act)
+            for j in range(H):
+                _activation_gradient(H_st[slot, j], dh[j], act, da[j])
+            _into_block(da, dA, (slot - block_start) * n_rows, n_rows)
+            dh_act = dh_buffer[: H * n_act].reshape(H, n_act)
+            np.dot(W_hh.T, da, out=dh_act)
+            for j in range(H):
+                for b in range(n_act):
+                    dh[j, b] = dh_act[j, b]
+            _cut_carry(dh, cut, n_act)
+        # Both biases enter the same pre-activation: one gradient block.
+        _add_block_gradients(
+            dA, dA, H_prev, block_start, X, lengths, reverse,
+            n_steps - n_slots + block_start, W_ih, X_steps, H_block_buffer, ones,
+            dX, dW_ih, dW_hh, db_ih, db_hh,
         )  # fmt: skip
-        _add_recurrent_gradients(dA[:n], H_prev[block_start:block_end], dW_hh, db_hh)
 
-    _initial_state_gradient(lengths, n_slots, dh, dh0)
+    rows = np.empty((n_rows, H), dtype=dtype)
+    _initial_state_gradient_units(lengths, n_slots, dh, dh0, rows)

@@ -9,12 +9,29 @@ Conventions used throughout ``skrnn._kernels`` (one chunk of the batch):
   (reverse). The active rows form a prefix ``[0, n_active)``.
 - The forward pass stores the last ``N = store.shape[0]`` global steps, slot
   ``k`` holding step ``u = T - N + k``.
+- States, gates and their gradients are unit-major, ``(units, rows)``: the
+  elementwise gate loops run over the rows of the batch innermost, so they
+  vectorise fully at any ``H`` (row-major loops of ``H`` iterations spend
+  most of their time outside the vector body at small ``H``), and the
+  per-step GEMMs are ``W_hh @ h`` with ``h`` of shape ``(H, rows)``.
+
+The helpers below are the skeleton that the three cells share: storing the
+state entering a step, projecting a block of inputs, the active part of the
+state, writing outputs, and in the backward pass adding the output gradients,
+laying a step's gate gradients into its block and the block's parameter and
+input gradients. Each cell kernel holds its gate loops.
 """
 
 import numpy as np
 from numba import njit
 
-from ._arrays import _add_column_sums, _add_product, _copy_vector
+from ._arrays import (
+    _add_matmul,
+    _add_row_sums,
+    _copy_matrix,
+    _copy_transposed,
+    _copy_vector,
+)
 from ._config import JIT_OPTIONS
 
 
@@ -94,8 +111,8 @@ def _section_values(store, start, width):
     """The flat values of one section of a chunk's storage.
 
     The storage of a chunk is used as one flat buffer split into sections of
-    ``N * B * width`` floats; :func:`_store_section` and
-    :func:`_unit_section` view a section in the two layouts of the kernels.
+    ``N * B * width`` floats; :func:`_unit_section` views a section in the
+    layout of the kernels.
 
     Parameters
     ----------
@@ -116,21 +133,10 @@ def _section_values(store, start, width):
 
 
 @njit(**JIT_OPTIONS)
-def _store_section(store, start, width):
-    """One section of a chunk's storage, row-major: ``(N, B, width)``.
-
-    Each section is contiguous over (slot, row), so that it can enter a GEMM
-    over all stored steps at once. Parameters as :func:`_section_values`.
-    """
-    values = _section_values(store, start, width)
-    return values.reshape(store.shape[0], store.shape[1], width)
-
-
-@njit(**JIT_OPTIONS)
 def _unit_section(store, start, width):
     """One section of a chunk's storage, unit-major: ``(N, width, B)``.
 
-    For kernels whose elementwise loops run over the rows of the batch
+    The elementwise loops of the kernels run over the rows of the batch
     innermost; each slot stays contiguous, so that a step touches few memory
     pages. Parameters as :func:`_section_values`.
     """
@@ -192,40 +198,6 @@ def _gather_steps(X, lengths, reverse, u_first, X_steps):
 
 
 @njit(**JIT_OPTIONS)
-def _project_inputs(X, lengths, reverse, u_first, W_ih, X_steps, X_proj):
-    """Input projection of a block of consecutive global steps, as one GEMM.
-
-    Parameters
-    ----------
-    X : ndarray of shape (T, B, I)
-        Layer input of the chunk, in real time.
-    lengths : ndarray of shape (B,), dtype int64
-        Row lengths, sorted non-increasing.
-    reverse : bool
-        Direction.
-    u_first : int
-        First global step of the block.
-    W_ih : ndarray of shape (G * H, I)
-        Input weights.
-    X_steps : ndarray of shape (n, B, I)
-        Workspace for the gathered inputs of the ``n`` steps of the block.
-    X_proj : ndarray of shape (n * B, G * H)
-        Overwritten: row ``k * B + b`` holds ``W_ih x`` for the input that row
-        ``b`` consumes at global step ``u_first + k`` (zero where inactive).
-
-    Notes
-    -----
-    Projecting a block of steps at a time instead of the whole sequence
-    keeps the memory of the forward pass proportional to the block (and to
-    what is stored for the backward pass), not to ``T``, while the GEMM still
-    has enough rows to run near the BLAS peak.
-    """
-    n, n_rows, n_inputs = X_steps.shape
-    _gather_steps(X, lengths, reverse, u_first, X_steps)
-    np.dot(X_steps.reshape(n * n_rows, n_inputs), W_ih.T, out=X_proj)
-
-
-@njit(**JIT_OPTIONS)
 def _scatter_add_steps(dX_steps, lengths, reverse, u_first, dX):
     """Add input gradients of consecutive global steps into real time.
 
@@ -253,69 +225,6 @@ def _scatter_add_steps(dX_steps, lengths, reverse, u_first, dX):
 
 
 @njit(**JIT_OPTIONS)
-def _add_input_gradients(
-    dA, X, lengths, reverse, u_first, W_ih, X_steps, dX, dW_ih, db_ih
-):
-    """Add the input-projection gradients of a block of global steps.
-
-    Parameters
-    ----------
-    dA : ndarray of shape (n, B, G * H)
-        Gradient of the loss w.r.t. ``W_ih x + b_ih`` at global steps
-        ``u_first .. u_first + n - 1``, zero for inactive rows.
-    X : ndarray of shape (T, B, I)
-        Layer input of the chunk, in real time.
-    lengths : ndarray of shape (B,), dtype int64
-        Row lengths, sorted non-increasing.
-    reverse : bool
-        Direction.
-    u_first : int
-        First global step of the block.
-    W_ih : ndarray of shape (G * H, I)
-        Input weights.
-    X_steps : ndarray of shape (n, B, I)
-        Workspace for the gathered inputs.
-    dX : ndarray of shape (T, B, I) or (0, B, I)
-        Input gradient of the chunk, added to; not computed when empty.
-    dW_ih : ndarray of shape (G * H, I)
-        Gradient of the input weights, added to.
-    db_ih : ndarray of shape (G * H,)
-        Gradient of the input bias, added to.
-    """
-    n, n_rows, n_gates = dA.shape
-    n_inputs = X_steps.shape[2]
-    _gather_steps(X, lengths, reverse, u_first, X_steps)
-    dA_2d = dA.reshape(n * n_rows, n_gates)
-    _add_product(dA_2d, X_steps.reshape(n * n_rows, n_inputs), dW_ih)
-    _add_column_sums(dA_2d, db_ih)
-    if dX.shape[0] > 0:
-        dX_steps = np.dot(dA_2d, W_ih).reshape(n, n_rows, n_inputs)
-        _scatter_add_steps(dX_steps, lengths, reverse, u_first, dX)
-
-
-@njit(**JIT_OPTIONS)
-def _add_recurrent_gradients(dA, H_prev, dW_hh, db_hh):
-    """Add the recurrent-projection gradients of a block of stored steps.
-
-    Parameters
-    ----------
-    dA : ndarray of shape (n, B, G * H)
-        Gradient w.r.t. ``W_hh h_prev + b_hh`` per step and row, zero for
-        inactive rows.
-    H_prev : ndarray of shape (n, B, H)
-        State entering each of these steps (finite for inactive rows).
-    dW_hh : ndarray of shape (G * H, H)
-        Gradient of the recurrent weights, added to.
-    db_hh : ndarray of shape (G * H,)
-        Gradient of the recurrent bias, added to.
-    """
-    n, n_rows, n_gates = dA.shape
-    dA_2d = dA.reshape(n * n_rows, n_gates)
-    _add_product(dA_2d, H_prev.reshape(n * n_rows, H_prev.shape[2]), dW_hh)
-    _add_column_sums(dA_2d, db_hh)
-
-
-@njit(**JIT_OPTIONS)
 def _initial_state_gradient(lengths, n_slots, d_state, d_state0):
     """Copy the carried gradient to the initial state where it is defined.
 
@@ -337,3 +246,243 @@ def _initial_state_gradient(lengths, n_slots, d_state, d_state0):
             _copy_vector(d_state[b], d_state0[b])
         else:
             d_state0[b, :] = 0.0
+
+
+@njit(**JIT_OPTIONS)
+def _store_state(state, n_act, slot_values):
+    """Store the state entering a step: active rows, zeros for the others.
+
+    Parameters
+    ----------
+    state : ndarray of shape (H, B)
+        State before the step (unit-major).
+    n_act : int
+        Active rows at the step.
+    slot_values : ndarray of shape (H, B)
+        Overwritten. Inactive rows enter the weight-gradient GEMM with zero
+        gradient; zeros here keep them finite whatever the buffer held.
+    """
+    for j in range(state.shape[0]):
+        for b in range(n_act):
+            slot_values[j, b] = state[j, b]
+        for b in range(n_act, state.shape[1]):
+            slot_values[j, b] = 0.0
+
+
+@njit(**JIT_OPTIONS)
+def _project_block(X, lengths, reverse, u_first, W_ih, X_steps, proj_buffer):
+    """Input projection of a block of consecutive global steps, as one GEMM.
+
+    Parameters
+    ----------
+    X : ndarray of shape (T, B, I)
+        Layer input of the chunk, in real time.
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths, sorted non-increasing.
+    reverse : bool
+        Direction.
+    u_first : int
+        First global step of the block.
+    W_ih : ndarray of shape (G * H, I)
+        Input weights.
+    X_steps : ndarray of shape (n, B, I)
+        Workspace for the gathered inputs of the ``n`` steps of the block.
+    proj_buffer : ndarray of shape (>= G * H * n * B,)
+        Memory of the result.
+
+    Returns
+    -------
+    X_proj : ndarray of shape (G * H, n * B)
+        A view of ``proj_buffer``: column ``k * B + b`` holds ``W_ih x`` for
+        the input that row ``b`` consumes at global step ``u_first + k``
+        (zero where inactive).
+
+    Notes
+    -----
+    Projecting a block of steps at a time instead of the whole sequence
+    keeps the memory of the forward pass proportional to the block (and to
+    what is stored for the backward pass), not to ``T``, while the GEMM still
+    has enough columns to run near the BLAS peak.
+    """
+    n, n_rows, n_inputs = X_steps.shape
+    n_gates = W_ih.shape[0]
+    X_proj = proj_buffer[: n_gates * n * n_rows].reshape(n_gates, n * n_rows)
+    _gather_steps(X, lengths, reverse, u_first, X_steps)
+    np.dot(W_ih, X_steps.reshape(n * n_rows, n_inputs).T, out=X_proj)
+    return X_proj
+
+
+@njit(**JIT_OPTIONS)
+def _active_state(state, n_act, buffer):
+    """The active rows of a state as a contiguous ``(H, n_act)`` matrix.
+
+    The state itself when every row is active, else a copy in ``buffer``:
+    the recurrent GEMM then reads only the rows still running.
+    """
+    if n_act == state.shape[1]:
+        return state
+    active = buffer[: state.shape[0] * n_act].reshape(state.shape[0], n_act)
+    _copy_matrix(state[:, :n_act], active)
+    return active
+
+
+@njit(**JIT_OPTIONS)
+def _write_outputs(h, lengths, n_steps, u, reverse, n_act, H_out, h_off):
+    """Write the state after global step ``u`` at each active row's real step.
+
+    Parameters
+    ----------
+    h : ndarray of shape (H, B)
+        Hidden state after the step (unit-major).
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths.
+    n_steps : int
+        Number of global steps ``T``.
+    u : int
+        Global step.
+    reverse : bool
+        Direction.
+    n_act : int
+        Active rows.
+    H_out : ndarray of shape (T, B, D * H)
+        Output, columns ``[h_off, h_off + H)`` written.
+    h_off : int
+        First output column of this direction.
+    """
+    for b in range(n_act):
+        t, _ = _real_step(lengths[b], n_steps, u, reverse)
+        for j in range(h.shape[0]):
+            H_out[t, b, h_off + j] = h[j, b]
+
+
+@njit(**JIT_OPTIONS)
+def _add_output_gradients(
+    dh, lengths, n_steps, u, reverse, n_act, k_chunk, dH_out, h_off, cut
+):
+    """Start the backward step ``u``: output gradients and gradient cuts.
+
+    Parameters
+    ----------
+    dh : ndarray of shape (H, B)
+        Gradient w.r.t. the state after the step, added to from ``dH_out``.
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths.
+    n_steps : int
+        Number of global steps ``T``.
+    u : int
+        Global step.
+    reverse : bool
+        Direction.
+    n_act : int
+        Active rows.
+    k_chunk : int
+        0, or the length of the gradient chunks (see the cell kernels).
+    dH_out : ndarray of shape (T, B, D * H) or (0, B, D * H)
+        Gradient w.r.t. the outputs; not read if empty.
+    h_off : int
+        First output column of this direction.
+    cut : ndarray of shape (B,), dtype bool
+        Overwritten for the active rows: whether the carry to the previous
+        step is cut after this one.
+    """
+    has_out = dH_out.shape[0] > 0
+    for b in range(n_act):
+        t, s = _real_step(lengths[b], n_steps, u, reverse)
+        cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
+        if has_out:
+            for j in range(dh.shape[0]):
+                dh[j, b] += dH_out[t, b, h_off + j]
+
+
+@njit(**JIT_OPTIONS)
+def _cut_carry(d_state, cut, n_act):
+    """Zero the carried gradient of the rows whose chunk starts at this step."""
+    for b in range(n_act):
+        if cut[b]:
+            for j in range(d_state.shape[0]):
+                d_state[j, b] = 0.0
+
+
+@njit(**JIT_OPTIONS)
+def _into_block(da, dA, col, n_rows):
+    """Copy a step's gate gradients into its block's columns, zeros for the rest.
+
+    ``da`` is ``(G * H, n_act)``; ``dA`` is ``(G * H, n * B)`` and the step's
+    columns start at ``col``; inactive rows enter the block GEMMs with zero
+    gradient.
+    """
+    n_act = da.shape[1]
+    for r in range(da.shape[0]):
+        for b in range(n_act):
+            dA[r, col + b] = da[r, b]
+        for b in range(n_act, n_rows):
+            dA[r, col + b] = 0.0
+
+
+@njit(**JIT_OPTIONS)
+def _add_block_gradients(
+    dA_in, dA_rec, H_prev, block_start, X, lengths, reverse, u_first, W_ih,
+    X_steps, H_block_buffer, ones, dX, dW_ih, dW_hh, db_ih, db_hh,
+):  # fmt: skip
+    """Add the parameter and input gradients of a block of stored steps.
+
+    Parameters
+    ----------
+    dA_in, dA_rec : ndarray of shape (G * H, n * B)
+        Gradients w.r.t. the input and the recurrent pre-activations
+        (``W_ih x + b_ih`` and ``W_hh h_prev + b_hh``) of the block's steps,
+        column ``k * B + b`` for its ``k``-th step, zero for inactive rows.
+        The same array for cells where the two coincide (Elman, LSTM).
+    H_prev : ndarray of shape (N, H, B)
+        Stored states entering each step (unit-major).
+    block_start : int
+        First slot of the block.
+    X : ndarray of shape (T, B, I)
+        Layer input of the chunk, in real time.
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths, sorted non-increasing.
+    reverse : bool
+        Direction.
+    u_first : int
+        Global step of the block's first slot.
+    W_ih : ndarray of shape (G * H, I)
+        Input weights.
+    X_steps : ndarray of shape (>= n, B, I)
+        Workspace for the gathered inputs.
+    H_block_buffer : ndarray of shape (>= n * B * H,)
+        Workspace for the block's states, row-major.
+    ones : ndarray of shape (>= n * B,)
+        Ones.
+    dX : ndarray of shape (T, B, I) or (0, B, I)
+        Input gradient of the chunk, added to; not computed when empty.
+    dW_ih, dW_hh : ndarray
+        Weight gradients, added to.
+    db_ih, db_hh : ndarray of shape (G * H,)
+        Bias gradients, added to.
+    """
+    n_rows, n_inputs = X.shape[1], X.shape[2]
+    H = H_prev.shape[1]
+    width = dA_in.shape[1]
+    n = width // n_rows
+    H_block = H_block_buffer[: H * width].reshape(width, H)
+    for k in range(n):
+        _copy_transposed(H_prev[block_start + k], H_block[k * n_rows :])
+    _add_matmul(dA_rec, H_block, dW_hh)
+    _add_row_sums(dA_rec, ones[:width], db_hh)
+    _gather_steps(X, lengths, reverse, u_first, X_steps[:n])
+    X_block = X_steps[:n].reshape(width, n_inputs)
+    _add_matmul(dA_in, X_block, dW_ih)
+    _add_row_sums(dA_in, ones[:width], db_ih)
+    if dX.shape[0] > 0:
+        dX_steps = np.dot(dA_in.T, W_ih).reshape(n, n_rows, n_inputs)
+        _scatter_add_steps(dX_steps, lengths, reverse, u_first, dX)
+
+
+@njit(**JIT_OPTIONS)
+def _initial_state_gradient_units(lengths, n_slots, d_state, d_state0, rows):
+    """:func:`_initial_state_gradient` from a unit-major ``(H, B)`` gradient.
+
+    ``rows`` is ``(B, H)`` workspace.
+    """
+    _copy_transposed(d_state, rows)
+    _initial_state_gradient(lengths, n_slots, rows, d_state0)
