@@ -22,6 +22,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from ._compat import Interval, validate_params
+from ._docstrings import insert_doc
 
 __all__ = ["beam_search", "greedy_search"]
 
@@ -61,26 +62,42 @@ _SEARCH_CONSTRAINTS = {
 }
 
 
+# Documentation the two searches share (inserted with ``insert_doc``).
+_SHARED_DOC = {
+    "step": """\
+step : callable
+        ``step(tokens, state) -> (log_probs, new_state)`` with ``tokens`` of
+        shape ``(rows,)``, ``log_probs`` of shape ``(rows, V)`` and states as
+        tuples of arrays with the rows on the first axis.""",
+    "ids": """\
+max_length : int
+        Maximum number of calls of ``step`` per sequence.
+    start_id : int
+        Token fed to the first call.
+    end_id : int
+        Token that ends a sequence.""",
+    "raises": """\
+Raises
+    ------
+    ValueError
+        If a state array or the output of ``step`` does not have the rows on
+        its first axis, or ``end_id`` is not in the vocabulary.""",
+}
+
+
 @validate_params(_SEARCH_CONSTRAINTS, prefer_skip_nested_validation=True)
+@insert_doc(**_SHARED_DOC)
 def greedy_search(step, state, n_sequences, *, max_length, start_id, end_id):
     """Decode by choosing the most probable token at every step.
 
     Parameters
     ----------
-    step : callable
-        ``step(tokens, state) -> (log_probs, new_state)`` with ``tokens`` of
-        shape ``(rows,)``, ``log_probs`` of shape ``(rows, V)`` and states as
-        tuples of arrays with the rows on the first axis.
+    {step}
     state : tuple of ndarray
         Initial state, one row per sequence.
     n_sequences : int
         Number of sequences decoded together.
-    max_length : int
-        Maximum number of calls of ``step`` per sequence.
-    start_id : int
-        Token fed to the first call.
-    end_id : int
-        Token that ends a sequence.
+    {ids}
 
     Returns
     -------
@@ -90,11 +107,7 @@ def greedy_search(step, state, n_sequences, *, max_length, start_id, end_id):
         Sum of the chosen tokens' log-probabilities, the end token's included
         when it was emitted.
 
-    Raises
-    ------
-    ValueError
-        If a state array or the output of ``step`` does not have the rows on
-        its first axis, or ``end_id`` is not in the vocabulary.
+    {raises}
 
     See Also
     --------
@@ -145,6 +158,7 @@ def _length_factor(length, length_penalty):
     },
     prefer_skip_nested_validation=True,
 )
+@insert_doc(**_SHARED_DOC)
 def beam_search(
     step,
     state,
@@ -168,10 +182,7 @@ def beam_search(
 
     Parameters
     ----------
-    step : callable
-        ``step(tokens, state) -> (log_probs, new_state)`` with ``tokens`` of
-        shape ``(rows,)``, ``log_probs`` of shape ``(rows, V)`` and states as
-        tuples of arrays with the rows on the first axis.
+    {step}
     state : tuple of ndarray
         Initial state, one row per sequence (repeated for every beam).
     n_sequences : int
@@ -179,12 +190,7 @@ def beam_search(
     beam_width : int
         Hypotheses kept per sequence. 1 is greedy decoding
         (:func:`greedy_search`).
-    max_length : int
-        Maximum number of calls of ``step`` per sequence.
-    start_id : int
-        Token fed to the first call.
-    end_id : int
-        Token that ends a sequence.
+    {ids}
     length_penalty : float, default=0.0
         Exponent ``a`` of GNMT's length normalisation: hypotheses are ranked
         by their log-probability divided by ``((5 + length) / 6) ** a``, with
@@ -201,11 +207,7 @@ def beam_search(
         Its total log-probability (not length-normalised), the end token's
         included when it was emitted.
 
-    Raises
-    ------
-    ValueError
-        If a state array or the output of ``step`` does not have the rows on
-        its first axis, or ``end_id`` is not in the vocabulary.
+    {raises}
 
     See Also
     --------

@@ -15,10 +15,9 @@ class SGDOptimizer:
 
     Parameters
     ----------
-    n_params : int
-        Length of the parameter vector.
-    dtype : dtype
-        Dtype of the parameter vector.
+    n_params, dtype : int, dtype
+        Length and dtype of the parameter vector (as for every optimiser
+        here: the moment buffers are allocated once).
     learning_rate_init : float
         Initial step size.
     lr_schedule : {"constant", "invscaling", "adaptive"}
@@ -81,18 +80,11 @@ class SGDOptimizer:
 class AdamOptimizer:
     """Adam (Kingma and Ba, 2014) on a flat parameter vector.
 
-    Parameters
-    ----------
-    n_params : int
-        Length of the parameter vector.
-    dtype : dtype
-        Dtype of the parameter vector.
-    learning_rate_init : float
-        Step size.
-    beta_1, beta_2 : float
-        Decay rates of the first and second moment estimates, in [0, 1).
-    epsilon : float
-        Added to the root of the second moment for numerical stability.
+    ``n_params`` and ``dtype`` are as for :class:`SGDOptimizer`;
+    ``learning_rate_init`` is the step size, ``beta_1`` and ``beta_2`` the
+    decay rates of the first and second moment estimates, in [0, 1), and
+    ``epsilon`` is added to the root of the second moment for numerical
+    stability.
     """
 
     def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon):

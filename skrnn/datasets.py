@@ -161,9 +161,12 @@ def make_cosine_windows(
     Examples
     --------
     >>> from skrnn.datasets import make_cosine_windows
+    Windows slide by one step, so each target is the last value of the next
+    window:
+
     >>> X, y = make_cosine_windows(n_samples=4, window=5, random_state=0)
-    >>> X.shape, y.shape
-    ((4, 5, 1), (4,))
+    >>> X.shape
+    (4, 5, 1)
     >>> bool((X[1:, -1, 0] == y[:-1]).all())
     True
     """

@@ -34,15 +34,7 @@ def _copy_vector(src, dst):
 
 @njit(**JIT_OPTIONS)
 def _copy_matrix(src, dst):
-    """Copy a 2-D array into another of the same shape.
-
-    Parameters
-    ----------
-    src : ndarray of shape (n, m)
-        Source.
-    dst : ndarray of shape (n, m)
-        Destination, overwritten.
-    """
+    """Copy a 2-D array ``src`` into ``dst``, of the same shape."""
     for i in range(src.shape[0]):
         for j in range(src.shape[1]):
             dst[i, j] = src[i, j]
@@ -50,15 +42,7 @@ def _copy_matrix(src, dst):
 
 @njit(**JIT_OPTIONS)
 def _copy_transposed(src, dst):
-    """Copy the transpose of a 2-D array.
-
-    Parameters
-    ----------
-    src : ndarray of shape (n, m)
-        Source.
-    dst : ndarray of shape (m, n)
-        Destination, overwritten with ``src.T``.
-    """
+    """Overwrite ``dst`` ``(m, n)`` with the transpose of ``src`` ``(n, m)``."""
     for i in range(src.shape[0]):
         for j in range(src.shape[1]):
             dst[j, i] = src[i, j]

@@ -328,26 +328,11 @@ def _active_state(state, n_act, buffer):
 
 @njit(**JIT_OPTIONS)
 def _write_outputs(h, lengths, n_steps, u, reverse, n_act, H_out, h_off):
-    """Write the state after global step ``u`` at each active row's real step.
+    """Write the state ``h`` ``(H, B)`` after global step ``u`` into ``H_out``.
 
-    Parameters
-    ----------
-    h : ndarray of shape (H, B)
-        Hidden state after the step (unit-major).
-    lengths : ndarray of shape (B,), dtype int64
-        Row lengths.
-    n_steps : int
-        Number of global steps ``T``.
-    u : int
-        Global step.
-    reverse : bool
-        Direction.
-    n_act : int
-        Active rows.
-    H_out : ndarray of shape (T, B, D * H)
-        Output, columns ``[h_off, h_off + H)`` written.
-    h_off : int
-        First output column of this direction.
+    Each of the ``n_act`` active rows writes its real step of ``H_out``
+    ``(T, B, D * H)``, columns ``[h_off, h_off + H)``; ``lengths``,
+    ``n_steps`` and ``reverse`` locate it, as in the module's conventions.
     """
     for b in range(n_act):
         t, _ = _real_step(lengths[b], n_steps, u, reverse)
@@ -361,29 +346,12 @@ def _add_output_gradients(
 ):
     """Start the backward step ``u``: output gradients and gradient cuts.
 
-    Parameters
-    ----------
-    dh : ndarray of shape (H, B)
-        Gradient w.r.t. the state after the step, added to from ``dH_out``.
-    lengths : ndarray of shape (B,), dtype int64
-        Row lengths.
-    n_steps : int
-        Number of global steps ``T``.
-    u : int
-        Global step.
-    reverse : bool
-        Direction.
-    n_act : int
-        Active rows.
-    k_chunk : int
-        0, or the length of the gradient chunks (see the cell kernels).
-    dH_out : ndarray of shape (T, B, D * H) or (0, B, D * H)
-        Gradient w.r.t. the outputs; not read if empty.
-    h_off : int
-        First output column of this direction.
-    cut : ndarray of shape (B,), dtype bool
-        Overwritten for the active rows: whether the carry to the previous
-        step is cut after this one.
+    For each of the ``n_act`` active rows (located by ``lengths``,
+    ``n_steps`` and ``reverse``, as in :func:`_write_outputs`): add the
+    gradient of its output at that step (``dH_out`` ``(T, B, D * H)``,
+    columns from ``h_off``; nothing when empty) into ``dh`` ``(H, B)``, and
+    set ``cut[b]`` to whether the carry to the previous step is cut after
+    this one (every ``k_chunk`` processing steps; never when it is 0).
     """
     has_out = dH_out.shape[0] > 0
     for b in range(n_act):

@@ -20,24 +20,11 @@ _FALSE = frozenset({"0", "false", "no", "off"})
 
 
 def wide_vectors_allowed(environ):
-    """Read ``SKRNN_WIDE_VECTORS``: whether 512-bit vectors may be preferred.
+    """Whether ``SKRNN_WIDE_VECTORS`` (in ``environ``) allows 512-bit vectors.
 
-    Parameters
-    ----------
-    environ : mapping
-        Environment variables.
-
-    Returns
-    -------
-    allowed : bool
-        True when the variable is unset or empty, or one of ``1``, ``true``,
-        ``yes``, ``on``; False for ``0``, ``false``, ``no``, ``off`` (any
-        case, surrounding spaces ignored).
-
-    Raises
-    ------
-    ValueError
-        For any other value.
+    True when the variable is unset or empty, or one of ``1``, ``true``,
+    ``yes``, ``on``; False for ``0``, ``false``, ``no``, ``off`` (any case,
+    surrounding spaces ignored); a ``ValueError`` for any other value.
     """
     text = environ.get("SKRNN_WIDE_VECTORS", "").strip().lower()
     if not text or text in _TRUE:
