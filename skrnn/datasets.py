@@ -161,6 +161,7 @@ def make_cosine_windows(
     Examples
     --------
     >>> from skrnn.datasets import make_cosine_windows
+
     Windows slide by one step, so each target is the last value of the next
     window:
 
