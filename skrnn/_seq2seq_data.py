@@ -1,5 +1,7 @@
 """Synthetic string-to-string tasks for sequence translation.
 
+Public through :mod:`skrnn.datasets`.
+
 Each generator returns a list of ``(source, target)`` string pairs drawn from
 a ``random_state``, character-level tasks on which an encoder-decoder has to
 learn an alignment between sequences of different lengths:
@@ -74,7 +76,7 @@ def make_addition(n_samples=5000, *, n_digits=2, random_state=None):
 
     Examples
     --------
-    >>> from skrnn._seq2seq_data import make_addition
+    >>> from skrnn.datasets import make_addition
     >>> pairs = make_addition(3, random_state=0)
     >>> len(pairs)
     3
@@ -178,7 +180,7 @@ def make_reversal(
 
     Examples
     --------
-    >>> from skrnn._seq2seq_data import make_reversal
+    >>> from skrnn.datasets import make_reversal
     >>> pairs = make_reversal(2, min_length=3, max_length=5, random_state=0)
     >>> [target == source[::-1] for source, target in pairs]
     [True, True]

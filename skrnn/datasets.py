@@ -1,12 +1,15 @@
 """Synthetic sequence tasks in scikit-learn's ``make_*`` style.
 
 Each generator takes a ``random_state`` and returns ``X, y`` in a form the
-skrnn estimators accept directly. The Notes of each one give the baseline a
-model has to beat to have learned anything:
+skrnn estimators accept directly, or for the string-to-string tasks a list of
+``(source, target)`` pairs. The Notes of each one give the baseline a model
+has to beat to have learned anything:
 
 - :func:`make_adding_problem`: long-memory regression (many-to-one);
 - :func:`make_cosine_windows`: next-value prediction of a cosine wave;
-- :func:`make_parity`: running parity of a bit stream (sequence tagging).
+- :func:`make_parity`: running parity of a bit stream (sequence tagging);
+- :func:`make_addition`: ``"12+7"`` -> ``"19"``, and :func:`make_reversal`:
+  ``"abcd"`` -> ``"dcba"`` (sequence to sequence of another length).
 """
 
 from numbers import Integral, Real
@@ -15,9 +18,16 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ._compat import Interval, validate_params
+from ._seq2seq_data import make_addition, make_reversal
 from .preprocessing import make_windows
 
-__all__ = ["make_adding_problem", "make_cosine_windows", "make_parity"]
+__all__ = [
+    "make_adding_problem",
+    "make_addition",
+    "make_cosine_windows",
+    "make_parity",
+    "make_reversal",
+]
 
 
 @validate_params(
