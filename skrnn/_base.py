@@ -310,6 +310,9 @@ class BaseRecurrent(BaseEstimator, ABC):
     # Whether the head reads every step (tagger) or the final state.
     _per_step = False
 
+    # The network class of this estimator, rebuilt from its config on loading.
+    _network_class = RecurrentNetwork
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         fields = cls.__dict__.get("_target_doc")
@@ -394,6 +397,43 @@ class BaseRecurrent(BaseEstimator, ABC):
         self.dropout = dropout
         self.embedding_dim = embedding_dim
         self.vocabulary_size = vocabulary_size
+
+    # ----------------------------------------------------------- persistence
+    def __getstate__(self):
+        """State with the network and optimiser as plain values.
+
+        A fitted estimator saves its network as the network's constructor
+        arguments and its optimiser as its class name and attributes, so that
+        a saved model holds only NumPy arrays, Python builtins and the
+        estimator itself: :func:`skops.io.load` then needs to trust no other
+        skrnn type, and pickles do not depend on private classes.
+        """
+        state = dict(super().__getstate__())  # may be the live __dict__
+        if isinstance(state.get("_network"), self._network_class):
+            state["_network"] = {"config": state["_network"].config()}
+        optimizer = state.get("_optimizer")
+        if isinstance(optimizer, (SGDOptimizer, AdamOptimizer)):
+            state["_optimizer"] = {
+                "solver": "sgd" if isinstance(optimizer, SGDOptimizer) else "adam",
+                "state": dict(vars(optimizer)),
+            }
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        network = state.get("_network")
+        if isinstance(network, dict):
+            config = dict(network["config"])
+            if isinstance(config.get("loss"), list):
+                config["loss"] = tuple(config["loss"])
+            state["_network"] = self._network_class(**config)
+        optimizer = state.get("_optimizer")
+        if isinstance(optimizer, dict):
+            klass = SGDOptimizer if optimizer["solver"] == "sgd" else AdamOptimizer
+            restored = klass.__new__(klass)
+            vars(restored).update(optimizer["state"])
+            state["_optimizer"] = restored
+        super().__setstate__(state)
 
     # ----------------------------------------------------------------- hooks
     @abstractmethod

@@ -181,6 +181,23 @@ class RecurrentNetwork:
         self.blocks = self._layout()
         self.n_params = self.blocks[-1].stop
 
+    def config(self):
+        """The constructor's arguments, as plain values: ``type(self)(**config())``
+        builds the same network (how fitted estimators save theirs)."""
+        return {
+            "cell": self.cell,
+            "n_inputs": self.n_inputs,
+            "hidden_layer_sizes": self.hidden_layer_sizes,
+            "n_outputs": self.n_outputs,
+            "bidirectional": self.bidirectional,
+            "activation": self.activation,
+            "loss": self.loss,
+            "per_step": self.per_step,
+            "dropout": self.dropout,
+            "n_tokens": self.n_tokens,
+            "embedding_dim": self.embedding_dim,
+        }
+
     @property
     def out_activation(self):
         return LOSS_ACTIVATION[self.loss]
