@@ -1,0 +1,293 @@
+"""ONNX export: the exported models run in onnxruntime and match predict."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from skrnn import RNNClassifier, RNNRegressor, SequenceTagger
+from skrnn.preprocessing import SequenceScaler, TextTokenizer
+
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+skrnn_onnx = pytest.importorskip("skrnn.onnx")
+pad_sequences, to_onnx = skrnn_onnx.pad_sequences, skrnn_onnx.to_onnx
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+RTOL = 1e-5
+
+
+def _session(model, **kwargs):
+    return ort.InferenceSession(to_onnx(model, **kwargs).SerializeToString())
+
+
+def _ragged(seed=0, n=24, n_features=3, low=2, high=9):
+    rng = np.random.RandomState(seed)
+    return [rng.normal(size=(k, n_features)) for k in rng.randint(low, high, size=n)]
+
+
+def _close(actual, expected):
+    """float32 export against skrnn's predictions: 1e-5 relative to their scale."""
+    expected = np.asarray(expected, dtype=np.float64)
+    scale = max(float(np.abs(expected).max()), 1e-3)
+    np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=RTOL * scale)
+
+
+def _run(session, X, lengths=None):
+    feed = {"X": X}
+    if lengths is not None:
+        feed["lengths"] = lengths
+    return session.run(None, feed)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("hidden_layer_sizes", [(7,), (6, 5)])
+def test_regressor_ragged_matches_predict(cell, bidirectional, hidden_layer_sizes):
+    X = _ragged()
+    y = np.array([x[:, 0].sum() - x[-1, 1] for x in X])
+    reg = RNNRegressor(
+        hidden_layer_sizes=hidden_layer_sizes, cell=cell,
+        bidirectional=bidirectional, max_iter=5, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    session = _session(reg)
+    X_padded, lengths = pad_sequences(X)
+    (out,) = _run(session, X_padded, lengths)
+    assert out.shape == (len(X),)
+    _close(out, reg.predict(X))
+    # A different batch, in a different order, still matches.
+    X_new = _ragged(seed=1, n=9, low=1, high=12)
+    (out,) = _run(session, *pad_sequences(X_new))
+    _close(out, reg.predict(X_new))
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "logistic"])
+def test_elman_activations(activation):
+    X = _ragged()
+    y = np.array([x.mean() for x in X])
+    reg = RNNRegressor(
+        hidden_layer_sizes=(6,), cell="rnn", activation=activation,
+        max_iter=5, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    (out,) = _run(_session(reg), *pad_sequences(X))
+    _close(out, reg.predict(X))
+
+
+def test_regressor_3d_without_lengths_multioutput():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 5, 2))
+    Y = np.c_[X.sum(axis=(1, 2)), X[:, -1, 0]]
+    reg = RNNRegressor(hidden_layer_sizes=(8,), cell="gru", max_iter=5, random_state=0)
+    reg.fit(X, Y)
+    session = _session(reg, lengths=False)
+    assert [i.name for i in session.get_inputs()] == ["X"]
+    (out,) = _run(session, X.astype(np.float32))
+    assert out.shape == (30, 2)
+    _close(out, reg.predict(X))
+
+
+def test_regressor_poisson_exp_link():
+    X = _ragged()
+    y = np.array([np.exp(0.3 * x[:, 0].sum()) for x in X])
+    reg = RNNRegressor(hidden_layer_sizes=(6,), loss="poisson", max_iter=5)
+    reg.set_params(random_state=0).fit(X, y)
+    (out,) = _run(_session(reg), *pad_sequences(X))
+    assert np.all(out > 0)
+    _close(out, reg.predict(X))
+
+
+def test_univariate_table():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 6))
+    reg = RNNRegressor(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    reg.fit(X, X.sum(axis=1))
+    session = _session(reg, lengths=False)
+    assert session.get_inputs()[0].shape == ["N", "T"]
+    (out,) = _run(session, X.astype(np.float32))
+    _close(out, reg.predict(X))
+
+
+@pytest.mark.parametrize(
+    "labels", [np.array(["neg", "pos"]), np.array([3, 7, 11])], ids=["str", "int"]
+)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_classifier_labels_and_probabilities(labels, bidirectional):
+    X = _ragged()
+    rng = np.random.RandomState(0)
+    y = labels[rng.randint(0, len(labels), size=len(X))]
+    clf = RNNClassifier(
+        hidden_layer_sizes=(6, 4), bidirectional=bidirectional,
+        max_iter=5, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    session = _session(clf)
+    assert [o.name for o in session.get_outputs()] == ["label", "probabilities"]
+    label, proba = _run(session, *pad_sequences(X))
+    np.testing.assert_array_equal(label, clf.predict(X))
+    assert label.dtype.kind == labels.dtype.kind or label.dtype == object
+    _close(proba, clf.predict_proba(X))
+
+
+def test_multilabel_classifier():
+    X = _ragged()
+    Y = np.array([[x[:, 0].sum() > 0, x[:, 1].sum() > 0] for x in X]).astype(int)
+    clf = RNNClassifier(hidden_layer_sizes=(6,), max_iter=5, random_state=0).fit(X, Y)
+    label, proba = _run(_session(clf), *pad_sequences(X))
+    np.testing.assert_array_equal(label, clf.predict(X))
+    _close(proba, clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_tagger_per_step(cell):
+    X = _ragged()
+    tags = np.array(["B", "I", "O"])
+    y = [tags[(x[:, 0] > 0).astype(int) + (x[:, 1] > 1)] for x in X]
+    tagger = SequenceTagger(hidden_layer_sizes=(6,), cell=cell, max_iter=5)
+    tagger.set_params(random_state=0).fit(X, y)
+    label, proba = _run(_session(tagger), *pad_sequences(X))
+    assert proba.shape == (len(X), max(map(len, X)), 3)
+    for i, (expected, expected_proba) in enumerate(
+        zip(tagger.predict(X), tagger.predict_proba(X))
+    ):
+        n = len(expected)
+        np.testing.assert_array_equal(label[i, :n], expected)
+        _close(proba[i, :n], expected_proba)
+
+
+@pytest.mark.parametrize("estimator", ["classifier", "tagger"])
+def test_token_ids_with_embedding(estimator):
+    rng = np.random.RandomState(0)
+    X = [rng.randint(1, 30, size=n) for n in rng.randint(2, 10, size=30)]
+    if estimator == "classifier":
+        model = RNNClassifier(embedding_dim=5, hidden_layer_sizes=(6,), cell="gru")
+        y = rng.randint(0, 3, size=len(X))
+    else:
+        model = SequenceTagger(embedding_dim=5, hidden_layer_sizes=(6,))
+        y = [x % 2 for x in X]
+    model.set_params(max_iter=5, random_state=0).fit(X, y)
+    session = _session(model)
+    assert session.get_inputs()[0].type == "tensor(int64)"
+    X_padded, lengths = pad_sequences(X, dtype=np.int64)
+    label, proba = _run(session, X_padded, lengths)
+    if estimator == "classifier":
+        np.testing.assert_array_equal(label, model.predict(X))
+        _close(proba, model.predict_proba(X))
+    else:
+        for i, expected in enumerate(model.predict(X)):
+            np.testing.assert_array_equal(label[i, : len(expected)], expected)
+
+
+def test_text_pipeline_exports_model_after_tokenizer():
+    texts = ["good film", "bad film", "very good", "very bad plot", "good plot"] * 6
+    y = [int("good" in t) for t in texts]
+    pipe = make_pipeline(
+        TextTokenizer(),
+        RNNClassifier(embedding_dim=4, hidden_layer_sizes=(5,), max_iter=5),
+    ).fit(texts, y)  # fmt: skip
+    with pytest.raises(NotImplementedError, match="TextTokenizer"):
+        to_onnx(pipe)
+    # The documented recipe: tokenise in Python, export the model alone.
+    tokenizer, clf = pipe[0], pipe[-1]
+    ids = tokenizer.transform(texts)
+    label, _ = _run(_session(clf), *pad_sequences(ids, dtype=np.int64))
+    np.testing.assert_array_equal(label, pipe.predict(texts))
+
+
+@pytest.mark.parametrize("scaler", [StandardScaler, MinMaxScaler])
+def test_pipeline_with_sklearn_scaler_regressor(scaler):
+    rng = np.random.RandomState(0)
+    X = rng.normal(loc=3.0, scale=2.0, size=(40, 6))
+    pipe = make_pipeline(
+        scaler(), RNNRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0)
+    ).fit(X, X.sum(axis=1))
+    session = _session(pipe)
+    (out,) = session.run(None, {"X": X.astype(np.float32)})
+    _close(out.ravel(), pipe.predict(X))
+
+
+def test_pipeline_with_sklearn_scaler_classifier_via_skl2onnx():
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from skl2onnx.common.data_types import FloatTensorType
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 6))
+    y = np.where(X.sum(axis=1) > 0, "up", "down")
+    pipe = make_pipeline(
+        StandardScaler(),
+        RNNClassifier(hidden_layer_sizes=(6,), max_iter=5, random_state=0),
+    ).fit(X, y)  # fmt: skip
+    skrnn_onnx.register_converters()
+    model = skl2onnx.to_onnx(
+        pipe,
+        initial_types=[("X", FloatTensorType([None, 6]))],
+        options={id(pipe[-1]): {"zipmap": False}},
+    )
+    session = ort.InferenceSession(model.SerializeToString())
+    label, proba = session.run(None, {"X": X.astype(np.float32)})
+    np.testing.assert_array_equal(label, pipe.predict(X))
+    _close(proba, pipe.predict_proba(X))
+
+
+def test_pipeline_on_ragged_input_is_refused():
+    X = _ragged()
+    pipe = make_pipeline(SequenceScaler(), RNNRegressor(max_iter=2)).fit(
+        X, np.zeros(len(X))
+    )
+    with pytest.raises(NotImplementedError, match="SequenceScaler"):
+        to_onnx(pipe)
+    pipe = make_pipeline(RNNRegressor(embedding_dim=3, max_iter=2))
+    X_ids = np.random.RandomState(0).randint(0, 5, size=(20, 4))
+    pipe.fit(X_ids, np.zeros(20))
+    with pytest.raises(NotImplementedError, match="2-D input"):
+        to_onnx(pipe)
+
+
+def test_identity_activation_is_refused():
+    X = _ragged()
+    reg = RNNRegressor(cell="rnn", activation="identity", max_iter=2).fit(
+        X, np.zeros(len(X))
+    )
+    with pytest.raises(NotImplementedError, match="identity"):
+        to_onnx(reg)
+
+
+def test_single_class_is_refused():
+    X = _ragged()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = RNNClassifier(max_iter=2).fit(X, ["a"] * len(X))
+    with pytest.raises(NotImplementedError, match="single class"):
+        to_onnx(clf)
+
+
+def test_other_objects_are_refused():
+    with pytest.raises(NotImplementedError, match="got TextTokenizer"):
+        to_onnx(TextTokenizer().fit(["a b"]))
+    with pytest.raises(NotFittedError):
+        to_onnx(RNNRegressor())
+
+
+def test_pad_sequences():
+    X_padded, lengths = pad_sequences([np.ones(2), np.arange(3.0)])
+    np.testing.assert_array_equal(lengths, [2, 3])
+    np.testing.assert_array_equal(X_padded, [[1, 1, 0], [0, 1, 2]])
+    assert X_padded.dtype == np.float32
+    assert lengths.dtype == np.int32
+    with pytest.raises(ValueError, match="at least one sequence"):
+        pad_sequences([])
+    with pytest.raises(ValueError, match="Sequence 1 has steps of shape"):
+        pad_sequences([np.ones((2, 3)), np.ones((2, 4))])
+
+
+def test_model_is_valid_onnx():
+    import onnx
+
+    X = _ragged()
+    reg = RNNRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(X, np.zeros(len(X)))
+    model = to_onnx(reg, name="my_model")
+    onnx.checker.check_model(model, full_check=True)
+    assert model.graph.name == "my_model"
+    assert {node.op_type for node in model.graph.node} >= {"LSTM", "MatMul"}
