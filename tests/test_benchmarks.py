@@ -84,3 +84,17 @@ def test_a_target_is_met_only_if_every_row_meets_it():
     met = {t["target"]: t["met"] for t in evaluate({"meta": meta, "rows": rows})}
     assert met["Training step, H in {16, 64}, float32"] is None
     assert met["Training step, H = 256, float64"] is True
+
+
+def test_onnx_inference_quick_run():
+    pytest.importorskip("onnxruntime")
+    from benchmarks import onnx_inference
+
+    rows = onnx_inference.main(["--quick"])
+    assert {(r["cell"], r["batch"], r["threads"]) for r in rows} == {
+        (cell, batch, threads)
+        for cell in ("lstm", "gru")
+        for batch in (1, 16)
+        for threads in (1, 2)
+    }
+    assert all(r["skrnn_s"] > 0 and r["onnxruntime_s"] > 0 for r in rows)
