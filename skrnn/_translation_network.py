@@ -634,3 +634,92 @@ class TranslationNetwork:
         dP[f"{prefix}.weight_l{k}"][...] = dpre.T @ source
         dP[f"{prefix}.bias_l{k}"][...] = dpre.sum(axis=0)
         return dpre @ P[f"{prefix}.weight_l{k}"]
+
+    # ------------------------------------------------------------ inference
+    def score_targets(self, theta, batch, decoder):
+        """Teacher-forced log-likelihood of the targets and attention weights.
+
+        Returns the log-probability of every sequence's targets (end token
+        included), in the order of the sequences the batches were built
+        from, and the attention weights ``(C * Bc, T_y, T_x)`` in decoder
+        row order (None without attention).
+        """
+        Z, cache = self._forward(theta, batch, decoder, workspace=Workspace())
+        real = cache["real"]
+        targets = decoder.targets.transpose(0, 2, 1).reshape(real.shape)[real]
+        picked = log_softmax(Z.astype(np.float64), axis=1)[
+            np.arange(len(targets)), targets
+        ]
+        dec = decoder.batch
+        rows = np.broadcast_to(dec.position.reshape(-1, 1), real.shape)[real]
+        log_likelihood = np.zeros(dec.n_sequences)
+        np.add.at(log_likelihood, rows, picked)
+        alpha = cache["att_cache"].get("alpha")
+        return log_likelihood, alpha
+
+    def initial_decoder_state(self, theta, batch):
+        """Decoder state of every sequence of ``batch``, in sequence order.
+
+        A tuple of arrays with one row per sequence: ``h`` and ``c`` of each
+        decoder layer (``c`` of width 0 but for LSTM), then, with attention,
+        the encoder outputs ``(n, T_x, K)`` and lengths ``(n,)``.
+        """
+        P = self.views(theta)
+        layers = self.encode(theta, batch)
+        n = batch.n_sequences
+        real = batch.real
+        rows = np.empty(n, dtype=np.intp)
+        rows[batch.position[real]] = np.flatnonzero(real.reshape(-1))
+        state = []
+        for k, layer in enumerate(layers):
+            bridge = self.bridge(P, k, layer, rows, 1, n)
+            state += [bridge.h0[0], bridge.c0[0]]
+        if self.attention is not None:
+            state.append(_to_rows(layers[-1].outputs)[rows])
+            state.append(batch.lengths.reshape(-1)[rows])
+        return tuple(state)
+
+    def decoder_step(self, theta, tokens, state, *, return_attention=False):
+        """One decoder step for all rows: ``(log_probs, new_state)``.
+
+        ``tokens`` ``(rows,)`` are the previous tokens, ``state`` as
+        :meth:`initial_decoder_state` returns it (rows in any order).
+        """
+        P = self.views(theta)
+        dtype = theta.dtype
+        n = len(tokens)
+        act = ACTIVATION_CODES[self.activation]
+        inputs = np.ascontiguousarray(
+            P["decoder.embedding.weight"][np.asarray(tokens, dtype=np.intp)]
+        ).reshape(1, 1, n, -1)
+        lengths = np.ones((1, n), dtype=np.int64)
+        new_state = []
+        for k, H in enumerate(self.hidden_layer_sizes):
+            h0 = np.ascontiguousarray(state[2 * k], dtype=dtype).reshape(1, n, H)
+            c0 = np.ascontiguousarray(state[2 * k + 1], dtype=dtype)
+            c0 = c0.reshape(1, n, c0.shape[-1])
+            H_out = np.empty((1, 1, n, H), dtype)
+            h_n, c_n = np.empty_like(h0), np.empty_like(c0)
+            store = np.empty((1, 0, n, store_width(self.cell, H)), dtype)
+            layer_forward(
+                self.cell, inputs, lengths,
+                P[f"decoder.weight_ih_l{k}"], P[f"decoder.weight_hh_l{k}"],
+                P[f"decoder.bias_ih_l{k}"], P[f"decoder.bias_hh_l{k}"],
+                h0, c0, False, act, H_out, 0, h_n, c_n, store,
+            )  # fmt: skip
+            new_state += [h_n[0], c_n[0]]
+            inputs = H_out
+        top = inputs[0, 0]
+        alpha = None
+        if self.attention is not None:
+            E, enc_lengths = state[-2], state[-1]
+            H_tilde, alpha, _ = attention_forward(
+                self.attention, top[:, None, :], E, enc_lengths, P
+            )
+            top = H_tilde[:, 0]
+            new_state += [E, enc_lengths]
+        logits = top @ P["output.weight"].T + P["output.bias"]
+        log_probs = log_softmax(logits.astype(np.float64), axis=1)
+        if return_attention:
+            return log_probs, tuple(new_state), alpha
+        return log_probs, tuple(new_state)
