@@ -272,7 +272,7 @@ class SequenceTranslator(BaseRecurrent):
         targets = _target_sequences(y, seqs.n_sequences)
         if first_pass:
             labels = [label for target in targets for label in target]
-            if len({type(label) is str for label in labels}) > 1:
+            if len({isinstance(label, str) for label in labels}) > 1:
                 raise TypeError(
                     "The target labels mix strings and numbers; use labels of one type."
                 )
@@ -302,8 +302,10 @@ class SequenceTranslator(BaseRecurrent):
         )
 
     def _batch_targets(self, batch, Y, sw, step_weight=None):
-        network = self._network
-        return make_decoder_batch(batch, Y, sw, network.start_id, network.end_id)
+        # The end token is the output unit after classes_, the start token
+        # the decoder embedding row after it.
+        end_id = len(self.classes_)
+        return make_decoder_batch(batch, Y, sw, end_id + 1, end_id)
 
     def _data_loss(self, seqs, Y, sw):
         log_likelihood = self._log_likelihood(seqs.sequences, Y)
