@@ -39,6 +39,25 @@ from ._runtime import layer_backward, layer_forward, store_width
 __all__ = ["DecoderBatch", "TranslationNetwork", "make_decoder_batch"]
 
 
+# Largest one-hot matrix (entries) worth building for an embedding gradient.
+_ONE_HOT_LIMIT = 1 << 22
+
+
+def _scatter_rows(dE, ids, dX):
+    """``dE[ids[j]] = sum of dX[j]``: embedding gradient, by one GEMM.
+
+    A one-hot matrix product is much faster than ``np.add.at`` for the
+    vocabularies of a translator.
+    """
+    if len(dE) * len(ids) > _ONE_HOT_LIMIT:
+        dE[...] = 0
+        np.add.at(dE, ids, dX)
+        return
+    one_hot = np.zeros((len(dE), len(ids)), dX.dtype)
+    one_hot[ids, np.arange(len(ids))] = 1
+    dE[...] = one_hot @ dX
+
+
 @dataclass
 class DecoderBatch:
     """Teacher-forced decoder inputs and targets of one training batch.
@@ -578,7 +597,7 @@ class TranslationNetwork:
         # Decoder embedding: scatter-add the input gradient of real steps.
         step_real = dec.step_mask()
         ids = dec.X[..., 0][step_real].astype(np.intp)
-        np.add.at(dP["decoder.embedding.weight"], ids, dX_dec[step_real])
+        _scatter_rows(dP["decoder.embedding.weight"], ids, dX_dec[step_real])
         # Bridge: decoder initial states back to the encoder's final states.
         D = self.n_directions
         d_final = []
@@ -625,7 +644,7 @@ class TranslationNetwork:
         if self.embeds:
             step_real = batch.step_mask()
             ids = batch.X[..., 0][step_real].astype(np.intp)
-            np.add.at(dP["encoder.embedding.weight"], ids, dX_enc[step_real])
+            _scatter_rows(dP["encoder.embedding.weight"], ids, dX_enc[step_real])
 
     @staticmethod
     def _bridge_backward(P, dP, prefix, k, out, d_out, source):
@@ -662,7 +681,8 @@ class TranslationNetwork:
 
         A tuple of arrays with one row per sequence: ``h`` and ``c`` of each
         decoder layer (``c`` of width 0 but for LSTM), then, with attention,
-        the encoder outputs ``(n, T_x, K)`` and lengths ``(n,)``.
+        the encoder outputs ``(n, T_x, K)`` (zero on padding), their keys
+        for the attention scores and the mask ``(n, T_x)`` of real steps.
         """
         P = self.views(theta)
         layers = self.encode(theta, batch)
@@ -675,9 +695,44 @@ class TranslationNetwork:
             bridge = self.bridge(P, k, layer, rows, 1, n)
             state += [bridge.h0[0], bridge.c0[0]]
         if self.attention is not None:
-            state.append(_to_rows(layers[-1].outputs)[rows])
-            state.append(batch.lengths.reshape(-1)[rows])
+            E = _to_rows(layers[-1].outputs)[rows]
+            mask = np.arange(E.shape[1]) < batch.lengths.reshape(-1)[rows][:, None]
+            E *= mask[:, :, None]
+            if self.attention == "general":
+                keys = E @ P["attention.weight"].T
+            elif self.attention == "additive":
+                keys = E @ P["attention.key.weight"].T
+            else:
+                keys = E
+            state += [E, keys, mask]
         return tuple(state)
+
+    def _attend_step(self, P, h, E, keys, mask):
+        """Attentional state and weights of one decoder step, ``h`` ``(n, H)``.
+
+        The step-wise form of :func:`skrnn._attention.attention_forward`,
+        with the keys projected once per decoding (``E`` zero on padding).
+        """
+        if self.attention == "additive":
+            query = h @ P["attention.query.weight"].T
+            hidden = np.tanh(query[:, None, :] + keys)
+            scores = hidden @ P["attention.v.weight"][0]
+        else:
+            scores = np.einsum("nk,ntk->nt", h, keys)
+        scores = np.where(mask, scores, -np.inf)
+        top = scores.max(axis=1, keepdims=True, initial=-np.inf)
+        top[~np.isfinite(top)] = 0
+        alpha = np.exp(scores - top)
+        total = alpha.sum(axis=1, keepdims=True)
+        total[total == 0] = 1
+        alpha /= total
+        context = np.einsum("nt,ntk->nk", alpha, E)
+        W_c = P["attention.combine.weight"]
+        K = E.shape[2]
+        H_tilde = np.tanh(
+            context @ W_c[:, :K].T + h @ W_c[:, K:].T + P["attention.combine.bias"]
+        )
+        return H_tilde, alpha
 
     def decoder_step(self, theta, tokens, state, *, return_attention=False):
         """One decoder step for all rows: ``(log_probs, new_state)``.
@@ -712,14 +767,12 @@ class TranslationNetwork:
         top = inputs[0, 0]
         alpha = None
         if self.attention is not None:
-            E, enc_lengths = state[-2], state[-1]
-            H_tilde, alpha, _ = attention_forward(
-                self.attention, top[:, None, :], E, enc_lengths, P
-            )
-            top = H_tilde[:, 0]
-            new_state += [E, enc_lengths]
+            top, alpha = self._attend_step(P, top, *state[-3:])
+            new_state += state[-3:]
         logits = top @ P["output.weight"].T + P["output.bias"]
-        log_probs = log_softmax(logits.astype(np.float64), axis=1)
+        logits = logits.astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
         if return_attention:
             return log_probs, tuple(new_state), alpha
         return log_probs, tuple(new_state)

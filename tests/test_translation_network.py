@@ -127,9 +127,14 @@ def test_truncated_backpropagation_is_refused():
         net.loss_and_grad(theta, batch, decoder, w, bptt_steps=2)
 
 
-def test_decoder_step_matches_teacher_forcing():
+@pytest.mark.parametrize(
+    ("cell", "kind", "bidirectional"),
+    [("lstm", "additive", True), ("gru", "general", True), ("rnn", "dot", False),
+     ("lstm", None, False)],
+)  # fmt: skip
+def test_decoder_step_matches_teacher_forcing(cell, kind, bidirectional):
     """One step at a time reproduces the teacher-forced log-probabilities."""
-    net, shapes, weights, X, Y, sw = _problem("lstm", "additive", True, False, (3, 2))
+    net, shapes, weights, X, Y, sw = _problem(cell, kind, bidirectional, False, (3, 2))
     theta = np.concatenate([weights[name].ravel() for name in shapes])
     batch = make_batch(X, 2)
     decoder, _ = make_decoder_batch(batch, Y, sw, net.start_id, net.end_id)
