@@ -30,6 +30,8 @@ _DECODER_EMBEDDING_DIM = 32
 
 def _target_sequences(y, n_sequences):
     """Each target as a 1-D array of labels (``str`` read as characters)."""
+    if not isinstance(y, (str, list, tuple, np.ndarray)) and hasattr(y, "__array__"):
+        y = np.asarray(y)  # pandas, array wrappers
     if isinstance(y, str) or not hasattr(y, "__len__"):
         raise TypeError(
             "y must be a list of target sequences (one per sequence of X: "
@@ -269,6 +271,8 @@ class SequenceTranslator(BaseRecurrent):
                 f"SequenceTranslator does not apply dropout; got "
                 f"dropout={self.dropout}. Set dropout=0.0."
             )
+        if not isinstance(y, (str, list, tuple)) and hasattr(y, "__array__"):
+            y = np.asarray(y)  # pandas, array wrappers
         targets = _target_sequences(y, seqs.n_sequences)
         if first_pass:
             labels = [label for target in targets for label in target]
