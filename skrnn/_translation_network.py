@@ -20,7 +20,7 @@ the names of the reference in ``tests/naive_seq2seq.py``: ``encoder.*``,
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import log_softmax, softmax
+from scipy.special import log_softmax
 from sklearn.utils import check_random_state
 
 from ._attention import _parameter_shapes, attention_backward, attention_forward
@@ -564,7 +564,7 @@ class TranslationNetwork:
             grad = np.empty_like(theta)
         grad[...] = 0.0
         P, dP = self.views(theta), self.views(grad)
-        dZ = softmax(Z, axis=1)
+        dZ = np.exp(log_p)
         dZ[np.arange(len(targets)), targets] -= 1
         dZ *= w[:, None]
         dZ = dZ.astype(theta.dtype, copy=False)

@@ -167,7 +167,7 @@ problems = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(problem=problems)
 def test_gradient_matches_finite_differences(problem):
     if problem["attention"] == "dot" and problem["bidirectional"]:
@@ -184,8 +184,10 @@ def test_gradient_matches_finite_differences(problem):
     )  # fmt: skip
     result = check_gradients(
         model, X, Y, sample_weight=rng.uniform(0.5, 2, size=n),
-        random_state=problem["seed"],
+        random_state=problem["seed"], atol=1e-6,
     )  # fmt: skip
+    # atol: with one unit per layer a saturated path can leave a block with
+    # gradients near 1e-8, where central differences are rounding noise.
     assert result.worst < 1e-5, result
 
 
