@@ -34,7 +34,7 @@ from ._network import (
     _glorot_uniform,
     _orthogonal,
 )
-from ._runtime import layer_backward, layer_forward, store_width
+from ._runtime import layer_backward, layer_forward, n_chunks, store_width
 
 __all__ = ["DecoderBatch", "TranslationNetwork", "make_decoder_batch"]
 
@@ -744,27 +744,32 @@ class TranslationNetwork:
         dtype = theta.dtype
         n = len(tokens)
         act = ACTIVATION_CODES[self.activation]
+        # Rows split into one chunk per thread when they divide evenly; with
+        # one step, row r of chunk c is row c * Bc + r of the state.
+        C = n_chunks(n)
+        C = C if n % C == 0 else 1
+        Bc = n // C
         inputs = np.ascontiguousarray(
             P["decoder.embedding.weight"][np.asarray(tokens, dtype=np.intp)]
-        ).reshape(1, 1, n, -1)
-        lengths = np.ones((1, n), dtype=np.int64)
+        ).reshape(C, 1, Bc, -1)
+        lengths = np.ones((C, Bc), dtype=np.int64)
         new_state = []
         for k, H in enumerate(self.hidden_layer_sizes):
-            h0 = np.ascontiguousarray(state[2 * k], dtype=dtype).reshape(1, n, H)
+            h0 = np.ascontiguousarray(state[2 * k], dtype=dtype).reshape(C, Bc, H)
             c0 = np.ascontiguousarray(state[2 * k + 1], dtype=dtype)
-            c0 = c0.reshape(1, n, c0.shape[-1])
-            H_out = np.empty((1, 1, n, H), dtype)
+            c0 = c0.reshape(C, Bc, c0.shape[-1])
+            H_out = np.empty((C, 1, Bc, H), dtype)
             h_n, c_n = np.empty_like(h0), np.empty_like(c0)
-            store = np.empty((1, 0, n, store_width(self.cell, H)), dtype)
+            store = np.empty((C, 0, Bc, store_width(self.cell, H)), dtype)
             layer_forward(
                 self.cell, inputs, lengths,
                 P[f"decoder.weight_ih_l{k}"], P[f"decoder.weight_hh_l{k}"],
                 P[f"decoder.bias_ih_l{k}"], P[f"decoder.bias_hh_l{k}"],
                 h0, c0, False, act, H_out, 0, h_n, c_n, store,
             )  # fmt: skip
-            new_state += [h_n[0], c_n[0]]
+            new_state += [h_n.reshape(n, H), c_n.reshape(n, c_n.shape[-1])]
             inputs = H_out
-        top = inputs[0, 0]
+        top = inputs.reshape(n, -1)
         alpha = None
         if self.attention is not None:
             top, alpha = self._attend_step(P, top, *state[-3:])

@@ -218,3 +218,27 @@ def test_torch_parity():
             np.testing.assert_allclose(
                 value, expected_grads[name], rtol=1e-9, atol=1e-12, err_msg=name
             )
+
+
+def test_decoder_step_split_across_threads_matches_one_chunk():
+    numba = pytest.importorskip("numba")
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs two threads")
+    net = TranslationNetwork("lstm", 2, (4,), V, attention="general")
+    theta = net.init_params(0)
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal((int(T), 2)) for T in rng.integers(1, 6, size=64)]
+    batch = make_batch(X, 1)
+    tokens = rng.integers(0, V, size=64)
+    results = []
+    previous = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            state = net.initial_decoder_state(theta, batch)
+            log_probs, new_state = net.decoder_step(theta, tokens, state)
+            results.append((log_probs, new_state[0]))
+    finally:
+        numba.set_num_threads(previous)
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
