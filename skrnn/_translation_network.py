@@ -39,6 +39,9 @@ from ._runtime import layer_backward, layer_forward, n_chunks, store_width
 __all__ = ["DecoderBatch", "TranslationNetwork", "make_decoder_batch"]
 
 
+# Rows per chunk below which a decoding step runs in one thread.
+_STEP_ROWS_PER_CHUNK = 64
+
 # Largest one-hot matrix (entries) worth building for an embedding gradient.
 _ONE_HOT_LIMIT = 1 << 22
 
@@ -744,9 +747,11 @@ class TranslationNetwork:
         dtype = theta.dtype
         n = len(tokens)
         act = ACTIVATION_CODES[self.activation]
-        # Rows split into one chunk per thread when they divide evenly; with
-        # one step, row r of chunk c is row c * Bc + r of the state.
-        C = n_chunks(n)
+        # Rows split into one chunk per thread when they divide evenly and
+        # each chunk has enough rows to pay for the hand-off to another
+        # thread, which a single step's work barely does; with one step, row
+        # r of chunk c is row c * Bc + r of the state.
+        C = max(1, min(n_chunks(n), n // _STEP_ROWS_PER_CHUNK))
         C = C if n % C == 0 else 1
         Bc = n // C
         inputs = np.ascontiguousarray(

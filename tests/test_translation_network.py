@@ -227,9 +227,9 @@ def test_decoder_step_split_across_threads_matches_one_chunk():
     net = TranslationNetwork("lstm", 2, (4,), V, attention="general")
     theta = net.init_params(0)
     rng = np.random.default_rng(0)
-    X = [rng.standard_normal((int(T), 2)) for T in rng.integers(1, 6, size=64)]
+    X = [rng.standard_normal((int(T), 2)) for T in rng.integers(1, 6, size=128)]
     batch = make_batch(X, 1)
-    tokens = rng.integers(0, V, size=64)
+    tokens = rng.integers(0, V, size=128)
     results = []
     previous = numba.get_num_threads()
     try:
