@@ -458,6 +458,10 @@ class BaseRecurrent(BaseEstimator, ABC):
         """
         return batch.gather(Y), batch.gather(sw)
 
+    def _output_count(self, Y):
+        """Units of the output layer for the encoded targets ``Y``."""
+        return Y.shape[1] if isinstance(Y, np.ndarray) else Y[0].shape[1]
+
     # ------------------------------------------------------------ structure
     def _hidden_sizes(self):
         """``hidden_layer_sizes`` as a tuple of positive ints, or a clear error."""
@@ -624,7 +628,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             y, seqs, first_pass=reset, incremental=incremental
         )
         sw, step_weight = self._check_weights(sample_weight, seqs)
-        n_outputs = Y.shape[1] if isinstance(Y, np.ndarray) else Y[0].shape[1]
+        n_outputs = self._output_count(Y)
         network = self._make_network(seqs.n_features, n_outputs, loss, n_tokens)
         return TrainingData(seqs, Y, y_raw, sw, network, step_weight)
 
