@@ -12,7 +12,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
 
 from ._attention import ATTENTION_KINDS
-from ._base import _INFERENCE_BATCH, BaseRecurrent
+from ._base import _INFERENCE_BATCH, BaseRecurrent, derived_init
 from ._batching import make_batch
 from ._beam import beam_search, greedy_search
 from ._compat import Interval, StrOptions, _check_sample_weight
@@ -62,7 +62,11 @@ def _target_sequences(y, n_sequences):
     return out
 
 
-@fill_doc(bidirectional_default="False", bptt_meaning=MANY_TO_ONE_BPTT)
+@fill_doc(
+    hidden_layer_sizes_default="(100,)",
+    bidirectional_default="False",
+    bptt_meaning=MANY_TO_ONE_BPTT,
+)
 class SequenceTranslator(BaseRecurrent):
     """Encoder-decoder recurrent network mapping sequences to sequences.
 
@@ -159,80 +163,16 @@ class SequenceTranslator(BaseRecurrent):
         "            steps).",
     }
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        *,
-        cell="lstm",
-        bidirectional=False,
-        activation="tanh",
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        bptt_steps=None,
-        clip_norm=5.0,
-        dropout=0.0,
-        embedding_dim=None,
-        vocabulary_size=None,
-        attention=None,
-        decoder_embedding_dim=None,
-        beam_width=1,
-        max_output_length=None,
-    ):
-        super().__init__(
-            hidden_layer_sizes,
-            cell=cell,
-            bidirectional=bidirectional,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            bptt_steps=bptt_steps,
-            clip_norm=clip_norm,
-            dropout=dropout,
-            embedding_dim=embedding_dim,
-            vocabulary_size=vocabulary_size,
-        )
-        self.attention = attention
-        self.decoder_embedding_dim = decoder_embedding_dim
-        self.beam_width = beam_width
-        self.max_output_length = max_output_length
+    __init__ = derived_init(
+        BaseRecurrent.__init__,
+        defaults={"hidden_layer_sizes": (100,)},
+        params={
+            "attention": None,
+            "decoder_embedding_dim": None,
+            "beam_width": 1,
+            "max_output_length": None,
+        },
+    )
 
     # --------------------------------------------------------------- targets
     def _encode_labels(self, targets):

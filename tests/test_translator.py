@@ -1,6 +1,7 @@
 """SequenceTranslator: API, target handling, decoding, errors, pipelines, learning."""
 
 import copy
+import inspect
 import pickle
 import subprocess
 import sys
@@ -221,6 +222,23 @@ def test_unseen_labels_at_score(fitted):
 def test_unsupported_settings(params, match):
     with pytest.raises(ValueError, match=match):
         SequenceTranslator(**SMALL, **params).fit([[1.0], [2.0]], ["a", "b"])
+
+
+def test_signature_is_the_base_one_plus_its_own():
+    from skrnn._base import BaseRecurrent
+
+    base = list(inspect.signature(BaseRecurrent.__init__).parameters)[1:]
+    own = inspect.signature(SequenceTranslator).parameters
+    assert list(own) == base + [
+        "attention", "decoder_embedding_dim", "beam_width", "max_output_length"
+    ]  # fmt: skip
+    assert own["hidden_layer_sizes"].default == (100,)
+    model = SequenceTranslator(attention="general", beam_width=3)
+    assert model.get_params()["beam_width"] == 3
+    assert clone(model).get_params() == model.get_params()
+    assert repr(model) == "SequenceTranslator(attention='general', beam_width=3)"
+    with pytest.raises(TypeError, match="SequenceTranslator"):
+        SequenceTranslator(beam=3)
 
 
 def test_attention_parameter_is_validated():
