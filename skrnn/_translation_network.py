@@ -212,6 +212,23 @@ class TranslationNetwork:
         self.blocks = self._layout()
         self.n_params = self.blocks[-1].stop
 
+    def config(self):
+        """The constructor's arguments, as plain values: ``type(self)(**config())``
+        builds the same network (how fitted translators save theirs)."""
+        return {
+            "cell": self.cell,
+            "n_inputs": self.n_inputs,
+            "hidden_layer_sizes": self.hidden_layer_sizes,
+            "n_outputs": self.n_outputs,
+            "bidirectional": self.bidirectional,
+            "activation": self.activation,
+            "attention": self.attention,
+            "n_tokens": self.n_tokens,
+            "embedding_dim": self.embedding_dim,
+            "decoder_embedding_dim": self.decoder_embedding_dim,
+            "dropout": self.dropout,
+        }
+
     @property
     def embeds(self):
         """Whether the input is token ids read through an embedding."""

@@ -152,6 +152,8 @@ class SequenceTranslator(BaseRecurrent):
         "max_output_length": [Interval(Integral, 1, None, closed="left"), None],
     }
 
+    _network_class = TranslationNetwork
+
     _target_doc = {
         "model": "translator",
         "targets": "target sequences",

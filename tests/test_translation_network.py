@@ -118,6 +118,16 @@ def test_batch_composition_does_not_change_the_loss():
     np.testing.assert_allclose(-log_likelihood, per_sequence, rtol=1e-12)
 
 
+def test_config_rebuilds_the_same_network():
+    net = TranslationNetwork(
+        "lstm", 1, (4, 3), 5, bidirectional=True, attention="additive",
+        n_tokens=7, embedding_dim=2, decoder_embedding_dim=6,
+    )  # fmt: skip
+    rebuilt = TranslationNetwork(**net.config())
+    assert rebuilt.config() == net.config()
+    assert rebuilt.blocks == net.blocks
+
+
 def test_truncated_backpropagation_is_refused():
     net, shapes, weights, X, Y, sw = _problem("gru", None, False, False, (3,))
     theta = np.concatenate([weights[name].ravel() for name in shapes])
