@@ -10,7 +10,7 @@ state:
   embeddings of 16, ``T_x = T_y = 10``, ``B`` in {32, 128}, 1 and 2 threads,
   float32 (PyTorch's default dtype), median of repeated calls;
 - ``addition``: :class:`skrnn.SequenceTranslator` on the two-digit addition
-  task of :func:`skrnn._seq2seq_data.make_addition` with the settings of the
+  task of :func:`skrnn.datasets.make_addition` with the settings of the
   PyTorch script (5,000 training sums, 1,000 held out, LSTM 128, embeddings
   of 32, "general" attention, batches of 64, Adam at 1e-3, 60 epochs, one
   thread): held-out exact match and training time.
@@ -38,11 +38,11 @@ from skrnn._batching import make_batch  # noqa: E402
 from skrnn._network import Workspace  # noqa: E402
 from skrnn._optimizers import AdamOptimizer  # noqa: E402
 from skrnn._runtime import session  # noqa: E402
-from skrnn._seq2seq_data import make_addition  # noqa: E402
 from skrnn._translation_network import (  # noqa: E402
     TranslationNetwork,
     make_decoder_batch,
 )
+from skrnn.datasets import make_addition  # noqa: E402
 
 INPUT_CHARS = "0123456789+"
 

@@ -14,7 +14,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from skrnn import SequenceTranslator
-from skrnn._seq2seq_data import make_addition, make_reversal
+from skrnn.datasets import make_addition, make_reversal
 from skrnn.metrics import sequence_accuracy
 from skrnn.preprocessing import TextTokenizer
 
