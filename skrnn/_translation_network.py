@@ -25,11 +25,11 @@ from sklearn.utils import check_random_state
 
 from ._attention import _parameter_shapes, attention_backward, attention_forward
 from ._batching import Batch, make_batch
-from ._kernels import ACTIVATION_CODES, CELL_GATES
+from ._kernels import ACTIVATION_CODES
 from ._network import (
     DirectionCache,
+    FlatNetwork,
     LayerCache,
-    ParameterBlock,
     Workspace,
     _glorot_uniform,
     _orthogonal,
@@ -145,7 +145,7 @@ class _Bridge:
     c0: np.ndarray  # (C, Bc, H_dec) or (C, Bc, 0)
 
 
-class TranslationNetwork:
+class TranslationNetwork(FlatNetwork):
     """Encoder, bridge, decoder, attention and softmax over one flat vector.
 
     Parameters
@@ -194,45 +194,13 @@ class TranslationNetwork:
         decoder_embedding_dim=32,
         dropout=0.0,
     ):
-        if (n_tokens is None) != (embedding_dim is None):
-            raise ValueError("n_tokens and embedding_dim go together.")
-        self.cell = cell
-        self.n_inputs = int(n_inputs)
-        self.hidden_layer_sizes = tuple(int(h) for h in hidden_layer_sizes)
-        self.n_outputs = int(n_outputs)
-        self.bidirectional = bool(bidirectional)
-        self.activation = activation
         self.attention = attention
-        self.n_tokens = None if n_tokens is None else int(n_tokens)
-        self.embedding_dim = None if embedding_dim is None else int(embedding_dim)
         self.decoder_embedding_dim = int(decoder_embedding_dim)
-        self.dropout = float(dropout)
-        self.n_gates = CELL_GATES[cell]
-        self.n_directions = 2 if bidirectional else 1
-        self.blocks = self._layout()
-        self.n_params = self.blocks[-1].stop
-
-    def config(self):
-        """The constructor's arguments, as plain values: ``type(self)(**config())``
-        builds the same network (how fitted translators save theirs)."""
-        return {
-            "cell": self.cell,
-            "n_inputs": self.n_inputs,
-            "hidden_layer_sizes": self.hidden_layer_sizes,
-            "n_outputs": self.n_outputs,
-            "bidirectional": self.bidirectional,
-            "activation": self.activation,
-            "attention": self.attention,
-            "n_tokens": self.n_tokens,
-            "embedding_dim": self.embedding_dim,
-            "decoder_embedding_dim": self.decoder_embedding_dim,
-            "dropout": self.dropout,
-        }
-
-    @property
-    def embeds(self):
-        """Whether the input is token ids read through an embedding."""
-        return self.n_tokens is not None
+        super().__init__(
+            cell, n_inputs, hidden_layer_sizes, n_outputs,
+            bidirectional=bidirectional, activation=activation, dropout=dropout,
+            n_tokens=n_tokens, embedding_dim=embedding_dim,
+        )  # fmt: skip
 
     @property
     def start_id(self):
@@ -302,16 +270,7 @@ class TranslationNetwork:
             ("output.weight", (self.n_outputs, H)),
             ("output.bias", (self.n_outputs,)),
         ]
-        blocks, start = [], 0
-        for name, shape in shapes:
-            stop = start + int(np.prod(shape))
-            blocks.append(ParameterBlock(name, shape, start, stop, "bias" not in name))
-            start = stop
-        return blocks
-
-    def views(self, vector):
-        """Named views of a flat vector (parameters or gradient)."""
-        return {b.name: vector[b.start : b.stop].reshape(b.shape) for b in self.blocks}
+        return [(name, shape, "bias" not in name) for name, shape in shapes]
 
     def init_params(self, random_state, dtype=np.float64):
         """Initial flat parameter vector.
@@ -337,14 +296,6 @@ class TranslationNetwork:
                 H = W.shape[0] // 4
                 W[H : 2 * H] = 1.0
         return theta.astype(dtype)
-
-    def l2_penalty(self, theta):
-        """``0.5 * sum(W**2)`` over the weights (not the biases)."""
-        return 0.5 * sum(
-            float(np.dot(theta[b.start : b.stop], theta[b.start : b.stop]))
-            for b in self.blocks
-            if b.is_weight
-        )
 
     # -------------------------------------------------------------- forward
     def _run_stack(self, P, prefix, inputs, lengths, initial, *, D, top_steps,
@@ -599,9 +550,7 @@ class TranslationNetwork:
             dP[name][...] = value
         self._backward(P, dP, batch, Y, cache, dH_dec, dE)
         if l2:
-            for b in self.blocks:
-                if b.is_weight:
-                    grad[b.start : b.stop] += l2 * theta[b.start : b.stop]
+            self.add_l2_gradient(theta, grad, l2)
         return loss, grad
 
     def _backward(self, P, dP, batch, decoder, cache, dH_dec, dE):

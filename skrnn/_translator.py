@@ -235,15 +235,8 @@ class SequenceTranslator(BaseRecurrent):
     def _make_network(self, n_inputs, n_outputs, loss, n_tokens=None):
         decoder_dim = self.decoder_embedding_dim or self.embedding_dim
         return TranslationNetwork(
-            self.cell,
-            n_inputs,
-            self._hidden_sizes(),
-            n_outputs,
-            bidirectional=self.bidirectional,
-            activation=self.activation,
+            **self._network_arguments(n_inputs, n_outputs, n_tokens),
             attention=self.attention,
-            n_tokens=n_tokens,
-            embedding_dim=None if n_tokens is None else self.embedding_dim,
             decoder_embedding_dim=decoder_dim or _DECODER_EMBEDDING_DIM,
         )
 
