@@ -17,7 +17,7 @@ Two measurements:
   vocabulary of 20 tokens, ``T_x = T_y = 10``, embeddings of 16, at ``B`` in
   {32, 128} on 1 and 2 threads, median of repeated calls after warm-up;
 - ``train_addition``: the two-digit addition task of
-  :func:`skrnn._seq2seq_data.make_addition` (operands 0 to 99, ``"12+7"`` ->
+  :func:`skrnn.datasets.make_addition` (operands 0 to 99, ``"12+7"`` ->
   ``"19"``, character level), 5,000 training sums and 1,000 held-out ones
   (all pairs of operands distinct), LSTM of 128 units, batches of 64, Adam at
   ``1e-3``, 60 epochs on one thread; reports the exact-match accuracy of
@@ -40,7 +40,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from skrnn._seq2seq_data import make_addition
+from skrnn.datasets import make_addition
 
 
 class Translator(nn.Module):

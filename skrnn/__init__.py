@@ -12,7 +12,14 @@ from . import _runtime  # noqa: F401, I001
 from ._classifier import RNNClassifier
 from ._regressor import RNNRegressor
 from ._tagger import SequenceTagger
+from ._translator import SequenceTranslator
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["RNNClassifier", "RNNRegressor", "SequenceTagger", "__version__"]
+__all__ = [
+    "RNNClassifier",
+    "RNNRegressor",
+    "SequenceTagger",
+    "SequenceTranslator",
+    "__version__",
+]

@@ -216,6 +216,12 @@ def _check_inputs(kind, H_dec, E, enc_lengths, params):
             )
 
 
+def _matmul(A, B):
+    """``A @ B`` for ``A`` of shape (n, T, I) as one 2-D GEMM (numpy would
+    multiply the ``n`` matrices one by one)."""
+    return (A.reshape(-1, A.shape[-1]) @ B).reshape(A.shape[:-1] + (B.shape[1],))
+
+
 def _masked_softmax(scores, mask):
     """Softmax over the last axis restricted to ``mask``; all-masked rows are 0."""
     masked = np.where(mask, scores, -np.inf)
@@ -295,12 +301,12 @@ def attention_forward(kind, H_dec, E, enc_lengths, params):
     if kind == "dot":
         scores = H_dec @ E.transpose(0, 2, 1)
     elif kind == "general":
-        projected = H_dec @ params["attention.weight"]  # (n, T_y, K)
+        projected = _matmul(H_dec, params["attention.weight"])  # (n, T_y, K)
         scores = projected @ E.transpose(0, 2, 1)
         cache["projected"] = projected
     else:
-        queries = H_dec @ params["attention.query.weight"].T  # (n, T_y, H)
-        keys = E @ params["attention.key.weight"].T  # (n, T_x, H)
+        queries = _matmul(H_dec, params["attention.query.weight"].T)  # (n, T_y, H)
+        keys = _matmul(E, params["attention.key.weight"].T)  # (n, T_x, H)
         hidden = np.tanh(queries[:, :, None, :] + keys[:, None, :, :])
         scores = hidden @ params["attention.v.weight"][0]  # (n, T_y, T_x)
         cache["hidden"] = hidden
@@ -308,7 +314,7 @@ def attention_forward(kind, H_dec, E, enc_lengths, params):
     context = alpha @ E  # (n, T_y, K)
     combined = np.concatenate([context, H_dec], axis=-1)
     H_tilde = np.tanh(
-        combined @ params["attention.combine.weight"].T
+        _matmul(combined, params["attention.combine.weight"].T)
         + params["attention.combine.bias"]
     )
     cache.update(alpha=alpha, combined=combined, H_tilde=H_tilde)
@@ -385,7 +391,7 @@ def attention_backward(kind, dH_tilde, cache, params):
         @ cache["combined"].reshape(-1, cache["combined"].shape[2]),
         "attention.combine.bias": flat_dZ.sum(axis=0),
     }
-    dcombined = dZ @ params["attention.combine.weight"]
+    dcombined = _matmul(dZ, params["attention.combine.weight"])
     dcontext, dH_dec = dcombined[..., :K], dcombined[..., K:].copy()
     dE = alpha.transpose(0, 2, 1) @ dcontext  # from context = alpha @ E
     dalpha = dcontext @ E.transpose(0, 2, 1)
@@ -397,7 +403,7 @@ def attention_backward(kind, dH_tilde, cache, params):
     elif kind == "general":
         W_a = params["attention.weight"]
         dprojected = dscores @ E  # (n, T_y, K)
-        dH_dec += dprojected @ W_a.T
+        dH_dec += _matmul(dprojected, W_a.T)
         dparams["attention.weight"] = H_dec.reshape(-1, H_dec.shape[2]).T @ (
             dprojected.reshape(-1, K)
         )
@@ -416,8 +422,8 @@ def attention_backward(kind, dH_tilde, cache, params):
         dpre *= dscores[..., None]
         dqueries = dpre.sum(axis=2)  # (n, T_y, H)
         dkeys = dpre.sum(axis=1)  # (n, T_x, H)
-        dH_dec += dqueries @ params["attention.query.weight"]
-        dE += dkeys @ params["attention.key.weight"]
+        dH_dec += _matmul(dqueries, params["attention.query.weight"])
+        dE += _matmul(dkeys, params["attention.key.weight"])
         dparams["attention.query.weight"] = dqueries.reshape(-1, A).T @ (
             H_dec.reshape(-1, H_dec.shape[2])
         )

@@ -458,6 +458,10 @@ class BaseRecurrent(BaseEstimator, ABC):
         """
         return batch.gather(Y), batch.gather(sw)
 
+    def _output_count(self, Y):
+        """Units of the output layer for the encoded targets ``Y``."""
+        return Y.shape[1] if isinstance(Y, np.ndarray) else Y[0].shape[1]
+
     # ------------------------------------------------------------ structure
     def _hidden_sizes(self):
         """``hidden_layer_sizes`` as a tuple of positive ints, or a clear error."""
@@ -472,20 +476,26 @@ class BaseRecurrent(BaseEstimator, ABC):
             )
         return sizes
 
-    def _make_network(self, n_inputs, n_outputs, loss, n_tokens=None):
-        """The network these hyper-parameters describe, for data of this shape."""
-        return RecurrentNetwork(
-            self.cell,
-            n_inputs,
-            self._hidden_sizes(),
-            n_outputs,
+    def _network_arguments(self, n_inputs, n_outputs, n_tokens):
+        """The arguments every network class takes, from these hyper-parameters."""
+        return dict(
+            cell=self.cell,
+            n_inputs=n_inputs,
+            hidden_layer_sizes=self._hidden_sizes(),
+            n_outputs=n_outputs,
             bidirectional=self.bidirectional,
             activation=self.activation,
-            loss=loss,
-            per_step=self._per_step,
             dropout=self.dropout,
             n_tokens=n_tokens,
             embedding_dim=None if n_tokens is None else self.embedding_dim,
+        )
+
+    def _make_network(self, n_inputs, n_outputs, loss, n_tokens=None):
+        """The network these hyper-parameters describe, for data of this shape."""
+        return RecurrentNetwork(
+            **self._network_arguments(n_inputs, n_outputs, n_tokens),
+            loss=loss,
+            per_step=self._per_step,
         )
 
     def _initialize(self, network, dtype):
@@ -624,7 +634,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             y, seqs, first_pass=reset, incremental=incremental
         )
         sw, step_weight = self._check_weights(sample_weight, seqs)
-        n_outputs = Y.shape[1] if isinstance(Y, np.ndarray) else Y[0].shape[1]
+        n_outputs = self._output_count(Y)
         network = self._make_network(seqs.n_features, n_outputs, loss, n_tokens)
         return TrainingData(seqs, Y, y_raw, sw, network, step_weight)
 

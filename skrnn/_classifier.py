@@ -12,6 +12,7 @@ from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
 
 
 @fill_doc(
+    hidden_layer_sizes_default="(64,)",
     bidirectional_default="False",
     bptt_meaning=MANY_TO_ONE_BPTT,
     class_weight_unit="Each sequence weighs the weight of its class\n"

@@ -19,7 +19,7 @@ each sequence is processed
 
 SECTIONS = {
     "hidden_layer_sizes": """\
-hidden_layer_sizes : int or array-like of int, default=(64,)
+hidden_layer_sizes : int or array-like of int, default={hidden_layer_sizes_default}
         Units of each stacked recurrent layer (per direction): ``(64,)`` is one
         layer of 64 units, ``(64, 32)`` two stacked layers.""",
     "cell": """\

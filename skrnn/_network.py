@@ -11,6 +11,7 @@ it runs the Numba kernels of :mod:`skrnn._kernels` layer by layer and direction
 by direction, applies the head and the loss, and backpropagates through time.
 """
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,7 +105,75 @@ class Workspace:
         return buffer[:size].reshape(shape)
 
 
-class RecurrentNetwork:
+class FlatNetwork:
+    """What every network of skrnn shares: hyper-parameters, flat parameters.
+
+    Subclasses set their own constructor arguments first, then call this
+    ``__init__``, which stores the common ones and lays the parameters out
+    with the subclass's :meth:`_layout`: a list of ``(name, shape,
+    is_weight)`` in the order of the flat vector. Every constructor argument
+    is stored as an attribute of the same name, which :meth:`config` reads.
+    """
+
+    def __init__(
+        self, cell, n_inputs, hidden_layer_sizes, n_outputs, *, bidirectional,
+        activation, dropout, n_tokens, embedding_dim,
+    ):  # fmt: skip
+        if (n_tokens is None) != (embedding_dim is None):
+            raise ValueError("n_tokens and embedding_dim go together.")
+        if n_tokens is not None and int(n_inputs) != 1:
+            raise ValueError(
+                f"Token input has one id per step, got n_inputs={n_inputs}."
+            )
+        self.cell = cell
+        self.n_inputs = int(n_inputs)
+        self.hidden_layer_sizes = tuple(int(h) for h in hidden_layer_sizes)
+        self.n_outputs = int(n_outputs)
+        self.bidirectional = bool(bidirectional)
+        self.activation = activation
+        self.dropout = float(dropout)
+        self.n_tokens = None if n_tokens is None else int(n_tokens)
+        self.embedding_dim = None if embedding_dim is None else int(embedding_dim)
+        self.n_gates = CELL_GATES[cell]
+        self.n_directions = 2 if bidirectional else 1
+        self.blocks, start = [], 0
+        for name, shape, is_weight in self._layout():
+            stop = start + int(np.prod(shape))
+            self.blocks.append(ParameterBlock(name, shape, start, stop, is_weight))
+            start = stop
+        self.n_params = start
+
+    def config(self):
+        """The constructor's arguments, as plain values: ``type(self)(**config())``
+        builds the same network (how fitted estimators save theirs)."""
+        names = list(inspect.signature(type(self)).parameters)
+        return {name: getattr(self, name) for name in names}
+
+    @property
+    def embeds(self):
+        """Whether the input is token ids read through an embedding."""
+        return self.n_tokens is not None
+
+    def views(self, vector):
+        """Named views of a flat vector (parameters or gradient)."""
+        return {b.name: vector[b.start : b.stop].reshape(b.shape) for b in self.blocks}
+
+    def l2_penalty(self, theta):
+        """``0.5 * sum(W**2)`` over the weights (not the biases)."""
+        return 0.5 * sum(
+            float(np.dot(theta[b.start : b.stop], theta[b.start : b.stop]))
+            for b in self.blocks
+            if b.is_weight
+        )
+
+    def add_l2_gradient(self, theta, grad, l2):
+        """Add the gradient of ``l2 * l2_penalty(theta)`` to ``grad`` in place."""
+        for b in self.blocks:
+            if b.is_weight:
+                grad[b.start : b.stop] += l2 * theta[b.start : b.stop]
+
+
+class RecurrentNetwork(FlatNetwork):
     """Stacked recurrent layers and a dense head over one flat parameter vector.
 
     Parameters
@@ -159,53 +228,17 @@ class RecurrentNetwork:
         n_tokens=None,
         embedding_dim=None,
     ):
-        if (n_tokens is None) != (embedding_dim is None):
-            raise ValueError("n_tokens and embedding_dim go together.")
-        if n_tokens is not None and int(n_inputs) != 1:
-            raise ValueError(
-                f"Token input has one id per step, got n_inputs={n_inputs}."
-            )
-        self.cell = cell
-        self.n_inputs = int(n_inputs)
-        self.hidden_layer_sizes = tuple(int(h) for h in hidden_layer_sizes)
-        self.n_outputs = int(n_outputs)
-        self.bidirectional = bool(bidirectional)
-        self.activation = activation
         self.loss = loss
         self.per_step = bool(per_step)
-        self.dropout = float(dropout)
-        self.n_tokens = None if n_tokens is None else int(n_tokens)
-        self.embedding_dim = None if embedding_dim is None else int(embedding_dim)
-        self.n_gates = CELL_GATES[cell]
-        self.n_directions = 2 if bidirectional else 1
-        self.blocks = self._layout()
-        self.n_params = self.blocks[-1].stop
-
-    def config(self):
-        """The constructor's arguments, as plain values: ``type(self)(**config())``
-        builds the same network (how fitted estimators save theirs)."""
-        return {
-            "cell": self.cell,
-            "n_inputs": self.n_inputs,
-            "hidden_layer_sizes": self.hidden_layer_sizes,
-            "n_outputs": self.n_outputs,
-            "bidirectional": self.bidirectional,
-            "activation": self.activation,
-            "loss": self.loss,
-            "per_step": self.per_step,
-            "dropout": self.dropout,
-            "n_tokens": self.n_tokens,
-            "embedding_dim": self.embedding_dim,
-        }
+        super().__init__(
+            cell, n_inputs, hidden_layer_sizes, n_outputs,
+            bidirectional=bidirectional, activation=activation, dropout=dropout,
+            n_tokens=n_tokens, embedding_dim=embedding_dim,
+        )  # fmt: skip
 
     @property
     def out_activation(self):
         return LOSS_ACTIVATION[self.loss]
-
-    @property
-    def embeds(self):
-        """Whether the input is token ids read through an embedding."""
-        return self.n_tokens is not None
 
     @property
     def state_sizes(self):
@@ -236,16 +269,7 @@ class RecurrentNetwork:
             ("output.weight", (self.n_outputs, in_size), True),
             ("output.bias", (self.n_outputs,), False),
         ]
-        blocks, start = [], 0
-        for name, shape, is_weight in shapes:
-            stop = start + int(np.prod(shape))
-            blocks.append(ParameterBlock(name, shape, start, stop, is_weight))
-            start = stop
-        return blocks
-
-    def views(self, vector):
-        """Named views of a flat vector (parameters or gradient)."""
-        return {b.name: vector[b.start : b.stop].reshape(b.shape) for b in self.blocks}
+        return shapes
 
     def init_params(self, random_state, dtype=np.float64):
         """Initial flat parameter vector.
@@ -273,14 +297,6 @@ class RecurrentNetwork:
                 H = W.shape[0] // 4
                 W[H : 2 * H] = 1.0
         return theta.astype(dtype)
-
-    def l2_penalty(self, theta):
-        """``0.5 * sum(W**2)`` over the weights (not the biases)."""
-        return 0.5 * sum(
-            float(np.dot(theta[b.start : b.stop], theta[b.start : b.stop]))
-            for b in self.blocks
-            if b.is_weight
-        )
 
     def _dropout_mask(self, shape, dtype, rng):
         keep = 1.0 - self.dropout
@@ -464,9 +480,7 @@ class RecurrentNetwork:
         self._backward(P, dP, batch, cache.layers, dA, k_chunk)
         if l2:
             loss += l2 * self.l2_penalty(theta)
-            for b in self.blocks:
-                if b.is_weight:
-                    grad[b.start : b.stop] += l2 * theta[b.start : b.stop]
+            self.add_l2_gradient(theta, grad, l2)
         return loss, grad
 
     def _backward(self, P, dP, batch, layers, dA, k_chunk):

@@ -12,7 +12,11 @@ from ._compat import Interval, StrOptions
 from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
 
 
-@fill_doc(bidirectional_default="False", bptt_meaning=MANY_TO_ONE_BPTT)
+@fill_doc(
+    hidden_layer_sizes_default="(64,)",
+    bidirectional_default="False",
+    bptt_meaning=MANY_TO_ONE_BPTT,
+)
 class RNNRegressor(RegressorMixin, BaseRecurrent):
     """Recurrent neural network regressor: one value (or several) per sequence.
 

@@ -60,6 +60,7 @@ def _like_input(values, seqs, X):
 
 
 @fill_doc(
+    hidden_layer_sizes_default="(64,)",
     bidirectional_default="True",
     bptt_meaning=PER_STEP_BPTT,
     class_weight_unit="Each step weighs the weight of its label;\n"

@@ -169,7 +169,7 @@ def test_benchmark_model_is_the_reference_model():
     """The PyTorch translator of the benchmark computes the reference loss."""
     torch = pytest.importorskip("torch")
     from benchmarks.seq2seq_torch import Translator, _encode_pairs
-    from skrnn._seq2seq_data import make_addition
+    from skrnn.datasets import make_addition
 
     torch.manual_seed(0)
     model = Translator(n_in=11, n_out=10, hidden=4, embedding=3).double()

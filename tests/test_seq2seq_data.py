@@ -2,7 +2,7 @@
 
 import pytest
 
-from skrnn._seq2seq_data import make_addition, make_reversal
+from skrnn.datasets import make_addition, make_reversal
 
 
 @pytest.mark.parametrize("n_digits", [1, 2, 3, 5])

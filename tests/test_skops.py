@@ -8,7 +8,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
-from skrnn import RNNClassifier, RNNRegressor, SequenceTagger
+from skrnn import RNNClassifier, RNNRegressor, SequenceTagger, SequenceTranslator
 from skrnn.preprocessing import SequenceScaler, TextTokenizer
 from tests.conftest import FAST
 
@@ -57,7 +57,22 @@ def _cases():
             X,
             steps,
         ),
+        "translator-tokens-attention": (
+            SequenceTranslator(embedding_dim=3, attention="general", **QUICK),
+            tokens,
+            _words(tokens),
+        ),
+        "translator-bidirectional-additive": (
+            SequenceTranslator(bidirectional=True, attention="additive", **QUICK),
+            X,
+            _words(steps),
+        ),
     }
+
+
+def _words(sequences):
+    """String targets of their own lengths: a letter per step, reversed."""
+    return ["".join(str(v) for v in s[::-1][: 1 + len(s) // 2]) for s in sequences]
 
 
 def _outputs(model, X):
@@ -139,3 +154,28 @@ print("ok")
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "ok"
+
+
+def test_translator_loads_in_a_fresh_process(tmp_path, quiet_convergence):
+    model, X, y = _cases()["translator-bidirectional-additive"]
+    model.fit(X, y)
+    path = tmp_path / "translator.skops"
+    sio.dump(model, path)
+    assert sio.get_untrusted_types(file=path) == [
+        "skrnn._translator.SequenceTranslator"
+    ]
+    np.save(tmp_path / "X.npy", np.array(X, dtype=object), allow_pickle=True)
+    code = f"""
+import numpy as np, skops.io as sio
+path = {str(path)!r}
+model = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+X = list(np.load({str(tmp_path / "X.npy")!r}, allow_pickle=True))
+print(repr(model.predict(X)))
+print(repr(model.log_likelihood(X, {y!r}).tolist()))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    predicted, log_likelihood = out.stdout.strip().splitlines()
+    assert predicted == repr(model.predict(X))
+    assert log_likelihood == repr(model.log_likelihood(X, y).tolist())

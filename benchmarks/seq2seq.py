@@ -1,0 +1,209 @@
+"""The sequence translator beside PyTorch: training step, greedy decoding, addition.
+
+The skrnn side of ``benchmarks/seq2seq_torch.py``, with the same shapes, run
+in the same process right after it so that both sides see the same machine
+state:
+
+- ``steps``: a training step (loss, gradient and Adam update on one batch)
+  and greedy decoding of a batch (all ``T_y`` steps), LSTM encoder and
+  decoder of ``H = 64`` with Luong "general" attention, 20 input tokens,
+  embeddings of 16, ``T_x = T_y = 10``, ``B`` in {32, 128}, 1 and 2 threads,
+  float32 (PyTorch's default dtype), median of repeated calls;
+- ``addition``: :class:`skrnn.SequenceTranslator` on the two-digit addition
+  task of :func:`skrnn.datasets.make_addition` with the settings of the
+  PyTorch script (5,000 training sums, 1,000 held out, LSTM 128, embeddings
+  of 32, "general" attention, batches of 64, Adam at 1e-3, 60 epochs, one
+  thread): held-out exact match and training time.
+
+Run from the root of a source checkout::
+
+    python benchmarks/seq2seq.py                  # both, PyTorch too if installed
+    python benchmarks/seq2seq.py --task steps --no-torch
+"""
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from skrnn import SequenceTranslator  # noqa: E402
+from skrnn._batching import make_batch  # noqa: E402
+from skrnn._network import Workspace  # noqa: E402
+from skrnn._optimizers import AdamOptimizer  # noqa: E402
+from skrnn._runtime import session  # noqa: E402
+from skrnn._translation_network import (  # noqa: E402
+    TranslationNetwork,
+    make_decoder_batch,
+)
+from skrnn.datasets import make_addition  # noqa: E402
+
+INPUT_CHARS = "0123456789+"
+
+
+def _median_time(fn, warmup=3, repeats=15):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def _time_batch(B, threads, hidden=64, vocab=20, steps=10, dtype=np.float32):
+    """Seconds per training step and per greedy decoding, skrnn side."""
+    numba.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    n_out = vocab - 1
+    network = TranslationNetwork(
+        "lstm", 1, (hidden,), n_out + 1, attention="general", n_tokens=vocab,
+        embedding_dim=16, decoder_embedding_dim=16,
+    )  # fmt: skip
+    theta = network.init_params(0, dtype)
+    X = [rng.integers(0, vocab, size=(steps, 1)).astype(dtype) for _ in range(B)]
+    Y = [rng.integers(0, n_out, size=steps - 1) for _ in range(B)]
+    batch = make_batch(X, threads, dtype)
+    decoder, w = make_decoder_batch(
+        batch, Y, np.ones(B), network.start_id, network.end_id
+    )
+    w = w / w.sum()
+    optimizer = AdamOptimizer(theta.size, dtype, 1e-3, 0.9, 0.999, 1e-8)
+    grad = np.empty_like(theta)
+    workspace = Workspace()
+
+    def train_step():
+        network.loss_and_grad(theta, batch, decoder, w, grad=grad, workspace=workspace)
+        optimizer.step(theta, grad)
+
+    def decode():
+        state = network.initial_decoder_state(theta, batch)
+        tokens = np.full(B, network.start_id)
+        for _ in range(steps):
+            log_probs, state = network.decoder_step(theta, tokens, state)
+            tokens = log_probs.argmax(axis=1)
+
+    with session():
+        return _median_time(train_step), _median_time(decode)
+
+
+def time_steps(batch_sizes=(32, 128), threads=(1, 2)):
+    rows = []
+    for n_threads in threads:
+        for B in batch_sizes:
+            train, greedy = _time_batch(B, n_threads)
+            rows.append(
+                {
+                    "batch_size": B,
+                    "threads": n_threads,
+                    "train": train,
+                    "greedy": greedy,
+                }
+            )
+    return rows
+
+
+def _ids(source):
+    return np.array([INPUT_CHARS.index(c) for c in source], dtype=np.float32)
+
+
+def train_addition(n_train=5000, n_test=1000, epochs=60, hidden=128, seed=0):
+    """The addition task with :class:`skrnn.SequenceTranslator`, one thread."""
+    numba.set_num_threads(1)
+    pairs = make_addition(n_train + n_test, random_state=seed)
+    train, test = pairs[:n_train], pairs[n_train:]
+    X = [_ids(s) for s, _ in train]
+    Y = [t for _, t in train]
+    model = SequenceTranslator(
+        hidden_layer_sizes=(hidden,), embedding_dim=32, decoder_embedding_dim=32,
+        attention="general", batch_size=64, learning_rate_init=1e-3,
+        max_iter=epochs, n_iter_no_change=epochs, tol=0.0, alpha=0.0,
+        clip_norm=None, vocabulary_size=len(INPUT_CHARS), random_state=seed,
+    )  # fmt: skip
+    start = time.perf_counter()
+    model.fit(X, Y)
+    seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    accuracy = model.score([_ids(s) for s, _ in test], [t for _, t in test])
+    predict_seconds = time.perf_counter() - start
+    return {
+        "accuracy": accuracy,
+        "train_accuracy": model.score(X, Y),
+        "seconds": seconds,
+        "predict_seconds": predict_seconds,
+        "final_loss": model.loss_,
+        "n_train": n_train,
+        "n_test": n_test,
+        "epochs": epochs,
+        "hidden": hidden,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=["steps", "addition", "all"], default="all")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    torch_side = None
+    if not args.no_torch:
+        try:
+            import seq2seq_torch as torch_side
+        except ImportError:
+            torch_side = None
+    results = {"machine": platform.processor() or platform.machine()}
+    if args.task in ("steps", "all"):
+        ours = time_steps(tuple(args.batch_sizes), tuple(args.threads))
+        results["steps"] = {"skrnn": ours}
+        theirs = None
+        if torch_side is not None:
+            theirs = torch_side.time_steps(tuple(args.batch_sizes), tuple(args.threads))
+            results["steps"]["torch"] = theirs
+        print(f"{'B':>5} {'threads':>7} {'train ms':>9} {'greedy ms':>9}", end="")
+        print("  torch train / greedy ms   ratio train / greedy" if theirs else "")
+        for k, row in enumerate(ours):
+            line = (
+                f"{row['batch_size']:>5} {row['threads']:>7} "
+                f"{1e3 * row['train']:>9.2f} {1e3 * row['greedy']:>9.2f}"
+            )
+            if theirs:
+                t = theirs[k]
+                line += (
+                    f"  {1e3 * t['train']:>10.2f} / {1e3 * t['greedy']:<8.2f}"
+                    f"  {row['train'] / t['train']:>8.2f} / "
+                    f"{row['greedy'] / t['greedy']:.2f}"
+                )
+            print(line)
+    if args.task in ("addition", "all"):
+        result = train_addition(epochs=args.epochs)
+        results["addition"] = {"skrnn": result}
+        print(
+            f"skrnn addition: exact match {result['accuracy']:.3f} on "
+            f"{result['n_test']} held-out sums (train {result['train_accuracy']:.3f}), "
+            f"{result['seconds']:.1f} s for {result['epochs']} epochs on 1 thread"
+        )
+        if torch_side is not None:
+            theirs = torch_side.train_addition(epochs=args.epochs)
+            results["addition"]["torch"] = theirs
+            print(
+                f"torch addition: exact match {theirs['accuracy']:.3f} "
+                f"(train {theirs['train_accuracy']:.3f}), {theirs['seconds']:.1f} s"
+            )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,754 @@
+"""The encoder-decoder network of the sequence translator.
+
+An encoder (stacked, optionally bidirectional recurrent layers, on the
+kernels of :mod:`skrnn._kernels`) reads each input sequence; a bridge maps
+the encoder's final state of every layer to the initial state of the same
+layer of a unidirectional decoder; the decoder reads the previous output
+token (teacher forcing in training: ``<start>, y_1, ..., y_m``) and, through
+optional attention over the encoder outputs (:mod:`skrnn._attention`), a
+softmax layer gives the next token (targets ``y_1, ..., y_m, <end>``).
+
+The encoder and the decoder of one batch sort their rows differently (each
+by its own lengths, as the kernels require), so per-row values cross from
+one layout to the other through a row map (:class:`DecoderBatch`).
+
+Parameters live in one flat vector with named views, in the order and with
+the names of the reference in ``tests/naive_seq2seq.py``: ``encoder.*``,
+``bridge.*``, ``bridge_c.*``, ``decoder.*``, ``attention.*``, ``output.*``.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import log_softmax
+from sklearn.utils import check_random_state
+
+from ._attention import _parameter_shapes, attention_backward, attention_forward
+from ._batching import Batch, make_batch
+from ._kernels import ACTIVATION_CODES
+from ._network import (
+    DirectionCache,
+    FlatNetwork,
+    LayerCache,
+    Workspace,
+    _glorot_uniform,
+    _orthogonal,
+)
+from ._runtime import layer_backward, layer_forward, n_chunks, store_width
+
+__all__ = ["DecoderBatch", "TranslationNetwork", "make_decoder_batch"]
+
+
+# Rows per chunk below which a decoding step runs in one thread.
+_STEP_ROWS_PER_CHUNK = 64
+
+# Largest one-hot matrix (entries) worth building for an embedding gradient.
+_ONE_HOT_LIMIT = 1 << 22
+
+
+def _scatter_rows(dE, ids, dX):
+    """``dE[ids[j]] = sum of dX[j]``: embedding gradient, by one GEMM.
+
+    A one-hot matrix product is much faster than ``np.add.at`` for the
+    vocabularies of a translator.
+    """
+    if len(dE) * len(ids) > _ONE_HOT_LIMIT:
+        dE[...] = 0
+        np.add.at(dE, ids, dX)
+        return
+    one_hot = np.zeros((len(dE), len(ids)), dX.dtype)
+    one_hot[ids, np.arange(len(ids))] = 1
+    dE[...] = one_hot @ dX
+
+
+@dataclass
+class DecoderBatch:
+    """Teacher-forced decoder inputs and targets of one training batch.
+
+    Attributes
+    ----------
+    batch : Batch
+        Decoder input token ids ``<start>, y_1, ..., y_m`` as
+        ``(C, T_y, Bc, 1)`` floats, rows sorted by their own lengths.
+    targets : ndarray of shape (C, T_y, Bc), dtype intp
+        Target token of every step, ``y_1, ..., y_m, <end>``; 0 on padding.
+    rows : ndarray of shape (C * Bc,), dtype intp
+        For every decoder row, the flat index ``c * Bc_enc + b`` of the
+        encoder row of the same sequence (0 for dummy rows).
+    """
+
+    batch: Batch
+    targets: np.ndarray
+    rows: np.ndarray
+
+
+def make_decoder_batch(encoder_batch, Y, sample_weight, start_id, end_id):
+    """The :class:`DecoderBatch` and per-step loss weights of a training batch.
+
+    Parameters
+    ----------
+    encoder_batch : Batch
+        The input sequences' batch, built from the same list of sequences.
+    Y : list of ndarray of int
+        Output token ids of each sequence, without start and end tokens.
+    sample_weight : ndarray of shape (n_sequences,)
+        Weight of each sequence; each of its ``m_i + 1`` steps gets it.
+    start_id, end_id : int
+        Start token (decoder embedding row) and end token (output unit).
+
+    Returns
+    -------
+    decoder : DecoderBatch
+    weights : ndarray of shape (C, T_y, Bc)
+        Unnormalised loss weight of every step, zero on padding.
+    """
+    dtype = encoder_batch.X.dtype
+    inputs = [
+        np.concatenate([[start_id], np.asarray(y, dtype=np.intp)])
+        .astype(dtype)
+        .reshape(-1, 1)
+        for y in Y
+    ]
+    batch = make_batch(inputs, encoder_batch.n_chunks, dtype)
+    targets = batch.gather_steps(
+        [np.concatenate([np.asarray(y, dtype=np.intp), [end_id]]) for y in Y]
+    )
+    weights = batch.gather_steps(
+        [np.full(len(y) + 1, w, dtype=dtype) for y, w in zip(Y, sample_weight)]
+    )
+    enc_flat = np.empty(len(Y), dtype=np.intp)
+    enc_real = encoder_batch.real
+    enc_flat[encoder_batch.position[enc_real]] = np.flatnonzero(enc_real.reshape(-1))
+    rows = np.where(batch.real, enc_flat[np.maximum(batch.position, 0)], 0)
+    return DecoderBatch(batch, targets.astype(np.intp), rows.reshape(-1)), weights
+
+
+def _to_rows(steps):
+    """``(C, T, Bc, F)`` to ``(C * Bc, T, F)`` (a copy, row-major)."""
+    C, T, Bc, F = steps.shape
+    return np.ascontiguousarray(steps.transpose(0, 2, 1, 3)).reshape(C * Bc, T, F)
+
+
+def _from_rows(rows, C, Bc):
+    """Inverse of :func:`_to_rows`."""
+    T, F = rows.shape[1:]
+    return np.ascontiguousarray(rows.reshape(C, Bc, T, F).transpose(0, 2, 1, 3))
+
+
+@dataclass
+class _Bridge:
+    """One decoder layer's initial state and what its gradient needs."""
+
+    source_h: np.ndarray  # (R_dec, D * H_enc): encoder final states, decoder rows
+    source_c: np.ndarray | None
+    h0: np.ndarray  # (C, Bc, H_dec) decoder layout
+    c0: np.ndarray  # (C, Bc, H_dec) or (C, Bc, 0)
+
+
+class TranslationNetwork(FlatNetwork):
+    """Encoder, bridge, decoder, attention and softmax over one flat vector.
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}
+        Recurrent cell of the encoder and the decoder.
+    n_inputs : int
+        Features per input step (1 with token input).
+    hidden_layer_sizes : tuple of int
+        Units of each stacked layer, the same for the encoder (per direction)
+        and the decoder.
+    n_outputs : int
+        Output tokens, the end token included (it is the last).
+    bidirectional : bool, default=False
+        Bidirectional encoder (the bridge maps both directions' final
+        states to the decoder's).
+    activation : str, default="tanh"
+        Elman nonlinearity.
+    attention : {"dot", "general", "additive"} or None, default=None
+        Attention of the decoder over the encoder outputs.
+    n_tokens : int or None, default=None
+        Input vocabulary size when the input is token ids.
+    embedding_dim : int or None, default=None
+        Width of the input embedding; required with ``n_tokens``.
+    decoder_embedding_dim : int, default=32
+        Width of the decoder's token embedding.
+    dropout : float, default=0.0
+        Must be 0: the translator does not apply dropout.
+    """
+
+    loss = "log_loss"
+    out_activation = "softmax"
+
+    def __init__(
+        self,
+        cell,
+        n_inputs,
+        hidden_layer_sizes,
+        n_outputs,
+        *,
+        bidirectional=False,
+        activation="tanh",
+        attention=None,
+        n_tokens=None,
+        embedding_dim=None,
+        decoder_embedding_dim=32,
+        dropout=0.0,
+    ):
+        self.attention = attention
+        self.decoder_embedding_dim = int(decoder_embedding_dim)
+        super().__init__(
+            cell, n_inputs, hidden_layer_sizes, n_outputs,
+            bidirectional=bidirectional, activation=activation, dropout=dropout,
+            n_tokens=n_tokens, embedding_dim=embedding_dim,
+        )  # fmt: skip
+
+    @property
+    def start_id(self):
+        """Row of the decoder embedding that starts every output."""
+        return self.n_outputs
+
+    @property
+    def end_id(self):
+        """Output unit of the end token."""
+        return self.n_outputs - 1
+
+    @property
+    def encoder_width(self):
+        """Width ``K`` of the encoder outputs."""
+        return self.n_directions * self.hidden_layer_sizes[-1]
+
+    def _has_bridge(self, k):
+        return self.bidirectional
+
+    def _layout(self):
+        G, D = self.n_gates, self.n_directions
+        sizes = self.hidden_layer_sizes
+        shapes = []
+        in_size = self.n_inputs
+        if self.embeds:
+            shapes.append(
+                ("encoder.embedding.weight", (self.n_tokens, self.embedding_dim))
+            )
+            in_size = self.embedding_dim
+        for k, H in enumerate(sizes):
+            for suffix in ("", "_reverse")[:D]:
+                shapes += [
+                    (f"encoder.weight_ih_l{k}{suffix}", (G * H, in_size)),
+                    (f"encoder.weight_hh_l{k}{suffix}", (G * H, H)),
+                    (f"encoder.bias_ih_l{k}{suffix}", (G * H,)),
+                    (f"encoder.bias_hh_l{k}{suffix}", (G * H,)),
+                ]
+            in_size = D * H
+        for k, H in enumerate(sizes):
+            if self._has_bridge(k):
+                prefixes = (
+                    ("bridge", "bridge_c") if self.cell == "lstm" else ("bridge",)
+                )
+                for prefix in prefixes:
+                    shapes += [
+                        (f"{prefix}.weight_l{k}", (H, D * H)),
+                        (f"{prefix}.bias_l{k}", (H,)),
+                    ]
+        shapes.append(
+            (
+                "decoder.embedding.weight",
+                (self.n_outputs + 1, self.decoder_embedding_dim),
+            )
+        )
+        in_size = self.decoder_embedding_dim
+        for k, H in enumerate(sizes):
+            shapes += [
+                (f"decoder.weight_ih_l{k}", (G * H, in_size)),
+                (f"decoder.weight_hh_l{k}", (G * H, H)),
+                (f"decoder.bias_ih_l{k}", (G * H,)),
+                (f"decoder.bias_hh_l{k}", (G * H,)),
+            ]
+            in_size = H
+        H = sizes[-1]
+        shapes += list(_parameter_shapes(self.attention, H, self.encoder_width).items())
+        shapes += [
+            ("output.weight", (self.n_outputs, H)),
+            ("output.bias", (self.n_outputs,)),
+        ]
+        return [(name, shape, "bias" not in name) for name, shape in shapes]
+
+    def init_params(self, random_state, dtype=np.float64):
+        """Initial flat parameter vector.
+
+        As :meth:`RecurrentNetwork.init_params`: Glorot-uniform weights
+        (bridge, attention and output included), orthogonal recurrent
+        weights, zero biases, an LSTM forget-gate bias of 1, standard normal
+        embedding rows; drawn in float64, then cast.
+        """
+        rng = check_random_state(random_state)
+        theta = np.zeros(self.n_params)
+        G = self.n_gates
+        for name, W in self.views(theta).items():
+            if "embedding" in name:
+                W[...] = rng.standard_normal(W.shape)
+            elif ".weight_hh" in name:
+                H = W.shape[1]
+                for g in range(G):
+                    W[g * H : (g + 1) * H] = _orthogonal(H, rng)
+            elif "bias" not in name:
+                W[...] = _glorot_uniform(W.shape[0], W.shape[1], rng)
+            elif ".bias_ih" in name and self.cell == "lstm":
+                H = W.shape[0] // 4
+                W[H : 2 * H] = 1.0
+        return theta.astype(dtype)
+
+    # -------------------------------------------------------------- forward
+    def _run_stack(self, P, prefix, inputs, lengths, initial, *, D, top_steps,
+                   n_store, workspace):  # fmt: skip
+        """Forward pass of stacked layers; a LayerCache per layer.
+
+        ``initial`` gives per layer and direction ``(h0, c0)``, or is None
+        for zero states; the top layer writes its outputs only if
+        ``top_steps``.
+        """
+        C, T, Bc = inputs.shape[:3]
+        dtype = inputs.dtype
+        act = ACTIVATION_CODES[self.activation]
+        L = len(self.hidden_layer_sizes)
+        layers = []
+        for k, H in enumerate(self.hidden_layer_sizes):
+            c_size = H if self.cell == "lstm" else 0
+            out_steps = T if (k < L - 1 or top_steps) else 0
+            H_out = np.zeros((C, out_steps, Bc, D * H), dtype)
+            directions = []
+            for d in range(D):
+                suffix = "_reverse" if d else ""
+                if initial is None:
+                    h0 = np.zeros((C, Bc, H), dtype)
+                    c0 = np.zeros((C, Bc, c_size), dtype)
+                else:
+                    h0, c0 = initial[k][d]
+                h_n = np.empty((C, Bc, H), dtype)
+                c_n = np.empty((C, Bc, c_size), dtype)
+                store = workspace.empty(
+                    (prefix, k, d), (C, n_store, Bc, store_width(self.cell, H)), dtype
+                )
+                layer_forward(
+                    self.cell, inputs, lengths,
+                    P[f"{prefix}.weight_ih_l{k}{suffix}"],
+                    P[f"{prefix}.weight_hh_l{k}{suffix}"],
+                    P[f"{prefix}.bias_ih_l{k}{suffix}"],
+                    P[f"{prefix}.bias_hh_l{k}{suffix}"],
+                    h0, c0, bool(d), act, H_out, d * H, h_n, c_n, store,
+                )  # fmt: skip
+                directions.append(DirectionCache(suffix, h0, c0, h_n, c_n, store))
+            layers.append(LayerCache(inputs, H_out, directions, None))
+            inputs = H_out
+        return layers
+
+    def _backprop_stack(self, P, dP, prefix, lengths, layers, dH_top, d_final,
+                        need_dX):  # fmt: skip
+        """Backward pass of stacked layers.
+
+        ``dH_top`` is the gradient of the top layer's outputs (or an empty
+        ``(C, 0, Bc, D * H)`` array), ``d_final[k][d]`` the gradient of the
+        final ``(h_n, c_n)`` of each layer-direction (or None for zeros).
+        Returns the gradient of the bottom layer's input (if ``need_dX``)
+        and the initial states' ``[[(dh0, dc0), ...], ...]``.
+        """
+        act = ACTIVATION_CODES[self.activation]
+        d_initial = [None] * len(layers)
+        dH_out = dH_top
+        dX = None
+        for k in reversed(range(len(layers))):
+            inputs = layers[k].inputs
+            C, T, Bc = inputs.shape[:3]
+            if k > 0 or need_dX:
+                dX = np.zeros(inputs.shape, inputs.dtype)
+            else:
+                dX = np.zeros((C, 0, Bc, inputs.shape[-1]), inputs.dtype)
+            d_initial[k] = []
+            for d, direction in enumerate(layers[k].directions):
+                suffix, h0, c0 = direction.suffix, direction.h0, direction.c0
+                H = h0.shape[-1]
+                if d_final is None or d_final[k] is None:
+                    dh_n, dc_n = np.zeros_like(h0), np.zeros_like(c0)
+                else:
+                    dh_n, dc_n = d_final[k][d]
+                dh0, dc0 = np.empty_like(h0), np.empty_like(c0)
+                layer_backward(
+                    self.cell, inputs, lengths,
+                    P[f"{prefix}.weight_ih_l{k}{suffix}"],
+                    P[f"{prefix}.weight_hh_l{k}{suffix}"],
+                    P[f"{prefix}.bias_ih_l{k}{suffix}"],
+                    P[f"{prefix}.bias_hh_l{k}{suffix}"],
+                    h0, c0, bool(d), act, 0, direction.store, dH_out, d * H,
+                    dh_n, dc_n, dX,
+                    dP[f"{prefix}.weight_ih_l{k}{suffix}"],
+                    dP[f"{prefix}.weight_hh_l{k}{suffix}"],
+                    dP[f"{prefix}.bias_ih_l{k}{suffix}"],
+                    dP[f"{prefix}.bias_hh_l{k}{suffix}"],
+                    dh0, dc0,
+                )  # fmt: skip
+                d_initial[k].append((dh0, dc0))
+            dH_out = dX
+        return dX, d_initial
+
+    def encode(self, theta, batch, *, n_store=0, workspace=None):
+        """Encoder layers of a batch: a LayerCache per layer."""
+        if workspace is None:
+            workspace = Workspace()
+        P = self.views(theta)
+        if self.embeds:
+            ids = batch.X[..., 0].astype(np.intp)
+            inputs = P["encoder.embedding.weight"][ids]
+        else:
+            inputs = batch.X.astype(theta.dtype, copy=False)
+        return self._run_stack(
+            P, "encoder", inputs, batch.lengths, None, D=self.n_directions,
+            top_steps=self.attention is not None, n_store=n_store,
+            workspace=workspace,
+        )  # fmt: skip
+
+    def bridge(self, P, k, layer, rows, C, Bc):
+        """Initial state of decoder layer ``k`` in a layout of ``C x Bc`` rows.
+
+        ``layer`` is the encoder's LayerCache of layer ``k``; ``rows`` the
+        encoder row (flat index) of every decoder row.
+        """
+        h = np.concatenate([d.h_n for d in layer.directions], axis=-1)
+        h = h.reshape(-1, h.shape[-1])[rows]
+        c = None
+        if self.cell == "lstm":
+            c = np.concatenate([d.c_n for d in layer.directions], axis=-1)
+            c = c.reshape(-1, c.shape[-1])[rows]
+        H = self.hidden_layer_sizes[k]
+        if self._has_bridge(k):
+            h0 = np.tanh(h @ P[f"bridge.weight_l{k}"].T + P[f"bridge.bias_l{k}"])
+            c0 = None
+            if c is not None:
+                c0 = np.tanh(
+                    c @ P[f"bridge_c.weight_l{k}"].T + P[f"bridge_c.bias_l{k}"]
+                )
+        else:
+            h0, c0 = h, c
+        h0 = np.ascontiguousarray(h0.reshape(C, Bc, H))
+        if c0 is None:
+            c0 = np.zeros((C, Bc, 0), h0.dtype)
+        else:
+            c0 = np.ascontiguousarray(c0.reshape(C, Bc, H))
+        return _Bridge(h, c, h0, c0)
+
+    def _forward(self, theta, batch, decoder, *, workspace):
+        P = self.views(theta)
+        enc_layers = self.encode(
+            theta, batch, n_store=batch.n_steps, workspace=workspace
+        )
+        dec = decoder.batch
+        C, T_y, Bc = dec.n_chunks, dec.n_steps, dec.chunk_size
+        bridges = [
+            self.bridge(P, k, layer, decoder.rows, C, Bc)
+            for k, layer in enumerate(enc_layers)
+        ]
+        ids = dec.X[..., 0].astype(np.intp)
+        inputs = P["decoder.embedding.weight"][ids]
+        initial = [[(b.h0, b.c0)] for b in bridges]
+        dec_layers = self._run_stack(
+            P, "decoder", inputs, dec.lengths, initial, D=1, top_steps=True,
+            n_store=T_y, workspace=workspace,
+        )  # fmt: skip
+        H_dec = _to_rows(dec_layers[-1].outputs)
+        E = enc_lengths = None
+        if self.attention is not None:
+            E = _to_rows(enc_layers[-1].outputs)[decoder.rows]
+            enc_lengths = batch.lengths.reshape(-1)[decoder.rows]
+            H_tilde, _, att_cache = attention_forward(
+                self.attention, H_dec, E, enc_lengths, P
+            )
+        else:
+            H_tilde, att_cache = H_dec, {"kind": None}
+        real = dec.step_mask().transpose(0, 2, 1).reshape(C * Bc, T_y)
+        A = H_tilde[real]
+        Z = A @ P["output.weight"].T
+        Z += P["output.bias"]
+        cache = {
+            "enc_layers": enc_layers, "dec_layers": dec_layers, "bridges": bridges,
+            "att_cache": att_cache, "real": real, "A": A, "H_tilde": H_tilde,
+        }  # fmt: skip
+        return Z, cache
+
+    def _step_targets(self, decoder, weights, real):
+        def flat(values):
+            return values.transpose(0, 2, 1).reshape(real.shape)[real]
+
+        return flat(decoder.targets), flat(weights)
+
+    def objective(self, theta, batch, Y, weights, *, l2=0.0):
+        """Objective on a batch (no gradient)."""
+        return self.loss_and_grad(theta, batch, Y, weights, l2=l2, grad=False)[0]
+
+    def loss_and_grad(
+        self, theta, batch, Y, weights, *, l2=0.0, bptt_steps=None, rng=None,
+        grad=None, workspace=None,
+    ):  # fmt: skip
+        """Objective on a batch and its gradient with respect to ``theta``.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            Flat parameters.
+        batch : Batch
+            Padded input sequences.
+        Y : DecoderBatch
+            Decoder inputs, targets and row map (:func:`make_decoder_batch`).
+        weights : ndarray of shape (C, T_y, Bc)
+            Weight of every decoder step in the objective, zero on padding.
+        l2 : float, default=0.0
+            Coefficient of ``0.5 * sum(W**2)`` over the weights.
+        bptt_steps : None
+            Truncated backpropagation is not supported: must be None.
+        rng : ignored
+            No dropout.
+        grad : ndarray of shape (n_params,), None or False, default=None
+            Output array for the gradient; False computes the loss only.
+        workspace : Workspace or None, default=None
+            Memory reused for the stored states.
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray of shape (n_params,) or None
+        """
+        if bptt_steps is not None:
+            raise ValueError(
+                f"The sequence translator backpropagates through whole sequences; "
+                f"got bptt_steps={bptt_steps}. Set bptt_steps=None."
+            )
+        if workspace is None:
+            workspace = Workspace()
+        Z, cache = self._forward(theta, batch, Y, workspace=workspace)
+        real = cache["real"]
+        targets, w = self._step_targets(Y, weights.astype(theta.dtype), real)
+        log_p = log_softmax(Z, axis=1)
+        picked = log_p[np.arange(len(targets)), targets]
+        loss = -float(np.dot(w, picked))
+        if l2:
+            loss += l2 * self.l2_penalty(theta)
+        if grad is False:
+            return loss, None
+        if grad is None:
+            grad = np.empty_like(theta)
+        grad[...] = 0.0
+        P, dP = self.views(theta), self.views(grad)
+        dZ = np.exp(log_p)
+        dZ[np.arange(len(targets)), targets] -= 1
+        dZ *= w[:, None]
+        dZ = dZ.astype(theta.dtype, copy=False)
+        dP["output.weight"][...] = dZ.T @ cache["A"]
+        dP["output.bias"][...] = dZ.sum(axis=0)
+        dH_tilde = np.zeros_like(cache["H_tilde"])
+        dH_tilde[real] = dZ @ P["output.weight"]
+        dH_dec, dE, dattention = attention_backward(
+            self.attention, dH_tilde, cache["att_cache"], P
+        )
+        for name, value in dattention.items():
+            dP[name][...] = value
+        self._backward(P, dP, batch, Y, cache, dH_dec, dE)
+        if l2:
+            self.add_l2_gradient(theta, grad, l2)
+        return loss, grad
+
+    def _backward(self, P, dP, batch, decoder, cache, dH_dec, dE):
+        dec = decoder.batch
+        C, Bc = dec.n_chunks, dec.chunk_size
+        C_e, Bc_e = batch.n_chunks, batch.chunk_size
+        dX_dec, d_initial = self._backprop_stack(
+            P, dP, "decoder", dec.lengths, cache["dec_layers"],
+            _from_rows(dH_dec, C, Bc), None, True,
+        )  # fmt: skip
+        real_dec = np.flatnonzero(dec.real.reshape(-1))
+        enc_rows = decoder.rows[real_dec]
+        # Decoder embedding: scatter-add the input gradient of real steps.
+        step_real = dec.step_mask()
+        ids = dec.X[..., 0][step_real].astype(np.intp)
+        _scatter_rows(dP["decoder.embedding.weight"], ids, dX_dec[step_real])
+        # Bridge: decoder initial states back to the encoder's final states.
+        D = self.n_directions
+        d_final = []
+        for k, bridge in enumerate(cache["bridges"]):
+            H = self.hidden_layer_sizes[k]
+            dh0, dc0 = d_initial[k][0]
+            dh0 = dh0.reshape(-1, H)
+            dc0 = dc0.reshape(-1, H) if self.cell == "lstm" else None
+            if self._has_bridge(k):
+                dh_src = self._bridge_backward(
+                    P, dP, "bridge", k, bridge.h0, dh0, bridge.source_h
+                )
+                dc_src = None
+                if self.cell == "lstm":
+                    dc_src = self._bridge_backward(
+                        P, dP, "bridge_c", k, bridge.c0, dc0, bridge.source_c
+                    )
+            else:
+                dh_src, dc_src = dh0, (dc0 if self.cell == "lstm" else None)
+            layer = []
+            for d in range(D):
+                cols = slice(d * H, (d + 1) * H)
+                dh_n = np.zeros((C_e * Bc_e, H), dh0.dtype)
+                dh_n[enc_rows] = dh_src[real_dec, cols]
+                if dc_src is None:
+                    dc_n = np.zeros((C_e, Bc_e, 0), dh0.dtype)
+                else:
+                    dc_n = np.zeros((C_e * Bc_e, H), dh0.dtype)
+                    dc_n[enc_rows] = dc_src[real_dec, cols]
+                    dc_n = dc_n.reshape(C_e, Bc_e, H)
+                layer.append((dh_n.reshape(C_e, Bc_e, H), dc_n))
+            d_final.append(layer)
+        K = self.encoder_width
+        if dE is None:
+            dH_top = np.zeros((C_e, 0, Bc_e, K), dH_dec.dtype)
+        else:
+            dE_rows = np.zeros((C_e * Bc_e,) + dE.shape[1:], dE.dtype)
+            dE_rows[enc_rows] = dE[real_dec]
+            dH_top = _from_rows(dE_rows, C_e, Bc_e)
+        dX_enc, _ = self._backprop_stack(
+            P, dP, "encoder", batch.lengths, cache["enc_layers"], dH_top, d_final,
+            self.embeds,
+        )  # fmt: skip
+        if self.embeds:
+            step_real = batch.step_mask()
+            ids = batch.X[..., 0][step_real].astype(np.intp)
+            _scatter_rows(dP["encoder.embedding.weight"], ids, dX_enc[step_real])
+
+    @staticmethod
+    def _bridge_backward(P, dP, prefix, k, out, d_out, source):
+        """Gradient of ``out = tanh(source @ W.T + b)``; returns that of ``source``."""
+        dpre = d_out * (1 - out.reshape(d_out.shape) ** 2)
+        dP[f"{prefix}.weight_l{k}"][...] = dpre.T @ source
+        dP[f"{prefix}.bias_l{k}"][...] = dpre.sum(axis=0)
+        return dpre @ P[f"{prefix}.weight_l{k}"]
+
+    # ------------------------------------------------------------ inference
+    def score_targets(self, theta, batch, decoder):
+        """Teacher-forced log-likelihood of the targets and attention weights.
+
+        Returns the log-probability of every sequence's targets (end token
+        included), in the order of the sequences the batches were built
+        from, and the attention weights ``(C * Bc, T_y, T_x)`` in decoder
+        row order (None without attention).
+        """
+        Z, cache = self._forward(theta, batch, decoder, workspace=Workspace())
+        real = cache["real"]
+        targets = decoder.targets.transpose(0, 2, 1).reshape(real.shape)[real]
+        picked = log_softmax(Z.astype(np.float64), axis=1)[
+            np.arange(len(targets)), targets
+        ]
+        dec = decoder.batch
+        rows = np.broadcast_to(dec.position.reshape(-1, 1), real.shape)[real]
+        log_likelihood = np.zeros(dec.n_sequences)
+        np.add.at(log_likelihood, rows, picked)
+        alpha = cache["att_cache"].get("alpha")
+        return log_likelihood, alpha
+
+    def initial_decoder_state(self, theta, batch):
+        """Decoder state of every sequence of ``batch``, in sequence order.
+
+        A tuple of arrays with one row per sequence: ``h`` and ``c`` of each
+        decoder layer (``c`` of width 0 but for LSTM), then, with attention,
+        the encoder outputs ``(n, T_x, K)`` (zero on padding), their keys
+        for the attention scores and the mask ``(n, T_x)`` of real steps.
+        """
+        P = self.views(theta)
+        layers = self.encode(theta, batch)
+        n = batch.n_sequences
+        real = batch.real
+        rows = np.empty(n, dtype=np.intp)
+        rows[batch.position[real]] = np.flatnonzero(real.reshape(-1))
+        state = []
+        for k, layer in enumerate(layers):
+            bridge = self.bridge(P, k, layer, rows, 1, n)
+            state += [bridge.h0[0], bridge.c0[0]]
+        if self.attention is not None:
+            E = _to_rows(layers[-1].outputs)[rows]
+            mask = np.arange(E.shape[1]) < batch.lengths.reshape(-1)[rows][:, None]
+            E *= mask[:, :, None]
+            if self.attention == "general":
+                keys = E @ P["attention.weight"].T
+            elif self.attention == "additive":
+                keys = E @ P["attention.key.weight"].T
+            else:
+                keys = E
+            state += [E, keys, mask]
+        return tuple(state)
+
+    def _attend_step(self, P, h, E, keys, mask):
+        """Attentional state and weights of one decoder step, ``h`` ``(n, H)``.
+
+        The step-wise form of :func:`skrnn._attention.attention_forward`,
+        with the keys projected once per decoding (``E`` zero on padding).
+        """
+        if self.attention == "additive":
+            query = h @ P["attention.query.weight"].T
+            hidden = np.tanh(query[:, None, :] + keys)
+            scores = hidden @ P["attention.v.weight"][0]
+        else:
+            scores = np.einsum("nk,ntk->nt", h, keys)
+        scores = np.where(mask, scores, -np.inf)
+        top = scores.max(axis=1, keepdims=True, initial=-np.inf)
+        top[~np.isfinite(top)] = 0
+        alpha = np.exp(scores - top)
+        total = alpha.sum(axis=1, keepdims=True)
+        total[total == 0] = 1
+        alpha /= total
+        context = np.einsum("nt,ntk->nk", alpha, E)
+        W_c = P["attention.combine.weight"]
+        K = E.shape[2]
+        H_tilde = np.tanh(
+            context @ W_c[:, :K].T + h @ W_c[:, K:].T + P["attention.combine.bias"]
+        )
+        return H_tilde, alpha
+
+    def decoder_step(self, theta, tokens, state, *, return_attention=False):
+        """One decoder step for all rows: ``(log_probs, new_state)``.
+
+        ``tokens`` ``(rows,)`` are the previous tokens, ``state`` as
+        :meth:`initial_decoder_state` returns it (rows in any order).
+        """
+        P = self.views(theta)
+        dtype = theta.dtype
+        n = len(tokens)
+        act = ACTIVATION_CODES[self.activation]
+        # Rows split into one chunk per thread when they divide evenly and
+        # each chunk has enough rows to pay for the hand-off to another
+        # thread, which a single step's work barely does; with one step, row
+        # r of chunk c is row c * Bc + r of the state.
+        C = max(1, min(n_chunks(n), n // _STEP_ROWS_PER_CHUNK))
+        C = C if n % C == 0 else 1
+        Bc = n // C
+        inputs = np.ascontiguousarray(
+            P["decoder.embedding.weight"][np.asarray(tokens, dtype=np.intp)]
+        ).reshape(C, 1, Bc, -1)
+        lengths = np.ones((C, Bc), dtype=np.int64)
+        new_state = []
+        for k, H in enumerate(self.hidden_layer_sizes):
+            h0 = np.ascontiguousarray(state[2 * k], dtype=dtype).reshape(C, Bc, H)
+            c0 = np.ascontiguousarray(state[2 * k + 1], dtype=dtype)
+            c0 = c0.reshape(C, Bc, c0.shape[-1])
+            H_out = np.empty((C, 1, Bc, H), dtype)
+            h_n, c_n = np.empty_like(h0), np.empty_like(c0)
+            store = np.empty((C, 0, Bc, store_width(self.cell, H)), dtype)
+            layer_forward(
+                self.cell, inputs, lengths,
+                P[f"decoder.weight_ih_l{k}"], P[f"decoder.weight_hh_l{k}"],
+                P[f"decoder.bias_ih_l{k}"], P[f"decoder.bias_hh_l{k}"],
+                h0, c0, False, act, H_out, 0, h_n, c_n, store,
+            )  # fmt: skip
+            new_state += [h_n.reshape(n, H), c_n.reshape(n, c_n.shape[-1])]
+            inputs = H_out
+        top = inputs.reshape(n, -1)
+        alpha = None
+        if self.attention is not None:
+            top, alpha = self._attend_step(P, top, *state[-3:])
+            new_state += state[-3:]
+        logits = top @ P["output.weight"].T + P["output.bias"]
+        logits = logits.astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        if return_attention:
+            return log_probs, tuple(new_state), alpha
+        return log_probs, tuple(new_state)

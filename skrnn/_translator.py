@@ -1,0 +1,461 @@
+"""SequenceTranslator: one sequence in, another of its own length out.
+
+Many-to-many, unsynchronised: an encoder-decoder (:mod:`skrnn._translation_network`)
+trained with teacher forcing, decoded greedily or by beam search
+(:mod:`skrnn._beam`).
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils import gen_batches
+from sklearn.utils.validation import check_is_fitted
+
+from ._attention import ATTENTION_KINDS
+from ._base import _INFERENCE_BATCH, BaseRecurrent, derived_init
+from ._batching import make_batch
+from ._beam import beam_search, greedy_search
+from ._compat import Interval, StrOptions, _check_sample_weight
+from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
+from ._runtime import n_chunks, session
+from ._translation_network import TranslationNetwork, make_decoder_batch
+from .metrics import sequence_accuracy
+
+__all__ = ["SequenceTranslator"]
+
+# Default decoder embedding width when neither decoder_embedding_dim nor
+# embedding_dim is set.
+_DECODER_EMBEDDING_DIM = 32
+
+
+def _target_sequences(y, n_sequences):
+    """Each target as a 1-D array of labels (``str`` read as characters)."""
+    if not isinstance(y, (str, list, tuple, np.ndarray)) and hasattr(y, "__array__"):
+        y = np.asarray(y)  # pandas, array wrappers
+    if isinstance(y, str) or not hasattr(y, "__len__"):
+        raise TypeError(
+            "y must be a list of target sequences (one per sequence of X: "
+            "strings, or 1-D sequences of labels), got "
+            f"{type(y).__name__}."
+        )
+    if len(y) != n_sequences:
+        raise ValueError(
+            f"y has {len(y)} target sequences but X has {n_sequences} sequences: "
+            "pass one target sequence per input sequence."
+        )
+    out = []
+    for i, target in enumerate(y):
+        if isinstance(target, str):
+            out.append(np.array(list(target), dtype=object))
+            continue
+        if np.ndim(target) == 0:
+            # One label per sequence (a 1-D y): a target of one token.
+            out.append(np.array([target], dtype=object))
+            continue
+        values = np.asarray(target, dtype=object)
+        if values.ndim != 1:
+            raise ValueError(
+                f"Target sequence {i} has shape {values.shape}; each target must "
+                "be a string or a 1-D sequence of labels."
+            )
+        out.append(values)
+    return out
+
+
+@fill_doc(
+    hidden_layer_sizes_default="(100,)",
+    bidirectional_default="False",
+    bptt_meaning=MANY_TO_ONE_BPTT,
+)
+class SequenceTranslator(BaseRecurrent):
+    """Encoder-decoder recurrent network mapping sequences to sequences.
+
+    Many-to-many, unsynchronised: each input sequence gets an output
+    sequence of its own length, such as a transliteration, the answer to a
+    sum written as characters, or the English name of a digit image (an
+    encoder over one step, ``X`` of shape ``(n, 1, n_features)``). The
+    encoder reads the input; its final state, through a bridge, starts a
+    decoder that emits one output token at a time until an end token, with
+    optional attention over the encoder's outputs.
+
+    Parameters
+    ----------
+    {parameters}
+
+    attention : {'dot', 'general', 'additive'} or None, default=None
+        ``None``: the decoder reads the input only through its initial state.
+        ``'dot'`` and ``'general'`` are Luong's scores (``h_t . E_s`` and
+        ``h_t^T W_a E_s``; ``'dot'`` needs the decoder width to equal the
+        encoder output width, so not with ``bidirectional=True``),
+        ``'additive'`` is Bahdanau's ``v^T tanh(W_q h_t + W_k E_s)``. The
+        context and the decoder state are combined by
+        ``tanh(W_c [c_t; h_t] + b_c)`` before the output layer.
+
+    decoder_embedding_dim : int or None, default=None
+        Width of the decoder's embedding of the output tokens (and the start
+        token). ``None`` takes ``embedding_dim`` if set, else 32.
+
+    beam_width : int, default=1
+        Hypotheses kept per sequence by :meth:`predict`: 1 is greedy
+        decoding, more is beam search.
+
+    max_output_length : int or None, default=None
+        Most tokens :meth:`predict` emits per sequence. ``None`` allows twice
+        the longest training target plus 2.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Output labels (characters, for string targets) seen in training;
+        the end token is added internally after them.
+
+    {attributes}
+
+    See Also
+    --------
+    SequenceTagger : One label per input step.
+    skrnn.metrics.sequence_accuracy : The exact match :meth:`score` returns.
+    skrnn.metrics.edit_distance : A softer comparison of output sequences.
+
+    Notes
+    -----
+    Training minimises the teacher-forced cross-entropy of every real output
+    step, the end token included: ``sum_i sw_i sum_t -log p(y_it) /
+    sum_i sw_i (m_i + 1)`` for targets of lengths ``m_i``, plus the L2
+    term. The encoder and decoder share ``hidden_layer_sizes``; a
+    bidirectional encoder is bridged to each decoder layer by
+    ``tanh(W [h_fwd; h_bwd] + b)`` (and likewise the LSTM cell state),
+    otherwise the encoder's final states start the decoder unchanged.
+    Truncated backpropagation (``bptt_steps``) and ``dropout`` are not
+    supported: fit raises a ``ValueError`` for them.
+
+    Examples
+    --------
+    >>> from skrnn import SequenceTranslator
+    >>> X = [[1, 2, 3], [3, 1], [2, 2, 1, 3], [1]] * 10
+    >>> Y = [[3, 2, 1], [1, 3], [3, 1, 2, 2], [1]] * 10
+    >>> model = SequenceTranslator(
+    ...     hidden_layer_sizes=(16,), embedding_dim=4, learning_rate_init=0.02,
+    ...     max_iter=60, random_state=0)
+    >>> model.fit(X, Y)
+    SequenceTranslator(embedding_dim=4, hidden_layer_sizes=(16,),
+                       learning_rate_init=0.02, max_iter=60, random_state=0)
+    >>> [y.tolist() for y in model.predict([[1, 2, 3], [3, 1]])]
+    [[3, 2, 1], [1, 3]]
+    """
+
+    _parameter_constraints: dict = {
+        **BaseRecurrent._parameter_constraints,
+        "attention": [StrOptions(set(ATTENTION_KINDS)), None],
+        "decoder_embedding_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "beam_width": [Interval(Integral, 1, None, closed="left")],
+        "max_output_length": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    _network_class = TranslationNetwork
+
+    _target_doc = {
+        "model": "translator",
+        "targets": "target sequences",
+        "y_type": "list of str or list of array-like",
+        "y_doc": "One target sequence per sequence of ``X``, of any length\n"
+        "            (0 included): a string (read as characters) or a 1-D sequence\n"
+        "            of labels (ints or strings).",
+        "sample_weight_doc": "Weight of each sequence (applied to all its output\n"
+        "            steps).",
+    }
+
+    __init__ = derived_init(
+        BaseRecurrent.__init__,
+        defaults={"hidden_layer_sizes": (100,)},
+        params={
+            "attention": None,
+            "decoder_embedding_dim": None,
+            "beam_width": 1,
+            "max_output_length": None,
+        },
+    )
+
+    # --------------------------------------------------------------- targets
+    def _encode_labels(self, targets):
+        """Token ids of label sequences; unseen labels are a ValueError."""
+        encoded = []
+        for i, labels in enumerate(targets):
+            if len(labels) == 0:
+                encoded.append(np.zeros(0, dtype=np.intp))
+                continue
+            labels = np.asarray(labels.tolist())
+            try:
+                ids = np.searchsorted(self.classes_, labels)
+                ok = ids < len(self.classes_)
+                ok[ok] = self.classes_[ids[ok]] == labels[ok]
+            except TypeError:
+                ok = np.zeros(len(labels), dtype=bool)
+                ids = None
+            if not ok.all():
+                unseen = list(dict.fromkeys(labels[~ok].tolist()))
+                raise ValueError(
+                    f"Target sequence {i} has labels not in classes_: {unseen}. "
+                    f"The model knows the output labels {self.classes_.tolist()} "
+                    "from fit; refit with targets that contain these labels."
+                )
+            encoded.append(ids.astype(np.intp))
+        return encoded
+
+    def _encode_targets(self, y, seqs, *, first_pass, incremental):
+        if self.bptt_steps is not None:
+            raise ValueError(
+                f"SequenceTranslator backpropagates through whole sequences; "
+                f"got bptt_steps={self.bptt_steps}. Set bptt_steps=None."
+            )
+        if self.dropout:
+            raise ValueError(
+                f"SequenceTranslator does not apply dropout; got "
+                f"dropout={self.dropout}. Set dropout=0.0."
+            )
+        if not isinstance(y, (str, list, tuple)) and hasattr(y, "__array__"):
+            y = np.asarray(y)  # pandas, array wrappers
+        targets = _target_sequences(y, seqs.n_sequences)
+        if first_pass:
+            labels = [label for target in targets for label in target]
+            if len({isinstance(label, str) for label in labels}) > 1:
+                raise TypeError(
+                    "The target labels mix strings and numbers; use labels of one type."
+                )
+            self.classes_ = np.unique(np.array(labels)) if labels else np.array([])
+            self._string_targets = len(y) > 0 and all(isinstance(t, str) for t in y)
+            self._longest_target = 0
+        Y = self._encode_labels(targets)
+        self._longest_target = max(self._longest_target, *map(len, Y), 0)
+        return Y, targets, "log_loss"
+
+    def _output_count(self, Y):
+        return len(self.classes_) + 1
+
+    def _make_network(self, n_inputs, n_outputs, loss, n_tokens=None):
+        decoder_dim = self.decoder_embedding_dim or self.embedding_dim
+        return TranslationNetwork(
+            **self._network_arguments(n_inputs, n_outputs, n_tokens),
+            attention=self.attention,
+            decoder_embedding_dim=decoder_dim or _DECODER_EMBEDDING_DIM,
+        )
+
+    def _batch_targets(self, batch, Y, sw, step_weight=None):
+        # The end token is the output unit after classes_, the start token
+        # the decoder embedding row after it.
+        end_id = len(self.classes_)
+        return make_decoder_batch(batch, Y, sw, end_id + 1, end_id)
+
+    def _data_loss(self, seqs, Y, sw):
+        log_likelihood = self._log_likelihood(seqs.sequences, Y)
+        steps = np.array([len(y) + 1 for y in Y])
+        return float(-np.dot(sw, log_likelihood) / np.dot(sw, steps))
+
+    def _score_sequences(self, seqs, y_raw, sample_weight):
+        predicted = self._decode(seqs.sequences)
+        return sequence_accuracy(
+            [list(t) for t in y_raw],
+            [list(self.classes_[p]) for p in predicted],
+            sample_weight=sample_weight,
+        )
+
+    # -------------------------------------------------------------- decoding
+    def _blocks(self, sequences):
+        """Batches of at most ``_INFERENCE_BATCH`` sequences, by length."""
+        n = len(sequences)
+        lengths = np.fromiter(map(len, sequences), np.int64, count=n)
+        order = np.argsort(-lengths, kind="stable")
+        for block in gen_batches(n, _INFERENCE_BATCH):
+            idx = order[block]
+            batch = make_batch(
+                [sequences[i] for i in idx], n_chunks(len(idx)), self._theta.dtype
+            )
+            yield idx, batch
+
+    def _max_length(self):
+        if self.max_output_length is not None:
+            return int(self.max_output_length)
+        return 2 * self._longest_target + 2
+
+    def _decode(self, sequences, beam_width=1):
+        """Token ids of the decoded output of every sequence."""
+        network, theta = self._network, self._theta
+        out = [None] * len(sequences)
+
+        def step(tokens, state):
+            return network.decoder_step(theta, tokens, state)
+
+        with session():
+            for idx, batch in self._blocks(sequences):
+                state = network.initial_decoder_state(theta, batch)
+                kwargs = dict(
+                    max_length=self._max_length(),
+                    start_id=network.start_id,
+                    end_id=network.end_id,
+                )
+                if beam_width == 1:
+                    decoded, _ = greedy_search(step, state, len(idx), **kwargs)
+                else:
+                    decoded, _ = beam_search(
+                        step, state, len(idx), beam_width=beam_width, **kwargs
+                    )
+                for i, tokens in zip(idx, decoded):
+                    out[i] = np.asarray(tokens, dtype=np.intp)
+        return out
+
+    def _log_likelihood(self, sequences, Y, *, attention=False):
+        """Teacher-forced ``log P(Y | X)`` per sequence (and attention)."""
+        network, theta = self._network, self._theta
+        log_likelihood = np.empty(len(sequences))
+        weights = [None] * len(sequences)
+        with session():
+            for idx, batch in self._blocks(sequences):
+                Yb = [Y[i] for i in idx]
+                decoder, _ = make_decoder_batch(
+                    batch, Yb, np.ones(len(idx)), network.start_id, network.end_id
+                )
+                values, alpha = network.score_targets(theta, batch, decoder)
+                log_likelihood[idx] = values
+                if attention:
+                    positions = decoder.batch.position.reshape(-1)
+                    for r in np.flatnonzero(positions >= 0):
+                        i = idx[positions[r]]
+                        weights[i] = alpha[r, : len(Y[i]) + 1, : len(sequences[i])]
+        return (log_likelihood, weights) if attention else log_likelihood
+
+    def _outputs(self, ids):
+        labels = self.classes_[ids] if len(self.classes_) else np.array([])
+        if self._string_targets:
+            return "".join(labels.tolist())
+        return labels
+
+    def _encode_for_scoring(self, X, Y):
+        seqs = self._validate_for_predict(X)
+        targets = _target_sequences(Y, seqs.n_sequences)
+        return seqs, targets, self._encode_labels(targets)
+
+    def predict(self, X):
+        """Decode the output sequence of every input sequence.
+
+        {predict_parameters}
+
+        Returns
+        -------
+        Y : list of str or list of ndarray
+            One output per sequence, without the end token: a string when
+            the training targets were strings, else a 1-D array of labels of
+            ``classes_``. Greedy decoding with ``beam_width=1``, beam search
+            otherwise; at most ``max_output_length`` tokens.
+        """
+        check_is_fitted(self)
+        seqs = self._validate_for_predict(X)
+        decoded = self._decode(seqs.sequences, self.beam_width)
+        return [self._outputs(ids) for ids in decoded]
+
+    def score(self, X, y, sample_weight=None):
+        """Exact-match accuracy of the predicted output sequences.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences in any of the forms accepted by :meth:`fit`.
+        y : list of str or list of array-like
+            Reference output sequences, one per sequence of ``X``.
+        sample_weight : array-like of shape (n_sequences,), default=None
+            Weight of each sequence.
+
+        Returns
+        -------
+        score : float
+            Weighted fraction of sequences predicted exactly
+            (:func:`skrnn.metrics.sequence_accuracy`).
+        """
+        check_is_fitted(self)
+        seqs, targets, _ = self._encode_for_scoring(X, y)
+        sw = _check_sample_weight(sample_weight, seqs.lengths, dtype=np.float64)
+        predicted = self._decode(seqs.sequences, self.beam_width)
+        return sequence_accuracy(
+            [list(t) for t in targets],
+            [list(self.classes_[p]) for p in predicted],
+            sample_weight=sw,
+        )
+
+    def log_likelihood(self, X, y):
+        """Log-probability of each target sequence given its input.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences in any of the forms accepted by :meth:`fit`.
+        y : list of str or list of array-like
+            Output sequences, one per sequence of ``X``, with labels of
+            ``classes_``.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_sequences,)
+            ``log P(y_i | X_i)``, the end token's probability included.
+        """
+        check_is_fitted(self)
+        seqs, _, Y = self._encode_for_scoring(X, y)
+        return self._log_likelihood(seqs.sequences, Y)
+
+    def attention_weights(self, X, y=None):
+        """Attention of every output step over the input steps.
+
+        Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences in any of the forms accepted by :meth:`fit`.
+        y : list of str or list of array-like, default=None
+            Output sequences to attend for (teacher forcing); None uses the
+            predicted outputs.
+
+        Returns
+        -------
+        weights : list of ndarray
+            One ``(m_i + 1, T_i)`` array per sequence: a row per output token
+            and one for the end token, over the ``T_i`` input steps; rows sum
+            to 1 (0 for an empty input).
+
+        Raises
+        ------
+        ValueError
+            If the model was fitted without attention.
+        """
+        check_is_fitted(self)
+        if self._network.attention is None:
+            raise ValueError(
+                "attention_weights needs a model with attention; this "
+                "SequenceTranslator was fitted with attention=None. Refit it "
+                "with attention='dot', 'general' or 'additive'."
+            )
+        if y is None:
+            seqs = self._validate_for_predict(X)
+            Y = self._decode(seqs.sequences, self.beam_width)
+        else:
+            seqs, _, Y = self._encode_for_scoring(X, y)
+        return self._log_likelihood(seqs.sequences, Y, attention=True)[1]
+
+    def get_weights(self):
+        """Return the network's parameters by name.
+
+        Returns
+        -------
+        weights : dict of str to ndarray
+            Copies of every parameter with PyTorch-style names:
+            ``encoder.embedding.weight`` (token input), ``encoder.weight_ih_l0``
+            and the other recurrent weights of the encoder (suffix
+            ``_reverse`` for its backward direction), ``bridge.weight_l{k}``
+            and ``bridge.bias_l{k}`` (and ``bridge_c.*`` for LSTM) with a
+            bidirectional encoder, ``decoder.embedding.weight`` (its last row
+            is the start token), the decoder's recurrent weights,
+            ``attention.*`` and ``output.weight``, ``output.bias`` (the last
+            output unit is the end token).
+        """
+        return super().get_weights()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
