@@ -42,7 +42,8 @@ activation), :class:`~skrnn.preprocessing.TextTokenizer` and the other
 preprocessing transformers of :mod:`skrnn.preprocessing` (tokenise and scale
 before the ONNX model), the roll-outs :meth:`~skrnn.RNNRegressor.forecast`
 and :meth:`~skrnn.SequenceTagger.sample` (loops of single steps: run the
-exported model step by step instead), and classifiers fitted on a single
+exported model step by step instead), :class:`~skrnn.SequenceTranslator`
+(its decoder loops over its own outputs), and classifiers fitted on a single
 class.
 """
 
@@ -158,7 +159,9 @@ def _check_exportable(model):
     if not isinstance(model, (RNNRegressor, RNNClassifier, SequenceTagger)):
         raise NotImplementedError(
             f"skrnn.onnx exports RNNRegressor, RNNClassifier and SequenceTagger, "
-            f"got {type(model).__name__}. skrnn's preprocessing transformers "
+            f"got {type(model).__name__}. SequenceTranslator's decoder loops over "
+            "its own outputs (greedy or beam search), which ONNX's recurrent "
+            "operators do not express. skrnn's preprocessing transformers "
             "(TextTokenizer, SequenceScaler, SequenceImputer) do not export: apply "
             "them before the exported model."
         )

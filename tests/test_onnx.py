@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from skrnn import RNNClassifier, RNNRegressor, SequenceTagger
+from skrnn import RNNClassifier, RNNRegressor, SequenceTagger, SequenceTranslator
 from skrnn.preprocessing import SequenceScaler, TextTokenizer
 
 ort = pytest.importorskip("onnxruntime")
@@ -261,6 +261,14 @@ def test_single_class_is_refused():
         clf = RNNClassifier(max_iter=2).fit(X, ["a"] * len(X))
     with pytest.raises(NotImplementedError, match="single class"):
         to_onnx(clf)
+
+
+def test_translator_is_refused():
+    X = [np.ones((3, 2)), np.zeros((4, 2))] * 4
+    translator = SequenceTranslator(hidden_layer_sizes=(4,), max_iter=2)
+    translator.fit(X, ["ab", "b"] * 4)
+    with pytest.raises(NotImplementedError, match="got SequenceTranslator"):
+        to_onnx(translator)
 
 
 def test_other_objects_are_refused():
