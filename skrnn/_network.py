@@ -105,19 +105,36 @@ class Workspace:
         return buffer[:size].reshape(shape)
 
 
+def direction_states(rows, H, c_size, dtype, initial=None):
+    """``(h0, c0, h_n, c_n)`` of one layer-direction over ``rows = (C, Bc)``.
+
+    The initial states are zeros, or ``initial = (h0, c0)`` made contiguous in
+    ``dtype``; the final ones are empty arrays for the kernel to fill.
+    """
+    if initial is None:
+        h0 = np.zeros((*rows, H), dtype)
+        c0 = np.zeros((*rows, c_size), dtype)
+    else:
+        h0 = np.ascontiguousarray(initial[0], dtype=dtype)
+        c0 = np.ascontiguousarray(initial[1], dtype=dtype)
+    return h0, c0, np.empty((*rows, H), dtype), np.empty((*rows, c_size), dtype)
+
+
 class FlatNetwork:
     """What every network of skrnn shares: hyper-parameters, flat parameters.
 
-    Subclasses set their own constructor arguments first, then call this
-    ``__init__``, which stores the common ones and lays the parameters out
-    with the subclass's :meth:`_layout`: a list of ``(name, shape,
-    is_weight)`` in the order of the flat vector. Every constructor argument
-    is stored as an attribute of the same name, which :meth:`config` reads.
+    Subclasses take their own keyword arguments, store them, and pass the
+    common ones on (``**common``) to this ``__init__``, which stores those
+    and lays the parameters out with the subclass's :meth:`_layout`: a list
+    of ``(name, shape, is_weight)`` in the order of the flat vector. Every
+    constructor argument is stored as an attribute of the same name, which
+    :meth:`config` reads.
     """
 
     def __init__(
-        self, cell, n_inputs, hidden_layer_sizes, n_outputs, *, bidirectional,
-        activation, dropout, n_tokens, embedding_dim,
+        self, cell, n_inputs, hidden_layer_sizes, n_outputs, *,
+        bidirectional=False, activation="tanh", dropout=0.0, n_tokens=None,
+        embedding_dim=None,
     ):  # fmt: skip
         if (n_tokens is None) != (embedding_dim is None):
             raise ValueError("n_tokens and embedding_dim go together.")
@@ -146,8 +163,15 @@ class FlatNetwork:
     def config(self):
         """The constructor's arguments, as plain values: ``type(self)(**config())``
         builds the same network (how fitted estimators save theirs)."""
-        names = list(inspect.signature(type(self)).parameters)
-        return {name: getattr(self, name) for name in names}
+        variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        names = {
+            name
+            for klass in type(self).__mro__
+            if issubclass(klass, FlatNetwork) and "__init__" in vars(klass)
+            for name, parameter in inspect.signature(klass.__init__).parameters.items()
+            if name != "self" and parameter.kind not in variadic
+        }
+        return {name: getattr(self, name) for name in sorted(names)}
 
     @property
     def embeds(self):
@@ -213,28 +237,11 @@ class RecurrentNetwork(FlatNetwork):
         Width of the embedding; required with ``n_tokens``.
     """
 
-    def __init__(
-        self,
-        cell,
-        n_inputs,
-        hidden_layer_sizes,
-        n_outputs,
-        *,
-        bidirectional=False,
-        activation="tanh",
-        loss="squared_error",
-        per_step=False,
-        dropout=0.0,
-        n_tokens=None,
-        embedding_dim=None,
-    ):
+    def __init__(self, *shape, loss="squared_error", per_step=False, **common):
+        # shape: cell, n_inputs, hidden_layer_sizes, n_outputs (FlatNetwork's)
         self.loss = loss
         self.per_step = bool(per_step)
-        super().__init__(
-            cell, n_inputs, hidden_layer_sizes, n_outputs,
-            bidirectional=bidirectional, activation=activation, dropout=dropout,
-            n_tokens=n_tokens, embedding_dim=embedding_dim,
-        )  # fmt: skip
+        super().__init__(*shape, **common)
 
     @property
     def out_activation(self):
@@ -333,14 +340,9 @@ class RecurrentNetwork(FlatNetwork):
             directions = []
             for d in range(D):
                 suffix = "_reverse" if d else ""
-                if state is None:
-                    h0 = np.zeros((C, Bc, H), dtype)
-                    c0 = np.zeros((C, Bc, c_size), dtype)
-                else:
-                    h0 = np.ascontiguousarray(state[k][d][0], dtype=dtype)
-                    c0 = np.ascontiguousarray(state[k][d][1], dtype=dtype)
-                h_n = np.empty((C, Bc, H), dtype)
-                c_n = np.empty((C, Bc, c_size), dtype)
+                h0, c0, h_n, c_n = direction_states(
+                    (C, Bc), H, c_size, dtype, None if state is None else state[k][d]
+                )
                 store = workspace.empty(
                     ("store", k, d), (C, n_store, Bc, store_width(self.cell, H)),
                     dtype,

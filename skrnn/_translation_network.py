@@ -33,6 +33,7 @@ from ._network import (
     Workspace,
     _glorot_uniform,
     _orthogonal,
+    direction_states,
 )
 from ._runtime import layer_backward, layer_forward, n_chunks, store_width
 
@@ -179,28 +180,11 @@ class TranslationNetwork(FlatNetwork):
     loss = "log_loss"
     out_activation = "softmax"
 
-    def __init__(
-        self,
-        cell,
-        n_inputs,
-        hidden_layer_sizes,
-        n_outputs,
-        *,
-        bidirectional=False,
-        activation="tanh",
-        attention=None,
-        n_tokens=None,
-        embedding_dim=None,
-        decoder_embedding_dim=32,
-        dropout=0.0,
-    ):
+    def __init__(self, *shape, attention=None, decoder_embedding_dim=32, **common):
+        # shape: cell, n_inputs, hidden_layer_sizes, n_outputs (FlatNetwork's)
         self.attention = attention
         self.decoder_embedding_dim = int(decoder_embedding_dim)
-        super().__init__(
-            cell, n_inputs, hidden_layer_sizes, n_outputs,
-            bidirectional=bidirectional, activation=activation, dropout=dropout,
-            n_tokens=n_tokens, embedding_dim=embedding_dim,
-        )  # fmt: skip
+        super().__init__(*shape, **common)
 
     @property
     def start_id(self):
@@ -318,13 +302,8 @@ class TranslationNetwork(FlatNetwork):
             directions = []
             for d in range(D):
                 suffix = "_reverse" if d else ""
-                if initial is None:
-                    h0 = np.zeros((C, Bc, H), dtype)
-                    c0 = np.zeros((C, Bc, c_size), dtype)
-                else:
-                    h0, c0 = initial[k][d]
-                h_n = np.empty((C, Bc, H), dtype)
-                c_n = np.empty((C, Bc, c_size), dtype)
+                given = None if initial is None else initial[k][d]
+                h0, c0, h_n, c_n = direction_states((C, Bc), H, c_size, dtype, given)
                 store = workspace.empty(
                     (prefix, k, d), (C, n_store, Bc, store_width(self.cell, H)), dtype
                 )
@@ -486,7 +465,13 @@ class TranslationNetwork(FlatNetwork):
         self, theta, batch, Y, weights, *, l2=0.0, bptt_steps=None, rng=None,
         grad=None, workspace=None,
     ):  # fmt: skip
-        """Objective on a batch and its gradient with respect to ``theta``.
+        """Teacher-forced cross-entropy of a batch, and its gradient.
+
+        The decoder reads the target tokens shifted by one (the start token
+        first); every real output step, the end token included, adds its
+        weighted log-loss. The signature is that of
+        :meth:`RecurrentNetwork.loss_and_grad`, so that the estimators' one
+        training path drives both networks.
 
         Parameters
         ----------
