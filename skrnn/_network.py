@@ -190,6 +190,11 @@ class FlatNetwork:
             if b.is_weight
         )
 
+    def _dropout_mask(self, shape, dtype, rng):
+        """Inverted dropout: kept units scaled by ``1 / (1 - dropout)``."""
+        keep = 1.0 - self.dropout
+        return (rng.random(shape) < keep).astype(dtype) / dtype.type(keep)
+
     def add_l2_gradient(self, theta, grad, l2):
         """Add the gradient of ``l2 * l2_penalty(theta)`` to ``grad`` in place."""
         for b in self.blocks:
@@ -304,10 +309,6 @@ class RecurrentNetwork(FlatNetwork):
                 H = W.shape[0] // 4
                 W[H : 2 * H] = 1.0
         return theta.astype(dtype)
-
-    def _dropout_mask(self, shape, dtype, rng):
-        keep = 1.0 - self.dropout
-        return (rng.random(shape) < keep).astype(dtype) / dtype.type(keep)
 
     def _embed(self, P, batch):
         """Embedding rows of the token ids of a batch: ``(C, T, Bc, E)``."""

@@ -174,7 +174,9 @@ class TranslationNetwork(FlatNetwork):
     decoder_embedding_dim : int, default=32
         Width of the decoder's token embedding.
     dropout : float, default=0.0
-        Must be 0: the translator does not apply dropout.
+        Inverted dropout rate in training: between stacked layers of the
+        encoder and of the decoder, and on the attentional states before the
+        output layer.
     """
 
     loss = "log_loss"
@@ -283,12 +285,13 @@ class TranslationNetwork(FlatNetwork):
 
     # -------------------------------------------------------------- forward
     def _run_stack(self, P, prefix, inputs, lengths, initial, *, D, top_steps,
-                   n_store, workspace):  # fmt: skip
+                   n_store, workspace, rng=None):  # fmt: skip
         """Forward pass of stacked layers; a LayerCache per layer.
 
         ``initial`` gives per layer and direction ``(h0, c0)``, or is None
         for zero states; the top layer writes its outputs only if
-        ``top_steps``.
+        ``top_steps``. With ``rng`` (training) and ``dropout > 0``, the
+        outputs of every layer but the top are dropped out before the next.
         """
         C, T, Bc = inputs.shape[:3]
         dtype = inputs.dtype
@@ -316,8 +319,11 @@ class TranslationNetwork(FlatNetwork):
                     h0, c0, bool(d), act, H_out, d * H, h_n, c_n, store,
                 )  # fmt: skip
                 directions.append(DirectionCache(suffix, h0, c0, h_n, c_n, store))
-            layers.append(LayerCache(inputs, H_out, directions, None))
-            inputs = H_out
+            mask = None
+            if rng is not None and self.dropout > 0 and k < L - 1:
+                mask = self._dropout_mask(H_out.shape, dtype, rng)
+            layers.append(LayerCache(inputs, H_out, directions, mask))
+            inputs = H_out if mask is None else H_out * mask
         return layers
 
     def _backprop_stack(self, P, dP, prefix, lengths, layers, dH_top, d_final,
@@ -365,11 +371,12 @@ class TranslationNetwork(FlatNetwork):
                     dh0, dc0,
                 )  # fmt: skip
                 d_initial[k].append((dh0, dc0))
-            dH_out = dX
+            mask_below = layers[k - 1].dropout_mask if k > 0 else None
+            dH_out = dX if mask_below is None else dX * mask_below
         return dX, d_initial
 
-    def encode(self, theta, batch, *, n_store=0, workspace=None):
-        """Encoder layers of a batch: a LayerCache per layer."""
+    def encode(self, theta, batch, *, n_store=0, workspace=None, rng=None):
+        """Encoder layers of a batch: a LayerCache per layer (``rng``: dropout)."""
         if workspace is None:
             workspace = Workspace()
         P = self.views(theta)
@@ -381,7 +388,7 @@ class TranslationNetwork(FlatNetwork):
         return self._run_stack(
             P, "encoder", inputs, batch.lengths, None, D=self.n_directions,
             top_steps=self.attention is not None, n_store=n_store,
-            workspace=workspace,
+            workspace=workspace, rng=rng,
         )  # fmt: skip
 
     def bridge(self, P, k, layer, rows, C, Bc):
@@ -413,10 +420,16 @@ class TranslationNetwork(FlatNetwork):
             c0 = np.ascontiguousarray(c0.reshape(C, Bc, H))
         return _Bridge(h, c, h0, c0)
 
-    def _forward(self, theta, batch, decoder, *, workspace):
+    def _forward(self, theta, batch, decoder, *, workspace, rng=None):
+        """Teacher-forced scores of the real output steps, and the cache.
+
+        With ``rng`` (training) and ``dropout > 0``, dropout applies between
+        stacked layers of the encoder and of the decoder, and to the
+        attentional states before the output layer.
+        """
         P = self.views(theta)
         enc_layers = self.encode(
-            theta, batch, n_store=batch.n_steps, workspace=workspace
+            theta, batch, n_store=batch.n_steps, workspace=workspace, rng=rng
         )
         dec = decoder.batch
         C, T_y, Bc = dec.n_chunks, dec.n_steps, dec.chunk_size
@@ -429,7 +442,7 @@ class TranslationNetwork(FlatNetwork):
         initial = [[(b.h0, b.c0)] for b in bridges]
         dec_layers = self._run_stack(
             P, "decoder", inputs, dec.lengths, initial, D=1, top_steps=True,
-            n_store=T_y, workspace=workspace,
+            n_store=T_y, workspace=workspace, rng=rng,
         )  # fmt: skip
         H_dec = _to_rows(dec_layers[-1].outputs)
         E = enc_lengths = None
@@ -443,11 +456,16 @@ class TranslationNetwork(FlatNetwork):
             H_tilde, att_cache = H_dec, {"kind": None}
         real = dec.step_mask().transpose(0, 2, 1).reshape(C * Bc, T_y)
         A = H_tilde[real]
+        head_mask = None
+        if rng is not None and self.dropout > 0:
+            head_mask = self._dropout_mask(A.shape, A.dtype, rng)
+            A = A * head_mask
         Z = A @ P["output.weight"].T
         Z += P["output.bias"]
         cache = {
             "enc_layers": enc_layers, "dec_layers": dec_layers, "bridges": bridges,
             "att_cache": att_cache, "real": real, "A": A, "H_tilde": H_tilde,
+            "head_mask": head_mask,
         }  # fmt: skip
         return Z, cache
 
@@ -487,8 +505,8 @@ class TranslationNetwork(FlatNetwork):
             Coefficient of ``0.5 * sum(W**2)`` over the weights.
         bptt_steps : None
             Truncated backpropagation is not supported: must be None.
-        rng : ignored
-            No dropout.
+        rng : numpy.random.Generator or None, default=None
+            Source of the dropout masks; needed when ``dropout > 0``.
         grad : ndarray of shape (n_params,), None or False, default=None
             Output array for the gradient; False computes the loss only.
         workspace : Workspace or None, default=None
@@ -506,7 +524,9 @@ class TranslationNetwork(FlatNetwork):
             )
         if workspace is None:
             workspace = Workspace()
-        Z, cache = self._forward(theta, batch, Y, workspace=workspace)
+        if self.dropout > 0 and rng is None and grad is not False:
+            raise ValueError("A network with dropout > 0 trains with an rng.")
+        Z, cache = self._forward(theta, batch, Y, workspace=workspace, rng=rng)
         real = cache["real"]
         targets, w = self._step_targets(Y, weights.astype(theta.dtype), real)
         log_p = log_softmax(Z, axis=1)
@@ -527,7 +547,10 @@ class TranslationNetwork(FlatNetwork):
         dP["output.weight"][...] = dZ.T @ cache["A"]
         dP["output.bias"][...] = dZ.sum(axis=0)
         dH_tilde = np.zeros_like(cache["H_tilde"])
-        dH_tilde[real] = dZ @ P["output.weight"]
+        dA = dZ @ P["output.weight"]
+        if cache["head_mask"] is not None:
+            dA *= cache["head_mask"]
+        dH_tilde[real] = dA
         dH_dec, dE, dattention = attention_backward(
             self.attention, dH_tilde, cache["att_cache"], P
         )

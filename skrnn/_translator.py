@@ -126,8 +126,10 @@ class SequenceTranslator(BaseRecurrent):
     bidirectional encoder is bridged to each decoder layer by
     ``tanh(W [h_fwd; h_bwd] + b)`` (and likewise the LSTM cell state),
     otherwise the encoder's final states start the decoder unchanged.
-    Truncated backpropagation (``bptt_steps``) and ``dropout`` are not
-    supported: fit raises a ``ValueError`` for them.
+    ``dropout`` applies in training between stacked layers of the encoder
+    and of the decoder and on the attentional states before the output
+    layer. Truncated backpropagation (``bptt_steps``) is not supported: fit
+    raises a ``ValueError`` for it.
 
     Examples
     --------
@@ -207,11 +209,6 @@ class SequenceTranslator(BaseRecurrent):
             raise ValueError(
                 f"SequenceTranslator backpropagates through whole sequences; "
                 f"got bptt_steps={self.bptt_steps}. Set bptt_steps=None."
-            )
-        if self.dropout:
-            raise ValueError(
-                f"SequenceTranslator does not apply dropout; got "
-                f"dropout={self.dropout}. Set dropout=0.0."
             )
         if not isinstance(y, (str, list, tuple)) and hasattr(y, "__array__"):
             y = np.asarray(y)  # pandas, array wrappers

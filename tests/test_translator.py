@@ -215,7 +215,6 @@ def test_unseen_labels_at_score(fitted):
     ("params", "match"),
     [
         ({"bptt_steps": 3}, "got bptt_steps=3. Set bptt_steps=None"),
-        ({"dropout": 0.2}, "does not apply dropout"),
         ({"attention": "dot", "bidirectional": True}, 'attention="dot"'),
     ],
 )
@@ -305,3 +304,21 @@ def test_addition_is_learned():
     )  # fmt: skip
     model.fit(X[:2500], Y[:2500])
     assert model.score(X[2500:], Y[2500:]) > 0.8
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_dropout_trains_reproducibly_and_predicts_without_it():
+    X, Y = [[1.0], [2.0], [3.0], [1.0, 2.0]] * 6, ["a", "bb", "c", "ab"] * 6
+    params = dict(SMALL, hidden_layer_sizes=(6, 5), attention="general")
+    first = SequenceTranslator(dropout=0.3, **params).fit(X, Y)
+    again = SequenceTranslator(dropout=0.3, **params).fit(X, Y)
+    plain = SequenceTranslator(**params).fit(X, Y)
+    np.testing.assert_array_equal(first._theta, again._theta)
+    assert not np.array_equal(first._theta, plain._theta)
+    # Inference uses every unit: predictions and likelihoods are deterministic.
+    assert first.predict(X[:4]) == first.predict(X[:4])
+    np.testing.assert_array_equal(
+        first.log_likelihood(X[:4], Y[:4]), first.log_likelihood(X[:4], Y[:4])
+    )
+    with pytest.raises(ValueError, match="needs a stochastic solver"):
+        SequenceTranslator(dropout=0.3, solver="lbfgs", **params).fit(X, Y)
