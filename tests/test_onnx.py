@@ -140,12 +140,12 @@ def test_multilabel_classifier():
     _close(proba, clf.predict_proba(X))
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_tagger_per_step(cell):
     X = _ragged()
     tags = np.array(["B", "I", "O"])
     y = [tags[(x[:, 0] > 0).astype(int) + (x[:, 1] > 1)] for x in X]
-    tagger = SequenceTagger(hidden_layer_sizes=(6,), cell=cell, max_iter=5)
+    tagger = SequenceTagger(hidden_layer_sizes=(6, 4), cell=cell, max_iter=5)
     tagger.set_params(random_state=0).fit(X, y)
     label, proba = _run(_session(tagger), *pad_sequences(X))
     assert proba.shape == (len(X), max(map(len, X)), 3)
