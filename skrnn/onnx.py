@@ -410,24 +410,23 @@ def to_onnx(model, *, lengths=True, univariate=None, name="skrnn"):
 
 
 def _skl2onnx_shape(operator):
+    from onnx import TensorProto
     from skl2onnx.common.data_types import (
         FloatTensorType,
         Int64TensorType,
         StringTensorType,
     )
 
-    model = operator.raw_operator
+    types = {
+        TensorProto.FLOAT: FloatTensorType,
+        TensorProto.INT64: Int64TensorType,
+        TensorProto.STRING: StringTensorType,
+    }
     N = operator.inputs[0].get_first_dimension()
-    network = model._network
-    if not hasattr(model, "classes_"):
-        shape = [N] if network.n_outputs == 1 else [N, network.n_outputs]
-        operator.outputs[0].type = FloatTensorType(shape)
-        return
-    steps = [None] if network.per_step else []
-    kind = np.asarray(model.classes_).dtype.kind
-    label_type = StringTensorType if kind in "US" else Int64TensorType
-    operator.outputs[0].type = label_type([N, *steps])
-    operator.outputs[1].type = FloatTensorType([N, *steps, len(model.classes_)])
+    outputs = _output_info(operator.raw_operator).values()
+    for variable, (elem, shape) in zip(operator.outputs, outputs):
+        dims = [N if d == "N" else (None if isinstance(d, str) else d) for d in shape]
+        variable.type = types[elem](dims)
 
 
 def _skl2onnx_convert(scope, operator, container):

@@ -231,6 +231,21 @@ def test_pipeline_with_sklearn_scaler_classifier_via_skl2onnx():
     _close(proba, pipe.predict_proba(X))
 
 
+def test_pipeline_with_multilabel_classifier():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 5))
+    Y = np.c_[X.sum(axis=1) > 0, X[:, -1] > 0].astype(int)
+    pipe = make_pipeline(
+        StandardScaler(),
+        RNNClassifier(hidden_layer_sizes=(6,), max_iter=5, random_state=0),
+    ).fit(X, Y)  # fmt: skip
+    session = _session(pipe)
+    assert session.get_outputs()[0].shape[-1] == 2
+    label, proba = session.run(None, {"X": X.astype(np.float32)})
+    np.testing.assert_array_equal(label, pipe.predict(X))
+    _close(proba, pipe.predict_proba(X))
+
+
 def test_pipeline_on_ragged_input_is_refused():
     X = _ragged()
     pipe = make_pipeline(SequenceScaler(), RNNRegressor(max_iter=2)).fit(
