@@ -1,4 +1,4 @@
-"""Luong global attention over encoder outputs, forward and backward in NumPy.
+"""Luong global attention over encoder outputs, forward and backward.
 
 The attention of the sequence translator reads the outputs of the decoder's
 recurrent stack, so the recurrent part runs on the ordinary kernels and the
@@ -22,7 +22,9 @@ same result alone or in a batch with longer ones; their gradient is zero.
 Decoder steps are independent of each other: padded decoder steps give
 values the caller ignores, and a zero gradient there contributes nothing.
 
-Everything is computed in the dtype of the inputs (float32 stays float32).
+Everything is computed in the dtype of the inputs (float32 stays float32);
+the matrix products, the stacked products of every sequence's steps and the
+masked softmax run on the kernels of :mod:`skrnn._kernels._dense`.
 Parameters are a dict keyed by the translator's parameter names
 (``"attention.weight"``, ...), shapes from :func:`attention_parameter_shapes`.
 """
@@ -33,6 +35,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ._compat import Interval, Options, StrOptions, validate_params
+from ._kernels._dense import masked_softmax
 
 __all__ = [
     "ATTENTION_KINDS",
@@ -216,22 +219,15 @@ def _check_inputs(kind, H_dec, E, enc_lengths, params):
             )
 
 
+def _padded(enc_lengths, T_x):
+    """Whether any encoder sequence is shorter than ``T_x``."""
+    return enc_lengths.shape[0] > 0 and int(enc_lengths.min()) < T_x
+
+
 def _matmul(A, B):
     """``A @ B`` for ``A`` of shape (n, T, I) as one 2-D GEMM (numpy would
     multiply the ``n`` matrices one by one)."""
     return (A.reshape(-1, A.shape[-1]) @ B).reshape(A.shape[:-1] + (B.shape[1],))
-
-
-def _masked_softmax(scores, mask):
-    """Softmax over the last axis restricted to ``mask``; all-masked rows are 0."""
-    masked = np.where(mask, scores, -np.inf)
-    top = masked.max(axis=-1, keepdims=True, initial=-np.inf)
-    top[~np.isfinite(top)] = 0
-    weights = np.exp(masked - top)
-    total = weights.sum(axis=-1, keepdims=True)
-    total[total == 0] = 1
-    weights /= total
-    return weights
 
 
 def attention_forward(kind, H_dec, E, enc_lengths, params):
@@ -293,11 +289,17 @@ def attention_forward(kind, H_dec, E, enc_lengths, params):
     if kind is None:
         return H_dec, None, {"kind": None}
     n, T_x, K = E.shape
+    T_y = H_dec.shape[1]
+    H_dec = np.ascontiguousarray(H_dec)
+    lengths = enc_lengths.astype(np.int64, copy=False)
     mask = np.arange(T_x) < enc_lengths[:, None]  # (n, T_x)
     # Padding is zeroed rather than only masked out of the softmax: weights
     # of exactly 0 times a NaN or inf left in padding would still be NaN.
-    E = np.where(mask[:, :, None], E, 0).astype(H_dec.dtype, copy=False)
-    cache = {"kind": kind, "H_dec": H_dec, "E": E, "mask": mask}
+    padded = _padded(enc_lengths, T_x)
+    if padded:
+        E = np.where(mask[:, :, None], E, 0)
+    E = np.ascontiguousarray(E, dtype=H_dec.dtype)
+    cache = {"kind": kind, "H_dec": H_dec, "E": E, "mask": mask, "padded": padded}
     if kind == "dot":
         scores = H_dec @ E.transpose(0, 2, 1)
     elif kind == "general":
@@ -310,13 +312,13 @@ def attention_forward(kind, H_dec, E, enc_lengths, params):
         hidden = np.tanh(queries[:, :, None, :] + keys[:, None, :, :])
         scores = hidden @ params["attention.v.weight"][0]  # (n, T_y, T_x)
         cache["hidden"] = hidden
-    alpha = _masked_softmax(scores, mask[:, None, :])
-    context = alpha @ E  # (n, T_y, K)
+    alpha = np.empty((n, T_y, T_x), dtype=H_dec.dtype)
+    masked_softmax(np.ascontiguousarray(scores), lengths, alpha)
+    context = alpha @ E
     combined = np.concatenate([context, H_dec], axis=-1)
-    H_tilde = np.tanh(
-        _matmul(combined, params["attention.combine.weight"].T)
-        + params["attention.combine.bias"]
-    )
+    H_tilde = _matmul(combined, params["attention.combine.weight"].T)
+    H_tilde += params["attention.combine.bias"]
+    np.tanh(H_tilde, out=H_tilde)
     cache.update(alpha=alpha, combined=combined, H_tilde=H_tilde)
     return H_tilde, alpha, cache
 
@@ -382,18 +384,25 @@ def attention_backward(kind, dH_tilde, cache, params):
     if kind is None:
         return dH_tilde, None, {}
     H_dec, E, mask, alpha = cache["H_dec"], cache["E"], cache["mask"], cache["alpha"]
-    K = E.shape[2]
+    n, T_x, K = E.shape
     dtype = H_dec.dtype
-    dZ = (dH_tilde * (1 - cache["H_tilde"] ** 2)).astype(dtype, copy=False)
+    dZ = cache["H_tilde"] ** 2
+    np.subtract(1, dZ, out=dZ)
+    dZ *= dH_tilde
+    dZ = dZ.astype(dtype, copy=False)
     flat_dZ = dZ.reshape(-1, dZ.shape[2])
+    combined = cache["combined"]
     dparams = {
-        "attention.combine.weight": flat_dZ.T
-        @ cache["combined"].reshape(-1, cache["combined"].shape[2]),
+        "attention.combine.weight": _matmul(
+            flat_dZ.T, combined.reshape(-1, combined.shape[2])
+        ),
         "attention.combine.bias": flat_dZ.sum(axis=0),
     }
     dcombined = _matmul(dZ, params["attention.combine.weight"])
-    dcontext, dH_dec = dcombined[..., :K], dcombined[..., K:].copy()
-    dE = alpha.transpose(0, 2, 1) @ dcontext  # from context = alpha @ E
+    dcontext = np.ascontiguousarray(dcombined[..., :K])
+    dH_dec = np.ascontiguousarray(dcombined[..., K:])
+    # From context = alpha @ E.
+    dE = alpha.transpose(0, 2, 1) @ dcontext
     dalpha = dcontext @ E.transpose(0, 2, 1)
     # Softmax backward; alpha is 0 on masked steps, so their scores get 0.
     dscores = alpha * (dalpha - (dalpha * alpha).sum(axis=-1, keepdims=True))
@@ -402,10 +411,10 @@ def attention_backward(kind, dH_tilde, cache, params):
         dE += dscores.transpose(0, 2, 1) @ H_dec
     elif kind == "general":
         W_a = params["attention.weight"]
-        dprojected = dscores @ E  # (n, T_y, K)
+        dprojected = dscores @ E
         dH_dec += _matmul(dprojected, W_a.T)
-        dparams["attention.weight"] = H_dec.reshape(-1, H_dec.shape[2]).T @ (
-            dprojected.reshape(-1, K)
+        dparams["attention.weight"] = _matmul(
+            H_dec.reshape(-1, H_dec.shape[2]).T, dprojected.reshape(-1, K)
         )
         dE += dscores.transpose(0, 2, 1) @ cache["projected"]
     else:
@@ -424,11 +433,14 @@ def attention_backward(kind, dH_tilde, cache, params):
         dkeys = dpre.sum(axis=1)  # (n, T_x, H)
         dH_dec += _matmul(dqueries, params["attention.query.weight"])
         dE += _matmul(dkeys, params["attention.key.weight"])
-        dparams["attention.query.weight"] = dqueries.reshape(-1, A).T @ (
-            H_dec.reshape(-1, H_dec.shape[2])
+        dparams["attention.query.weight"] = _matmul(
+            dqueries.reshape(-1, A).T, H_dec.reshape(-1, H_dec.shape[2])
         )
-        dparams["attention.key.weight"] = dkeys.reshape(-1, A).T @ E.reshape(-1, K)
-    dE *= mask[:, :, None]
+        dparams["attention.key.weight"] = _matmul(
+            dkeys.reshape(-1, A).T, E.reshape(-1, K)
+        )
+    if cache["padded"]:
+        dE *= mask[:, :, None]
     order = _parameter_shapes(kind, H_dec.shape[2], K)
     dparams = {name: dparams[name].astype(dtype, copy=False) for name in order}
     return dH_dec, dE, dparams

@@ -26,6 +26,7 @@ from sklearn.utils import check_random_state
 from ._attention import _parameter_shapes, attention_backward, attention_forward
 from ._batching import Batch, make_batch
 from ._kernels import ACTIVATION_CODES
+from ._kernels._dense import masked_softmax, softmax_cross_entropy
 from ._network import (
     DirectionCache,
     FlatNetwork,
@@ -529,9 +530,8 @@ class TranslationNetwork(FlatNetwork):
         Z, cache = self._forward(theta, batch, Y, workspace=workspace, rng=rng)
         real = cache["real"]
         targets, w = self._step_targets(Y, weights.astype(theta.dtype), real)
-        log_p = log_softmax(Z, axis=1)
-        picked = log_p[np.arange(len(targets)), targets]
-        loss = -float(np.dot(w, picked))
+        dZ = np.empty_like(Z)
+        loss = softmax_cross_entropy(Z, targets.astype(np.int64, copy=False), w, dZ)
         if l2:
             loss += l2 * self.l2_penalty(theta)
         if grad is False:
@@ -540,10 +540,6 @@ class TranslationNetwork(FlatNetwork):
             grad = np.empty_like(theta)
         grad[...] = 0.0
         P, dP = self.views(theta), self.views(grad)
-        dZ = np.exp(log_p)
-        dZ[np.arange(len(targets)), targets] -= 1
-        dZ *= w[:, None]
-        dZ = dZ.astype(theta.dtype, copy=False)
         dP["output.weight"][...] = dZ.T @ cache["A"]
         dP["output.bias"][...] = dZ.sum(axis=0)
         dH_tilde = np.zeros_like(cache["H_tilde"])
@@ -696,13 +692,14 @@ class TranslationNetwork(FlatNetwork):
             scores = hidden @ P["attention.v.weight"][0]
         else:
             scores = np.einsum("nk,ntk->nt", h, keys)
-        scores = np.where(mask, scores, -np.inf)
-        top = scores.max(axis=1, keepdims=True, initial=-np.inf)
-        top[~np.isfinite(top)] = 0
-        alpha = np.exp(scores - top)
-        total = alpha.sum(axis=1, keepdims=True)
-        total[total == 0] = 1
-        alpha /= total
+        # The real steps are a prefix of each row.
+        n, T_x = scores.shape
+        alpha = np.empty((n, T_x), scores.dtype)
+        masked_softmax(
+            np.ascontiguousarray(scores).reshape(n, 1, T_x),
+            mask.sum(axis=1),
+            alpha.reshape(n, 1, T_x),
+        )
         context = np.einsum("nt,ntk->nk", alpha, E)
         W_c = P["attention.combine.weight"]
         K = E.shape[2]

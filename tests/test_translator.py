@@ -300,10 +300,12 @@ def test_addition_is_learned():
     Y = [t for _, t in pairs]
     model = SequenceTranslator(
         hidden_layer_sizes=(64,), embedding_dim=16, attention="general",
-        batch_size=64, learning_rate_init=3e-3, max_iter=30, random_state=0,
+        batch_size=64, learning_rate_init=3e-3, max_iter=40, random_state=0,
     )  # fmt: skip
     model.fit(X[:2500], Y[:2500])
-    assert model.score(X[2500:], Y[2500:]) > 0.8
+    # 0.94 to 0.97 over seeds 0 to 2 (30 epochs gave 0.77 to 0.91: too close
+    # to the bar for a test whose result follows the machine's rounding).
+    assert model.score(X[2500:], Y[2500:]) > 0.85
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

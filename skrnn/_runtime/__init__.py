@@ -10,7 +10,8 @@ Everything that is not arithmetic lives here, between the pure kernels of
   chunk per thread and sum the chunks' gradients (:mod:`._dispatch`), which
   also own the thread count;
 - the kernel session, which holds BLAS to one thread while kernels run
-  (:mod:`._blas`);
+  (:mod:`._blas`), and keeps freed memory in the C heap from batch to batch
+  (:mod:`._heap`);
 - a fork handler: a child process forked from this one starts its own
   threads and BLAS bookkeeping.
 

@@ -11,6 +11,8 @@ import threading
 
 from threadpoolctl import ThreadpoolController
 
+from ._heap import keep_heap
+
 try:
     from threadpoolctl import OpenBLASController
 except ImportError:  # not a public name in every version
@@ -106,8 +108,12 @@ def session():
     chunks in its own thread: the fits already occupy the cores, and handing
     chunks to the pool would make the threads queue for the GIL around every
     kernel call. The chunks, and so the results, are the same either way.
+
+    The first session also keeps freed memory in the C heap
+    (:func:`skrnn._runtime._heap.keep_heap`).
     """
     global _sessions, _overlapped, _restore_timer
+    keep_heap()
     with _sessions_lock:
         if _restore_timer is not None:
             # The limit from the last overlapping sessions is still on.

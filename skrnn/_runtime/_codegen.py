@@ -19,22 +19,33 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
-def wide_vectors_allowed(environ):
-    """Whether ``SKRNN_WIDE_VECTORS`` (in ``environ``) allows 512-bit vectors.
+def flag_from(environ, name, advice):
+    """Read the on/off environment variable ``name`` (on when unset or empty).
 
-    True when the variable is unset or empty, or one of ``1``, ``true``,
-    ``yes``, ``on``; False for ``0``, ``false``, ``no``, ``off`` (any case,
-    surrounding spaces ignored); a ``ValueError`` for any other value.
+    True for ``1``, ``true``, ``yes``, ``on``, False for ``0``, ``false``,
+    ``no``, ``off`` (any case, surrounding spaces ignored); any other value
+    raises a ``ValueError`` that ends with ``advice``.
     """
-    text = environ.get("SKRNN_WIDE_VECTORS", "").strip().lower()
+    text = environ.get(name, "").strip().lower()
     if not text or text in _TRUE:
         return True
     if text in _FALSE:
         return False
     raise ValueError(
-        f"SKRNN_WIDE_VECTORS must be a true value (1, true, yes, on) or a false "
-        f"value (0, false, no, off), got {environ['SKRNN_WIDE_VECTORS']!r}. Set "
-        "it to 0 to keep LLVM's default vector width, or unset it."
+        f"{name} must be a true value (1, true, yes, on) or a false "
+        f"value (0, false, no, off), got {environ[name]!r}. {advice}"
+    )
+
+
+def wide_vectors_allowed(environ):
+    """Whether ``SKRNN_WIDE_VECTORS`` (in ``environ``) allows 512-bit vectors.
+
+    See :func:`flag_from` for the values.
+    """
+    return flag_from(
+        environ,
+        "SKRNN_WIDE_VECTORS",
+        "Set it to 0 to keep LLVM's default vector width, or unset it.",
     )
 
 

@@ -1,0 +1,93 @@
+"""Softmax kernels of the sequence translator's attention and output layer.
+
+The translator's attention normalises every decoder step's scores over the
+real steps of its encoder sequence, and its output layer takes the
+cross-entropy of a softmax over the output vocabulary at every real decoder
+step. In NumPy each is a chain of temporaries (mask, maximum, exponential,
+sum, division, logarithm, gathering the targets, the gradient); the kernels
+below make one pass over each row, with the vectorisable exponential of
+:mod:`skrnn._kernels._math`.
+
+Both compute in the dtype of their arrays (the loss itself is summed in
+float64); sums along a row run in a fixed order (no 'reassoc' flag), so
+results do not depend on the vector width.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._config import JIT_OPTIONS
+from ._math import fast_exp
+
+
+@njit(**JIT_OPTIONS)
+def masked_softmax(scores, lengths, out):
+    """Softmax over the first ``lengths[i]`` entries of every row of ``scores[i]``.
+
+    ``scores`` and ``out`` are (n, T_y, T_x); entries at or beyond
+    ``lengths[i]`` are never read and get weight 0, and a sequence of length
+    0 gets weights 0 throughout. ``out`` may be ``scores``.
+    """
+    n, n_rows, n_cols = scores.shape
+    for i in range(n):
+        L = lengths[i]
+        for t in range(n_rows):
+            row, dst = scores[i, t], out[i, t]
+            if L > 0:
+                top = row[0]
+                for s in range(1, L):
+                    top = max(top, row[s])
+                total = row.dtype.type(0.0)
+                for s in range(L):
+                    e = fast_exp(row[s] - top)
+                    dst[s] = e
+                    total += e
+                scale = row.dtype.type(1.0) / total
+                for s in range(L):
+                    dst[s] *= scale
+            for s in range(L, n_cols):
+                dst[s] = 0.0
+
+
+@njit(**JIT_OPTIONS)
+def softmax_cross_entropy(Z, targets, weights, dZ):
+    """Weighted cross-entropy of softmax outputs, and its gradient.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n, C)
+        Scores (logits).
+    targets : ndarray of shape (n,), dtype int
+        Class of every row, in ``[0, C)``.
+    weights : ndarray of shape (n,)
+        Weight of every row in the sum.
+    dZ : ndarray of shape (n, C)
+        Overwritten with the gradient of the loss w.r.t. ``Z``:
+        ``weights[i] * (softmax(Z[i]) - onehot(targets[i]))``.
+
+    Returns
+    -------
+    loss : float
+        ``-sum_i weights[i] * log softmax(Z[i])[targets[i]]``, summed in
+        float64.
+    """
+    n, n_classes = Z.shape
+    loss = 0.0
+    for i in range(n):
+        row, grad = Z[i], dZ[i]
+        top = row[0]
+        for j in range(1, n_classes):
+            top = max(top, row[j])
+        total = row.dtype.type(0.0)
+        for j in range(n_classes):
+            e = fast_exp(row[j] - top)
+            grad[j] = e
+            total += e
+        w = weights[i]
+        target = targets[i]
+        loss -= float(w) * (float(row[target] - top) - np.log(float(total)))
+        scale = w / total
+        for j in range(n_classes):
+            grad[j] *= scale
+        grad[target] -= w
+    return loss
