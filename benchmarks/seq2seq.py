@@ -8,7 +8,9 @@ state:
   and greedy decoding of a batch (all ``T_y`` steps), LSTM encoder and
   decoder of ``H = 64`` with Luong "general" attention, 20 input tokens,
   embeddings of 16, ``T_x = T_y = 10``, ``B`` in {32, 128}, 1 and 2 threads,
-  float32 (PyTorch's default dtype), median of repeated calls;
+  float32 (PyTorch's default dtype), median of repeated calls, each
+  configuration timed in ``--rounds`` rounds that alternate skrnn and
+  PyTorch, the median round reported;
 - ``addition``: :class:`skrnn.SequenceTranslator` on the two-digit addition
   task of :func:`skrnn.datasets.make_addition` with the settings of the
   PyTorch script (5,000 training sums, 1,000 held out, LSTM 128, embeddings
@@ -94,20 +96,41 @@ def _time_batch(B, threads, hidden=64, vocab=20, steps=10, dtype=np.float32):
         return _median_time(train_step), _median_time(decode)
 
 
-def time_steps(batch_sizes=(32, 128), threads=(1, 2)):
-    rows = []
-    for n_threads in threads:
-        for B in batch_sizes:
-            train, greedy = _time_batch(B, n_threads)
-            rows.append(
+def time_steps(batch_sizes=(32, 128), threads=(1, 2), torch_side=None, rounds=3):
+    """Training step and greedy decoding, skrnn and (if given) PyTorch.
+
+    Every configuration is timed ``rounds`` times, skrnn then PyTorch right
+    after it, and each side reports the median of its rounds: the machine
+    drifts over a run, and alternating puts both sides under the same drift.
+    Returns the skrnn rows and the PyTorch rows (None without PyTorch).
+    """
+    ours = {}
+    theirs = {}
+    for _ in range(rounds):
+        for n_threads in threads:
+            for B in batch_sizes:
+                ours.setdefault((n_threads, B), []).append(_time_batch(B, n_threads))
+                if torch_side is not None:
+                    (row,) = torch_side.time_steps((B,), (n_threads,))
+                    theirs.setdefault((n_threads, B), []).append(
+                        (row["train"], row["greedy"])
+                    )
+
+    def rows(times):
+        out = []
+        for (n_threads, B), values in times.items():
+            train, greedy = np.median(np.array(values), axis=0)
+            out.append(
                 {
                     "batch_size": B,
                     "threads": n_threads,
-                    "train": train,
-                    "greedy": greedy,
+                    "train": float(train),
+                    "greedy": float(greedy),
                 }
             )
-    return rows
+        return out
+
+    return rows(ours), (rows(theirs) if torch_side is not None else None)
 
 
 def _ids(source):
@@ -152,6 +175,9 @@ def main(argv=None):
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds of the step timings"
+    )
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
@@ -163,11 +189,11 @@ def main(argv=None):
             torch_side = None
     results = {"machine": platform.processor() or platform.machine()}
     if args.task in ("steps", "all"):
-        ours = time_steps(tuple(args.batch_sizes), tuple(args.threads))
-        results["steps"] = {"skrnn": ours}
-        theirs = None
-        if torch_side is not None:
-            theirs = torch_side.time_steps(tuple(args.batch_sizes), tuple(args.threads))
+        ours, theirs = time_steps(
+            tuple(args.batch_sizes), tuple(args.threads), torch_side, args.rounds
+        )
+        results["steps"] = {"skrnn": ours, "rounds": args.rounds}
+        if theirs is not None:
             results["steps"]["torch"] = theirs
         print(f"{'B':>5} {'threads':>7} {'train ms':>9} {'greedy ms':>9}", end="")
         print("  torch train / greedy ms   ratio train / greedy" if theirs else "")

@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ._kernels import ACTIVATION_CODES, CELL_GATES
+from ._kernels._dense import add_rows
 from ._losses import LOSS_ACTIVATION, OUT_ACTIVATIONS, loss_and_delta
 from ._runtime import layer_backward, layer_forward, store_width
 
@@ -532,4 +533,4 @@ class RecurrentNetwork(FlatNetwork):
         real = batch.step_mask()
         ids = batch.X[..., 0][real].astype(np.intp)
         dE[...] = 0.0
-        np.add.at(dE, ids, dX[real])
+        add_rows(dX[real], ids, dE)

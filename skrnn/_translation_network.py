@@ -23,10 +23,15 @@ import numpy as np
 from scipy.special import log_softmax
 from sklearn.utils import check_random_state
 
-from ._attention import _parameter_shapes, attention_backward, attention_forward
+from ._attention import (
+    _matmul,
+    _parameter_shapes,
+    attention_backward,
+    attention_forward,
+)
 from ._batching import Batch, make_batch
 from ._kernels import ACTIVATION_CODES
-from ._kernels._dense import masked_softmax, softmax_cross_entropy
+from ._kernels._dense import add_rows, masked_softmax, softmax_cross_entropy
 from ._network import (
     DirectionCache,
     FlatNetwork,
@@ -44,23 +49,11 @@ __all__ = ["DecoderBatch", "TranslationNetwork", "make_decoder_batch"]
 # Rows per chunk below which a decoding step runs in one thread.
 _STEP_ROWS_PER_CHUNK = 64
 
-# Largest one-hot matrix (entries) worth building for an embedding gradient.
-_ONE_HOT_LIMIT = 1 << 22
-
 
 def _scatter_rows(dE, ids, dX):
-    """``dE[ids[j]] = sum of dX[j]``: embedding gradient, by one GEMM.
-
-    A one-hot matrix product is much faster than ``np.add.at`` for the
-    vocabularies of a translator.
-    """
-    if len(dE) * len(ids) > _ONE_HOT_LIMIT:
-        dE[...] = 0
-        np.add.at(dE, ids, dX)
-        return
-    one_hot = np.zeros((len(dE), len(ids)), dX.dtype)
-    one_hot[ids, np.arange(len(ids))] = 1
-    dE[...] = one_hot @ dX
+    """``dE[ids[j]] = sum of dX[j]``: an embedding's gradient."""
+    dE[...] = 0
+    add_rows(np.ascontiguousarray(dX), ids, dE)
 
 
 @dataclass
@@ -672,9 +665,9 @@ class TranslationNetwork(FlatNetwork):
             mask = np.arange(E.shape[1]) < batch.lengths.reshape(-1)[rows][:, None]
             E *= mask[:, :, None]
             if self.attention == "general":
-                keys = E @ P["attention.weight"].T
+                keys = _matmul(E, P["attention.weight"].T)
             elif self.attention == "additive":
-                keys = E @ P["attention.key.weight"].T
+                keys = _matmul(E, P["attention.key.weight"].T)
             else:
                 keys = E
             state += [E, keys, mask]
@@ -691,7 +684,7 @@ class TranslationNetwork(FlatNetwork):
             hidden = np.tanh(query[:, None, :] + keys)
             scores = hidden @ P["attention.v.weight"][0]
         else:
-            scores = np.einsum("nk,ntk->nt", h, keys)
+            scores = (keys @ h[:, :, None])[:, :, 0]
         # The real steps are a prefix of each row.
         n, T_x = scores.shape
         alpha = np.empty((n, T_x), scores.dtype)
@@ -700,13 +693,10 @@ class TranslationNetwork(FlatNetwork):
             mask.sum(axis=1),
             alpha.reshape(n, 1, T_x),
         )
-        context = np.einsum("nt,ntk->nk", alpha, E)
-        W_c = P["attention.combine.weight"]
-        K = E.shape[2]
-        H_tilde = np.tanh(
-            context @ W_c[:, :K].T + h @ W_c[:, K:].T + P["attention.combine.bias"]
-        )
-        return H_tilde, alpha
+        context = (alpha[:, None, :] @ E)[:, 0]
+        H_tilde = np.concatenate([context, h], axis=1) @ P["attention.combine.weight"].T
+        H_tilde += P["attention.combine.bias"]
+        return np.tanh(H_tilde, out=H_tilde), alpha
 
     def decoder_step(self, theta, tokens, state, *, return_attention=False):
         """One decoder step for all rows: ``(log_probs, new_state)``.

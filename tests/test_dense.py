@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import log_softmax
 
-from skrnn._kernels._dense import masked_softmax, softmax_cross_entropy
+from skrnn._kernels._dense import add_rows, masked_softmax, softmax_cross_entropy
 
 
 def naive_masked_softmax(scores, lengths):
@@ -105,4 +105,26 @@ def test_softmax_cross_entropy_propagates_nan():
     dZ = np.empty_like(Z)
     loss = softmax_cross_entropy(Z, np.array([0, 1]), np.ones(2), dZ)
     assert np.isnan(loss)
-    assert np.isnan(dZ[0]).all() and np.isfinite(dZ[1]).all()
+    assert np.isnan(dZ[0]).all()
+    assert np.isfinite(dZ[1]).all()
+
+
+@settings(max_examples=30)
+@given(
+    n=st.integers(0, 40),
+    V=st.integers(1, 6),
+    D=st.integers(1, 5),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_add_rows_sums_like_np_add_at_bit_for_bit(n, V, D, dtype, seed):
+    """Same additions in the same order as ``np.add.at``: equal bits."""
+    rng = np.random.default_rng(seed)
+    dX = rng.normal(size=(n, D)).astype(dtype) * 10.0 ** rng.integers(-3, 4, (n, 1))
+    ids = rng.integers(0, V, size=n)
+    start = rng.normal(size=(V, D)).astype(dtype)
+    expected = start.copy()
+    np.add.at(expected, ids, dX)
+    got = start.copy()
+    add_rows(dX, ids, got)
+    np.testing.assert_array_equal(got, expected)

@@ -1,4 +1,4 @@
-"""Softmax kernels of the sequence translator's attention and output layer.
+"""Row-wise kernels outside the recurrent layers: softmaxes, embedding gradients.
 
 The translator's attention normalises every decoder step's scores over the
 real steps of its encoder sequence, and its output layer takes the
@@ -6,7 +6,9 @@ cross-entropy of a softmax over the output vocabulary at every real decoder
 step. In NumPy each is a chain of temporaries (mask, maximum, exponential,
 sum, division, logarithm, gathering the targets, the gradient); the kernels
 below make one pass over each row, with the vectorisable exponential of
-:mod:`skrnn._kernels._math`.
+:mod:`skrnn._kernels._math`. :func:`add_rows` scatters the input gradient of
+every step into its token's row of an embedding's gradient, in the order of
+the steps (as ``np.add.at`` does, without its per-element dispatch).
 
 Both compute in the dtype of their arrays (the loss itself is summed in
 float64); sums along a row run in a fixed order (no 'reassoc' flag), so
@@ -91,3 +93,22 @@ def softmax_cross_entropy(Z, targets, weights, dZ):
             grad[j] *= scale
         grad[target] -= w
     return loss
+
+
+@njit(**JIT_OPTIONS)
+def add_rows(dX, ids, dE):
+    """``dE[ids[j]] += dX[j]`` for ``j = 0, 1, ...`` in turn.
+
+    Parameters
+    ----------
+    dX : ndarray of shape (n, D)
+        Gradients of the embedded steps.
+    ids : ndarray of shape (n,), dtype int
+        Token of every step, in ``[0, len(dE))``.
+    dE : ndarray of shape (V, D)
+        Embedding gradient, added to.
+    """
+    for j in range(ids.shape[0]):
+        row, src = dE[ids[j]], dX[j]
+        for k in range(src.shape[0]):
+            row[k] += src[k]
