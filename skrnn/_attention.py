@@ -36,6 +36,7 @@ from sklearn.utils import check_random_state
 
 from ._compat import Interval, Options, StrOptions, validate_params
 from ._kernels._dense import masked_softmax
+from ._runtime import matmul, matmul_tn
 
 __all__ = [
     "ATTENTION_KINDS",
@@ -226,8 +227,18 @@ def _padded(enc_lengths, T_x):
 
 def _matmul(A, B):
     """``A @ B`` for ``A`` of shape (n, T, I) as one 2-D GEMM (numpy would
-    multiply the ``n`` matrices one by one)."""
-    return (A.reshape(-1, A.shape[-1]) @ B).reshape(A.shape[:-1] + (B.shape[1],))
+    multiply the ``n`` matrices one by one), its rows split over the chunk
+    threads (:func:`skrnn._runtime.matmul`)."""
+    A2 = np.ascontiguousarray(A.reshape(-1, A.shape[-1]))
+    return matmul(A2, B).reshape(A.shape[:-1] + (B.shape[1],))
+
+
+def _weight_gradient(dY, X):
+    """``dY.T @ X`` over the rows of both (flattened to 2-D), for a weight's
+    gradient (:func:`skrnn._runtime.matmul_tn`)."""
+    dY2 = np.ascontiguousarray(dY.reshape(-1, dY.shape[-1]))
+    X2 = np.ascontiguousarray(X.reshape(-1, X.shape[-1]))
+    return matmul_tn(dY2, X2)
 
 
 def attention_forward(kind, H_dec, E, enc_lengths, params):
@@ -393,9 +404,7 @@ def attention_backward(kind, dH_tilde, cache, params):
     flat_dZ = dZ.reshape(-1, dZ.shape[2])
     combined = cache["combined"]
     dparams = {
-        "attention.combine.weight": _matmul(
-            flat_dZ.T, combined.reshape(-1, combined.shape[2])
-        ),
+        "attention.combine.weight": _weight_gradient(dZ, combined),
         "attention.combine.bias": flat_dZ.sum(axis=0),
     }
     dcombined = _matmul(dZ, params["attention.combine.weight"])
@@ -413,9 +422,7 @@ def attention_backward(kind, dH_tilde, cache, params):
         W_a = params["attention.weight"]
         dprojected = dscores @ E
         dH_dec += _matmul(dprojected, W_a.T)
-        dparams["attention.weight"] = _matmul(
-            H_dec.reshape(-1, H_dec.shape[2]).T, dprojected.reshape(-1, K)
-        )
+        dparams["attention.weight"] = _weight_gradient(H_dec, dprojected)
         dE += dscores.transpose(0, 2, 1) @ cache["projected"]
     else:
         hidden = cache["hidden"]  # (n, T_y, T_x, H)
@@ -433,12 +440,8 @@ def attention_backward(kind, dH_tilde, cache, params):
         dkeys = dpre.sum(axis=1)  # (n, T_x, H)
         dH_dec += _matmul(dqueries, params["attention.query.weight"])
         dE += _matmul(dkeys, params["attention.key.weight"])
-        dparams["attention.query.weight"] = _matmul(
-            dqueries.reshape(-1, A).T, H_dec.reshape(-1, H_dec.shape[2])
-        )
-        dparams["attention.key.weight"] = _matmul(
-            dkeys.reshape(-1, A).T, E.reshape(-1, K)
-        )
+        dparams["attention.query.weight"] = _weight_gradient(dqueries, H_dec)
+        dparams["attention.key.weight"] = _weight_gradient(dkeys, E)
     if cache["padded"]:
         dE *= mask[:, :, None]
     order = _parameter_shapes(kind, H_dec.shape[2], K)

@@ -128,3 +128,38 @@ def test_add_rows_sums_like_np_add_at_bit_for_bit(n, V, D, dtype, seed):
     got = start.copy()
     add_rows(dX, ids, got)
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_rows", [10, 600, 1281])
+def test_products_split_over_threads_match_numpy(dtype, n_rows):
+    """Row blocks give the single GEMM's bits; weight gradients sum blocks."""
+    import numba
+
+    from skrnn._runtime import matmul, matmul_tn, session
+
+    rng = np.random.default_rng(n_rows)
+    A = rng.normal(size=(n_rows, 24)).astype(dtype)
+    W = rng.normal(size=(7, 24)).astype(dtype)
+    dY = rng.normal(size=(n_rows, 7)).astype(dtype)
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with session():
+            product = matmul(A, W.T)
+            gradient = matmul_tn(dY, A)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(product, A @ W.T)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(gradient, dY.T @ A, rtol=tol, atol=tol * n_rows)
+    assert product.dtype == gradient.dtype == dtype
+
+
+def test_products_fall_back_to_numpy_for_other_operands():
+    from skrnn._runtime import matmul, matmul_tn
+
+    A = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(matmul(A.astype(int), A.T.astype(int)), A @ A.T)
+    np.testing.assert_array_equal(matmul(A[:, ::-1], A.T), A[:, ::-1] @ A.T)
+    np.testing.assert_array_equal(matmul_tn(A, A.astype(np.float32)), A.T @ A)

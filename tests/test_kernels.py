@@ -588,7 +588,7 @@ def test_chunks_run_once_and_do_not_wait_for_a_busy_pool():
     import threading
     import time
 
-    from skrnn._runtime._dispatch import _chunk_pool, _run_chunks
+    from skrnn._runtime._dispatch import _chunk_pool, run_chunks
 
     pool = _chunk_pool()
     release = threading.Event()
@@ -615,7 +615,7 @@ def test_chunks_run_once_and_do_not_wait_for_a_busy_pool():
                 seen.append(c)
 
         start = time.perf_counter()
-        _run_chunks(run, 4)
+        run_chunks(run, 4)
         assert time.perf_counter() - start < 10  # ran inline, did not wait
         assert sorted(seen) == [0, 1, 2, 3]
     finally:
@@ -624,27 +624,27 @@ def test_chunks_run_once_and_do_not_wait_for_a_busy_pool():
         other.join()
     # With free workers every chunk still runs exactly once.
     seen.clear()
-    _run_chunks(run, 3)
+    run_chunks(run, 3)
     assert sorted(seen) == [0, 1, 2]
 
 
 @pytest.mark.parametrize("failing", [0, 1])
 def test_chunk_errors_propagate(failing):
-    from skrnn._runtime._dispatch import _run_chunks
+    from skrnn._runtime._dispatch import run_chunks
 
     def run(c):
         if c == failing:
             raise RuntimeError(f"chunk {c}")
 
     with pytest.raises(RuntimeError, match=f"chunk {failing}"):
-        _run_chunks(run, 2)
+        run_chunks(run, 2)
 
 
-def test_concurrent_sessions_run_chunks_in_their_own_thread():
+def test_concurrent_sessionsrun_chunks_in_their_own_thread():
     import threading
 
     from skrnn._runtime import session
-    from skrnn._runtime._dispatch import _run_chunks
+    from skrnn._runtime._dispatch import run_chunks
 
     threads = []
 
@@ -652,9 +652,9 @@ def test_concurrent_sessions_run_chunks_in_their_own_thread():
         threads.append(threading.get_ident())
 
     with session():
-        _run_chunks(run, 3)
+        run_chunks(run, 3)
         assert len(threads) == 3
         with session():  # a second fit running at the same time
             threads.clear()
-            _run_chunks(run, 3)
+            run_chunks(run, 3)
             assert set(threads) == {threading.get_ident()}

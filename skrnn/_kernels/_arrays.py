@@ -88,3 +88,15 @@ def _add_row_sums(A, ones, out):
     sums = np.dot(A, ones)
     for i in range(out.shape[0]):
         out[i] += sums[i]
+
+
+@njit(**JIT_OPTIONS)
+def _product_into(A, B, out):
+    """Overwrite ``out`` ``(n, p)`` with ``A @ B`` (one GEMM)."""
+    np.dot(A, B, out=out)
+
+
+@njit(**JIT_OPTIONS)
+def _product(A, B):
+    """``A @ B`` as a new array (one GEMM)."""
+    return np.dot(A, B)

@@ -18,6 +18,7 @@ import numba
 import numpy as np
 
 from .._kernels import CELL_GATES, STORE_WIDTHS
+from .._kernels._arrays import _product, _product_into
 from .._kernels._gru import _gru_backward_chunk, _gru_forward_chunk
 from .._kernels._lstm import _lstm_backward_chunk, _lstm_forward_chunk
 from .._kernels._rnn import _rnn_backward_chunk, _rnn_forward_chunk
@@ -28,6 +29,8 @@ __all__ = [
     "forget_after_fork",
     "layer_backward",
     "layer_forward",
+    "matmul",
+    "matmul_tn",
     "max_threads",
     "n_chunks",
     "store_width",
@@ -119,7 +122,7 @@ def _chunk_pool():
     return _pool
 
 
-def _run_chunks(run_chunk, n_chunks):
+def run_chunks(run_chunk, n_chunks):
     """Call ``run_chunk(c)`` for every chunk ``c``, concurrently.
 
     Chunk 0 runs in the calling thread, the others on the pool's workers (or
@@ -134,6 +137,78 @@ def _run_chunks(run_chunk, n_chunks):
             run_chunk(c)
         return
     _chunk_pool().run(run_chunk, n_chunks)
+
+
+# Rows of a matrix product per chunk below which it runs in one thread: a
+# hand-off to another thread costs about as much as a GEMM of 64 by 64
+# weights over this many rows.
+MIN_PRODUCT_ROWS = 256
+
+
+def _product_chunks(A, B, n_rows):
+    """Chunks to split a product over ``n_rows`` rows into (1: don't split)."""
+    if (
+        A.dtype != B.dtype
+        or A.dtype not in (np.float32, np.float64)
+        or A.ndim != 2
+        or B.ndim != 2
+        or not A.flags.c_contiguous
+        or not (B.flags.c_contiguous or B.flags.f_contiguous)
+        or concurrent_sessions()
+    ):
+        return 1
+    return max(1, min(numba.get_num_threads(), n_rows // MIN_PRODUCT_ROWS))
+
+
+def _row_bounds(n_rows, n_parts):
+    return [n_rows * c // n_parts for c in range(n_parts + 1)]
+
+
+def matmul(A, B):
+    """``A @ B`` for matrices, the rows of ``A`` split over the chunk threads.
+
+    The products of the translator's attention and output layer run between
+    the recurrent layers, while the chunk threads would wait; each chunk
+    multiplies a block of rows, so every element of the result is the same
+    product as in one GEMM. Falls back to ``A @ B`` (one thread) for small
+    or non-contiguous operands, other dtypes and concurrent sessions.
+    """
+    n_parts = _product_chunks(A, B, A.shape[0])
+    if n_parts == 1:
+        return A @ B
+    out = np.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
+    bounds = _row_bounds(A.shape[0], n_parts)
+
+    def run_chunk(c):
+        rows = slice(bounds[c], bounds[c + 1])
+        _product_into(A[rows], B, out[rows])
+
+    run_chunks(run_chunk, n_parts)
+    return out
+
+
+def matmul_tn(A, B):
+    """``A.T @ B`` for matrices with many rows (a weight gradient), split over threads.
+
+    Each chunk multiplies a block of the shared rows; the partial products
+    are summed in chunk order, so the result depends on the number of
+    threads (as the recurrent layers' gradients do) but not on timing.
+    """
+    n_parts = _product_chunks(A, B, A.shape[0])
+    if n_parts == 1 or not B.flags.c_contiguous:
+        return A.T @ B
+    bounds = _row_bounds(A.shape[0], n_parts)
+    parts = [None] * n_parts
+
+    def run_chunk(c):
+        rows = slice(bounds[c], bounds[c + 1])
+        parts[c] = _product(A[rows].T, B[rows])
+
+    run_chunks(run_chunk, n_parts)
+    total = parts[0]
+    for part in parts[1:]:
+        total += part
+    return total
 
 
 def store_width(cell, hidden_size):
@@ -248,7 +323,7 @@ def layer_forward(
 
     else:
         raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")
-    _run_chunks(run_chunk, X.shape[0])
+    run_chunks(run_chunk, X.shape[0])
 
 
 def layer_backward(
@@ -332,7 +407,7 @@ def layer_backward(
 
     else:
         raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")
-    _run_chunks(run_chunk, n_chunks)
+    run_chunks(run_chunk, n_chunks)
     for chunk_grads in per_chunk[1:]:
         for total, g in zip(grads, chunk_grads):
             total += g
