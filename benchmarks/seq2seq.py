@@ -10,7 +10,8 @@ state:
   embeddings of 16, ``T_x = T_y = 10``, ``B`` in {32, 128}, 1 and 2 threads,
   float32 (PyTorch's default dtype), median of repeated calls, each
   configuration timed in ``--rounds`` rounds that alternate skrnn and
-  PyTorch, the median round reported;
+  PyTorch, the median round reported; and the matrix products of a
+  training step alone (:func:`blas_floor`), the bound that BLAS sets;
 - ``addition``: :class:`skrnn.SequenceTranslator` on the two-digit addition
   task of :func:`skrnn.datasets.make_addition` with the settings of the
   PyTorch script (5,000 training sums, 1,000 held out, LSTM 128, embeddings
@@ -37,9 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from skrnn import SequenceTranslator  # noqa: E402
 from skrnn._batching import make_batch  # noqa: E402
+from skrnn._kernels._arrays import _product_into  # noqa: E402
 from skrnn._network import Workspace  # noqa: E402
 from skrnn._optimizers import AdamOptimizer  # noqa: E402
 from skrnn._runtime import session  # noqa: E402
+from skrnn._runtime._dispatch import _block_steps  # noqa: E402
 from skrnn._translation_network import (  # noqa: E402
     TranslationNetwork,
     make_decoder_batch,
@@ -94,6 +97,59 @@ def _time_batch(B, threads, hidden=64, vocab=20, steps=10, dtype=np.float32):
 
     with session():
         return _median_time(train_step), _median_time(decode)
+
+
+def blas_floor(B, hidden=64, vocab=20, steps=10, embedding=16, dtype=np.float32):
+    """Seconds of the matrix products alone of one training step, one thread.
+
+    The GEMMs that a training step of :func:`_time_batch` makes (LSTM encoder
+    and decoder forward and backward, blocks of steps as the runtime makes
+    them; Luong "general" attention; output layer), each timed on its own
+    at its shape and summed, with BLAS on one thread. No implementation of
+    the same model on this BLAS trains faster than this.
+    """
+    numba.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    G, H, E, V, T = 4 * hidden, hidden, embedding, vocab, steps
+    n_block = _block_steps(B, T, B * G * np.dtype(dtype).itemsize)
+    n_blocks, width = -(-T // n_block), n_block * B
+    R = B * T  # decoder steps of the batch, all real here
+    # (times per step, m, k, n, transposed first factor)
+    products = [
+        (2 * T, G, H, B, False),  # recurrent product, forward
+        (2 * n_blocks, G, E, width, False),  # input projection of a block
+        (2 * T, H, G, B, True),  # recurrent gradient
+        (2 * n_blocks, G, width, H, False),  # dW_hh of a block
+        (2 * n_blocks, G, width, E, False),  # dW_ih of a block
+        (2 * n_blocks, width, G, E, True),  # input gradient of a block
+        (1, R, H, H, False),  # attention: projected queries
+        (1, R, 2 * H, H, False),  # attention: combine
+        (1, H, R, 2 * H, True),  # attention: combine weight gradient
+        (1, R, H, 2 * H, False),  # attention: combine input gradient
+        (1, R, H, H, False),  # attention: query gradient
+        (1, H, R, H, True),  # attention: weight gradient
+        (1, R, H, V, False),  # output layer
+        (1, V, R, H, True),  # output weight gradient
+        (1, R, V, H, False),  # output input gradient
+    ]
+    total = 0.0
+    with session():
+        for count, m, k, n, transposed in products:
+            A = rng.normal(size=(k, m) if transposed else (m, k)).astype(dtype)
+            A = A.T if transposed else A
+            W = rng.normal(size=(k, n)).astype(dtype)
+            out = np.empty((m, n), dtype)
+            seconds = _median_time(
+                lambda A=A, W=W, out=out: _product_into(A, W, out), 5, 51
+            )
+            total += count * seconds
+        # The stacked per-sequence products of the attention: scores,
+        # context and their gradients.
+        Q = rng.normal(size=(B, T, H)).astype(dtype)
+        alpha = rng.random((B, T, T)).astype(dtype)
+        total += 3 * _median_time(lambda: Q @ Q.transpose(0, 2, 1), 5, 51)
+        total += 4 * _median_time(lambda: alpha @ Q, 5, 51)
+    return total
 
 
 def time_steps(batch_sizes=(32, 128), threads=(1, 2), torch_side=None, rounds=3):
@@ -195,6 +251,10 @@ def main(argv=None):
         results["steps"] = {"skrnn": ours, "rounds": args.rounds}
         if theirs is not None:
             results["steps"]["torch"] = theirs
+        floors = {B: blas_floor(B) for B in args.batch_sizes}
+        results["steps"]["blas_floor_one_thread"] = {
+            str(B): v for B, v in floors.items()
+        }
         print(f"{'B':>5} {'threads':>7} {'train ms':>9} {'greedy ms':>9}", end="")
         print("  torch train / greedy ms   ratio train / greedy" if theirs else "")
         for k, row in enumerate(ours):
@@ -210,6 +270,10 @@ def main(argv=None):
                     f"{row['greedy'] / t['greedy']:.2f}"
                 )
             print(line)
+        print(
+            "matrix products alone of a training step, one thread: "
+            + ", ".join(f"B={B} {1e3 * v:.2f} ms" for B, v in floors.items())
+        )
     if args.task in ("addition", "all"):
         result = train_addition(epochs=args.epochs)
         results["addition"] = {"skrnn": result}
