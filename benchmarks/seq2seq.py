@@ -52,6 +52,24 @@ from skrnn.datasets import make_addition  # noqa: E402
 INPUT_CHARS = "0123456789+"
 
 
+def _blas_description():
+    """The CPU as LLVM names it and the BLAS libraries loaded, with their kernels."""
+    import llvmlite.binding as llvm
+    import scipy.linalg  # noqa: F401  (loads the BLAS that Numba calls)
+    from threadpoolctl import threadpool_info
+
+    blas = [
+        {
+            "library": Path(info["filepath"]).name,
+            "version": info.get("version"),
+            "kernels": info.get("architecture"),
+        }
+        for info in threadpool_info()
+        if info.get("user_api") == "blas"
+    ]
+    return {"cpu": llvm.get_host_cpu_name(), "blas": blas}
+
+
 def _median_time(fn, warmup=3, repeats=15):
     for _ in range(warmup):
         fn()
@@ -244,6 +262,7 @@ def main(argv=None):
         except ImportError:
             torch_side = None
     results = {"machine": platform.processor() or platform.machine()}
+    results.update(_blas_description())
     if args.task in ("steps", "all"):
         ours, theirs = time_steps(
             tuple(args.batch_sizes), tuple(args.threads), torch_side, args.rounds
