@@ -107,10 +107,12 @@ def _time_batch(B, threads, hidden=64, vocab=20, steps=10, dtype=np.float32):
         optimizer.step(theta, grad)
 
     def decode():
+        # As SequenceTranslator.predict decodes: parameter views made once.
+        views = network.views(theta)
         state = network.initial_decoder_state(theta, batch)
         tokens = np.full(B, network.start_id)
         for _ in range(steps):
-            log_probs, state = network.decoder_step(theta, tokens, state)
+            log_probs, state = network.decoder_step(theta, tokens, state, views=views)
             tokens = log_probs.argmax(axis=1)
 
     with session():

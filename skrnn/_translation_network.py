@@ -31,7 +31,12 @@ from ._attention import (
 )
 from ._batching import Batch, make_batch
 from ._kernels import ACTIVATION_CODES
-from ._kernels._dense import add_rows, masked_softmax, softmax_cross_entropy
+from ._kernels._dense import (
+    add_rows,
+    log_softmax_rows,
+    masked_softmax,
+    softmax_cross_entropy,
+)
 from ._network import (
     DirectionCache,
     FlatNetwork,
@@ -698,13 +703,15 @@ class TranslationNetwork(FlatNetwork):
         H_tilde += P["attention.combine.bias"]
         return np.tanh(H_tilde, out=H_tilde), alpha
 
-    def decoder_step(self, theta, tokens, state, *, return_attention=False):
+    def decoder_step(self, theta, tokens, state, *, views=None, return_attention=False):
         """One decoder step for all rows: ``(log_probs, new_state)``.
 
         ``tokens`` ``(rows,)`` are the previous tokens, ``state`` as
         :meth:`initial_decoder_state` returns it (rows in any order).
+        ``views``, if given, is ``self.views(theta)``, made once for all the
+        steps of a decoding.
         """
-        P = self.views(theta)
+        P = self.views(theta) if views is None else views
         dtype = theta.dtype
         n = len(tokens)
         act = ACTIVATION_CODES[self.activation]
@@ -740,10 +747,10 @@ class TranslationNetwork(FlatNetwork):
         if self.attention is not None:
             top, alpha = self._attend_step(P, top, *state[-3:])
             new_state += state[-3:]
-        logits = top @ P["output.weight"].T + P["output.bias"]
-        logits = logits.astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        logits = top @ P["output.weight"].T
+        logits += P["output.bias"]
+        log_probs = np.empty(logits.shape, np.float64)
+        log_softmax_rows(logits, log_probs)
         if return_attention:
             return log_probs, tuple(new_state), alpha
         return log_probs, tuple(new_state)

@@ -277,10 +277,11 @@ class SequenceTranslator(BaseRecurrent):
     def _decode(self, sequences, beam_width=1):
         """Token ids of the decoded output of every sequence."""
         network, theta = self._network, self._theta
+        views = network.views(theta)
         out = [None] * len(sequences)
 
         def step(tokens, state):
-            return network.decoder_step(theta, tokens, state)
+            return network.decoder_step(theta, tokens, state, views=views)
 
         with session():
             for idx, batch in self._blocks(sequences):

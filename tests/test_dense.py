@@ -6,7 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import log_softmax
 
-from skrnn._kernels._dense import add_rows, masked_softmax, softmax_cross_entropy
+from skrnn._kernels._dense import (
+    add_rows,
+    log_softmax_rows,
+    masked_softmax,
+    softmax_cross_entropy,
+)
 
 
 def naive_masked_softmax(scores, lengths):
@@ -163,3 +168,19 @@ def test_products_fall_back_to_numpy_for_other_operands():
     np.testing.assert_array_equal(matmul(A.astype(int), A.T.astype(int)), A @ A.T)
     np.testing.assert_array_equal(matmul(A[:, ::-1], A.T), A[:, ::-1] @ A.T)
     np.testing.assert_array_equal(matmul_tn(A, A.astype(np.float32)), A.T @ A)
+
+
+@settings(max_examples=30)
+@given(
+    n=st.integers(0, 6),
+    n_classes=st.integers(1, 12),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    scale=st.sampled_from([1.0, 50.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_log_softmax_rows_matches_scipy_in_float64(n, n_classes, dtype, scale, seed):
+    Z = (scale * np.random.default_rng(seed).normal(size=(n, n_classes))).astype(dtype)
+    out = np.empty(Z.shape, np.float64)
+    log_softmax_rows(Z, out)
+    expected = log_softmax(Z.astype(np.float64), axis=1)
+    np.testing.assert_allclose(out, expected, atol=1e-13)

@@ -52,6 +52,30 @@ def masked_softmax(scores, lengths, out):
 
 
 @njit(**JIT_OPTIONS)
+def log_softmax_rows(Z, out):
+    """Log-softmax of every row of ``Z`` (n, C), computed and written in float64.
+
+    ``out`` (n, C) float64 receives ``Z[i] - max(Z[i]) - log(sum(exp(...)))``;
+    the scores of a decoding step in the precision that beam search adds them
+    up in.
+    """
+    n, n_classes = Z.shape
+    for i in range(n):
+        row, dst = Z[i], out[i]
+        top = float(row[0])
+        for j in range(1, n_classes):
+            top = max(top, float(row[j]))
+        total = 0.0
+        for j in range(n_classes):
+            shifted = float(row[j]) - top
+            dst[j] = shifted
+            total += fast_exp(shifted)
+        log_total = np.log(total)
+        for j in range(n_classes):
+            dst[j] -= log_total
+
+
+@njit(**JIT_OPTIONS)
 def softmax_cross_entropy(Z, targets, weights, dZ):
     """Weighted cross-entropy of softmax outputs, and its gradient.
 
