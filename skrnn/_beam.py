@@ -140,8 +140,11 @@ def greedy_search(step, state, n_sequences, *, max_length, start_id, end_id):
         going = tokens != end_id
         for i, token in zip(active[going], tokens[going]):
             sequences[i].append(token)
-        active, tokens = active[going], tokens[going]
-        state = tuple(array[going] for array in state)
+        if not going.all():
+            # Finished rows leave the state; while none finish, the state
+            # (the encoder outputs among it) is not copied.
+            active, tokens = active[going], tokens[going]
+            state = tuple(array[going] for array in state)
     return [np.asarray(s, dtype=np.intp) for s in sequences], total
 
 

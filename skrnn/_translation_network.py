@@ -653,7 +653,8 @@ class TranslationNetwork(FlatNetwork):
         A tuple of arrays with one row per sequence: ``h`` and ``c`` of each
         decoder layer (``c`` of width 0 but for LSTM), then, with attention,
         the encoder outputs ``(n, T_x, K)`` (zero on padding), their keys
-        for the attention scores and the mask ``(n, T_x)`` of real steps.
+        for the attention scores and the number of real encoder steps ``(n,)``
+        (int64).
         """
         P = self.views(theta)
         layers = self.encode(theta, batch)
@@ -667,18 +668,18 @@ class TranslationNetwork(FlatNetwork):
             state += [bridge.h0[0], bridge.c0[0]]
         if self.attention is not None:
             E = _to_rows(layers[-1].outputs)[rows]
-            mask = np.arange(E.shape[1]) < batch.lengths.reshape(-1)[rows][:, None]
-            E *= mask[:, :, None]
+            lengths = batch.lengths.reshape(-1)[rows].astype(np.int64)
+            E *= (np.arange(E.shape[1]) < lengths[:, None])[:, :, None]
             if self.attention == "general":
                 keys = _matmul(E, P["attention.weight"].T)
             elif self.attention == "additive":
                 keys = _matmul(E, P["attention.key.weight"].T)
             else:
                 keys = E
-            state += [E, keys, mask]
+            state += [E, keys, lengths]
         return tuple(state)
 
-    def _attend_step(self, P, h, E, keys, mask):
+    def _attend_step(self, P, h, E, keys, lengths):
         """Attentional state and weights of one decoder step, ``h`` ``(n, H)``.
 
         The step-wise form of :func:`skrnn._attention.attention_forward`,
@@ -690,12 +691,11 @@ class TranslationNetwork(FlatNetwork):
             scores = hidden @ P["attention.v.weight"][0]
         else:
             scores = (keys @ h[:, :, None])[:, :, 0]
-        # The real steps are a prefix of each row.
         n, T_x = scores.shape
         alpha = np.empty((n, T_x), scores.dtype)
         masked_softmax(
             np.ascontiguousarray(scores).reshape(n, 1, T_x),
-            mask.sum(axis=1),
+            lengths,
             alpha.reshape(n, 1, T_x),
         )
         context = (alpha[:, None, :] @ E)[:, 0]
