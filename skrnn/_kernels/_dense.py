@@ -23,6 +23,20 @@ from ._math import fast_exp
 
 
 @njit(**JIT_OPTIONS)
+def _shifted_exp(row, n, dst):
+    """``dst[:n] = exp(row[:n] - max(row[:n]))``; returns the maximum and the sum."""
+    top = row[0]
+    for j in range(1, n):
+        top = max(top, row[j])
+    total = row.dtype.type(0.0)
+    for j in range(n):
+        e = fast_exp(row[j] - top)
+        dst[j] = e
+        total += e
+    return top, total
+
+
+@njit(**JIT_OPTIONS)
 def masked_softmax(scores, lengths, out):
     """Softmax over the first ``lengths[i]`` entries of every row of ``scores[i]``.
 
@@ -36,14 +50,7 @@ def masked_softmax(scores, lengths, out):
         for t in range(n_rows):
             row, dst = scores[i, t], out[i, t]
             if L > 0:
-                top = row[0]
-                for s in range(1, L):
-                    top = max(top, row[s])
-                total = row.dtype.type(0.0)
-                for s in range(L):
-                    e = fast_exp(row[s] - top)
-                    dst[s] = e
-                    total += e
+                _, total = _shifted_exp(row, L, dst)
                 scale = row.dtype.type(1.0) / total
                 for s in range(L):
                     dst[s] *= scale
@@ -101,14 +108,7 @@ def softmax_cross_entropy(Z, targets, weights, dZ):
     loss = 0.0
     for i in range(n):
         row, grad = Z[i], dZ[i]
-        top = row[0]
-        for j in range(1, n_classes):
-            top = max(top, row[j])
-        total = row.dtype.type(0.0)
-        for j in range(n_classes):
-            e = fast_exp(row[j] - top)
-            grad[j] = e
-            total += e
+        top, total = _shifted_exp(row, n_classes, grad)
         w = weights[i]
         target = targets[i]
         loss -= float(w) * (float(row[target] - top) - np.log(float(total)))
