@@ -26,7 +26,7 @@ def naive_masked_softmax(scores, lengths):
     return out
 
 
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(0, 5),
     T_y=st.integers(1, 4),
@@ -65,7 +65,7 @@ def naive_cross_entropy(Z, targets, weights):
     return loss, weights[:, None] * (np.exp(log_p) - onehot)
 
 
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(0, 7),
     n_classes=st.integers(1, 12),
@@ -114,7 +114,7 @@ def test_softmax_cross_entropy_propagates_nan():
     assert np.isfinite(dZ[1]).all()
 
 
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)
 @given(
     n=st.integers(0, 40),
     V=st.integers(1, 6),
@@ -170,7 +170,7 @@ def test_products_fall_back_to_numpy_for_other_operands():
     np.testing.assert_array_equal(matmul_tn(A, A.astype(np.float32)), A.T @ A)
 
 
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)
 @given(
     n=st.integers(0, 6),
     n_classes=st.integers(1, 12),

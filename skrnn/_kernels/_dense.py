@@ -69,12 +69,12 @@ def log_softmax_rows(Z, out):
     n, n_classes = Z.shape
     for i in range(n):
         row, dst = Z[i], out[i]
-        top = float(row[0])
+        top = np.float64(row[0])
         for j in range(1, n_classes):
-            top = max(top, float(row[j]))
+            top = max(top, np.float64(row[j]))
         total = 0.0
         for j in range(n_classes):
-            shifted = float(row[j]) - top
+            shifted = np.float64(row[j]) - top
             dst[j] = shifted
             total += fast_exp(shifted)
         log_total = np.log(total)
@@ -111,7 +111,9 @@ def softmax_cross_entropy(Z, targets, weights, dZ):
         top, total = _shifted_exp(row, n_classes, grad)
         w = weights[i]
         target = targets[i]
-        loss -= float(w) * (float(row[target] - top) - np.log(float(total)))
+        loss -= np.float64(w) * (
+            np.float64(row[target] - top) - np.log(np.float64(total))
+        )
         scale = w / total
         for j in range(n_classes):
             grad[j] *= scale
