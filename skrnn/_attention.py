@@ -22,9 +22,11 @@ same result alone or in a batch with longer ones; their gradient is zero.
 Decoder steps are independent of each other: padded decoder steps give
 values the caller ignores, and a zero gradient there contributes nothing.
 
-Everything is computed in the dtype of the inputs (float32 stays float32);
-the matrix products, the stacked products of every sequence's steps and the
-masked softmax run on the kernels of :mod:`skrnn._kernels._dense`.
+Everything is computed in the dtype of the inputs (float32 stays float32).
+The masked softmax is a kernel of :mod:`skrnn._kernels._dense`; the products
+over all decoder steps split their rows over the chunk threads
+(:func:`skrnn._runtime.matmul`), and the products of each sequence's steps
+with its encoder steps are NumPy's stacked ``matmul``.
 Parameters are a dict keyed by the translator's parameter names
 (``"attention.weight"``, ...), shapes from :func:`attention_parameter_shapes`.
 """
@@ -325,7 +327,7 @@ def attention_forward(kind, H_dec, E, enc_lengths, params):
         cache["hidden"] = hidden
     alpha = np.empty((n, T_y, T_x), dtype=H_dec.dtype)
     masked_softmax(np.ascontiguousarray(scores), lengths, alpha)
-    context = alpha @ E
+    context = alpha @ E  # (n, T_y, K)
     combined = np.concatenate([context, H_dec], axis=-1)
     H_tilde = _matmul(combined, params["attention.combine.weight"].T)
     H_tilde += params["attention.combine.bias"]
@@ -420,7 +422,7 @@ def attention_backward(kind, dH_tilde, cache, params):
         dE += dscores.transpose(0, 2, 1) @ H_dec
     elif kind == "general":
         W_a = params["attention.weight"]
-        dprojected = dscores @ E
+        dprojected = dscores @ E  # (n, T_y, K)
         dH_dec += _matmul(dprojected, W_a.T)
         dparams["attention.weight"] = _weight_gradient(H_dec, dprojected)
         dE += dscores.transpose(0, 2, 1) @ cache["projected"]
