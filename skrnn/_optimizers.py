@@ -9,6 +9,27 @@ operations with no per-layer Python loop.
 
 import numpy as np
 
+from ._kernels._optim import adam_update
+
+
+def _fused(params, *vectors):
+    """Whether the one-pass kernel applies: contiguous vectors of one float dtype."""
+    return (
+        params.dtype in (np.float32, np.float64)
+        and params.ndim == 1
+        and params.flags.c_contiguous
+        and params.flags.writeable
+        and all(
+            x.dtype == params.dtype and x.shape == params.shape and x.flags.c_contiguous
+            for x in vectors
+        )
+    )
+
+
+def _python_floats(*values):
+    """Whether NumPy would round these to an array's dtype (plain Python numbers)."""
+    return all(type(x) in (float, int) for x in values)
+
 
 class SGDOptimizer:
     """Stochastic gradient descent with momentum and learning-rate schedules.
@@ -102,15 +123,23 @@ class AdamOptimizer:
         """Update ``params`` in place with the gradient ``grad``."""
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
+        self.learning_rate = (
+            self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        )
+        if _fused(params, grad, self.m, self.v) and _python_floats(
+            b1, b2, self.epsilon
+        ):
+            adam_update(
+                params, grad, self.m, self.v, float(b1), float(b2),
+                float(self.epsilon), float(self.learning_rate),
+            )  # fmt: skip
+            return
         self.m *= b1
         self.m += (1 - b1) * grad
         self.v *= b2
         np.multiply(grad, grad, out=self._buffer)
         self._buffer *= 1 - b2
         self.v += self._buffer
-        self.learning_rate = (
-            self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        )
         np.sqrt(self.v, out=self._buffer)
         self._buffer += self.epsilon
         np.divide(self.m, self._buffer, out=self._buffer)

@@ -86,3 +86,44 @@ def test_optimizers_keep_float32():
     ):
         opt.step(params, np.ones(3, dtype=np.float32))
         assert params.dtype == np.float32
+
+
+def _numpy_adam_step(opt, params, grad):
+    """Adam's update as whole-vector NumPy operations (the reference)."""
+    opt.t += 1
+    b1, b2 = opt.beta_1, opt.beta_2
+    opt.m *= b1
+    opt.m += (1 - b1) * grad
+    opt.v *= b2
+    buffer = grad * grad
+    buffer *= 1 - b2
+    opt.v += buffer
+    rate = opt.learning_rate_init * np.sqrt(1 - b2**opt.t) / (1 - b1**opt.t)
+    np.sqrt(opt.v, out=buffer)
+    buffer += opt.epsilon
+    np.divide(opt.m, buffer, out=buffer)
+    buffer *= rate
+    params -= buffer
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("beta_1", "beta_2", "epsilon"), [(0.9, 0.999, 1e-8), (0.5, 0.9, 1e-3)]
+)
+def test_adam_kernel_equals_numpy_bit_for_bit(dtype, beta_1, beta_2, epsilon):
+    rng = np.random.default_rng(0)
+    n = 1001
+    fused = AdamOptimizer(n, dtype, 1e-2, beta_1, beta_2, epsilon)
+    reference = AdamOptimizer(n, dtype, 1e-2, beta_1, beta_2, epsilon)
+    p_fused = rng.normal(size=n).astype(dtype)
+    p_reference = p_fused.copy()
+    for _ in range(5):
+        grad = (rng.normal(size=n) * 10.0 ** rng.integers(-6, 3, n)).astype(dtype)
+        fused.step(p_fused, grad)
+        _numpy_adam_step(reference, p_reference, grad)
+    np.testing.assert_array_equal(p_fused, p_reference)
+    np.testing.assert_array_equal(fused.m, reference.m)
+    np.testing.assert_array_equal(fused.v, reference.v)
+    assert fused.learning_rate == pytest.approx(
+        1e-2 * np.sqrt(1 - beta_2**5) / (1 - beta_1**5)
+    )
