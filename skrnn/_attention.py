@@ -25,7 +25,7 @@ values the caller ignores, and a zero gradient there contributes nothing.
 Everything is computed in the dtype of the inputs (float32 stays float32).
 The masked softmax is a kernel of :mod:`skrnn._kernels._dense`; the products
 over all decoder steps split their rows over the chunk threads
-(:func:`skrnn._runtime.matmul`), and the products of each sequence's steps
+(:func:`skrnn._runtime._dispatch.matmul`), and the products of each sequence's steps
 with its encoder steps are NumPy's stacked ``matmul``.
 Parameters are a dict keyed by the translator's parameter names
 (``"attention.weight"``, ...), shapes from :func:`attention_parameter_shapes`.
@@ -38,7 +38,7 @@ from sklearn.utils import check_random_state
 
 from ._compat import Interval, Options, StrOptions, validate_params
 from ._kernels._dense import masked_softmax
-from ._runtime import matmul, matmul_tn
+from ._runtime._dispatch import matmul, matmul_tn
 
 __all__ = [
     "ATTENTION_KINDS",
@@ -230,14 +230,14 @@ def _padded(enc_lengths, T_x):
 def _matmul(A, B):
     """``A @ B`` for ``A`` of shape (n, T, I) as one 2-D GEMM (numpy would
     multiply the ``n`` matrices one by one), its rows split over the chunk
-    threads (:func:`skrnn._runtime.matmul`)."""
+    threads (:func:`skrnn._runtime._dispatch.matmul`)."""
     A2 = np.ascontiguousarray(A.reshape(-1, A.shape[-1]))
     return matmul(A2, B).reshape(A.shape[:-1] + (B.shape[1],))
 
 
 def _weight_gradient(dY, X):
     """``dY.T @ X`` over the rows of both (flattened to 2-D), for a weight's
-    gradient (:func:`skrnn._runtime.matmul_tn`)."""
+    gradient (:func:`skrnn._runtime._dispatch.matmul_tn`)."""
     dY2 = np.ascontiguousarray(dY.reshape(-1, dY.shape[-1]))
     X2 = np.ascontiguousarray(X.reshape(-1, X.shape[-1]))
     return matmul_tn(dY2, X2)

@@ -141,7 +141,8 @@ def test_products_split_over_threads_match_numpy(dtype, n_rows):
     """Row blocks give the single GEMM's bits; weight gradients sum blocks."""
     import numba
 
-    from skrnn._runtime import matmul, matmul_tn, session
+    from skrnn._runtime import session
+    from skrnn._runtime._dispatch import matmul, matmul_tn
 
     rng = np.random.default_rng(n_rows)
     A = rng.normal(size=(n_rows, 24)).astype(dtype)
@@ -162,7 +163,7 @@ def test_products_split_over_threads_match_numpy(dtype, n_rows):
 
 
 def test_products_fall_back_to_numpy_for_other_operands():
-    from skrnn._runtime import matmul, matmul_tn
+    from skrnn._runtime._dispatch import matmul, matmul_tn
 
     A = np.arange(6.0).reshape(3, 2)
     np.testing.assert_array_equal(matmul(A.astype(int), A.T.astype(int)), A @ A.T)

@@ -33,8 +33,6 @@ from ._blas import session  # noqa: E402
 from ._dispatch import (  # noqa: E402
     layer_backward,
     layer_forward,
-    matmul,
-    matmul_tn,
     max_threads,
     n_chunks,
     store_width,
@@ -44,8 +42,6 @@ __all__ = [
     "WIDE_VECTORS",
     "layer_backward",
     "layer_forward",
-    "matmul",
-    "matmul_tn",
     "max_threads",
     "n_chunks",
     "session",
