@@ -397,7 +397,7 @@ def attention_backward(kind, dH_tilde, cache, params):
     if kind is None:
         return dH_tilde, None, {}
     H_dec, E, mask, alpha = cache["H_dec"], cache["E"], cache["mask"], cache["alpha"]
-    n, T_x, K = E.shape
+    K = E.shape[2]
     dtype = H_dec.dtype
     dZ = cache["H_tilde"] ** 2
     np.subtract(1, dZ, out=dZ)

@@ -23,6 +23,12 @@ from ._losses import LOSS_ACTIVATION, OUT_ACTIVATIONS, loss_and_delta
 from ._runtime import layer_backward, layer_forward, store_width
 
 
+def scatter_rows(dE, ids, dX):
+    """``dE[v] = sum of dX[j] over ids[j] == v``: an embedding's gradient."""
+    dE[...] = 0.0
+    add_rows(dX, ids, dE)
+
+
 @dataclass
 class DirectionCache:
     """What one layer-direction's forward pass leaves for the backward pass."""
@@ -531,6 +537,4 @@ class RecurrentNetwork(FlatNetwork):
     def _embedding_backward(dE, batch, dX):
         """Scatter-add the input gradient of every real step into its token's row."""
         real = batch.step_mask()
-        ids = batch.X[..., 0][real].astype(np.intp)
-        dE[...] = 0.0
-        add_rows(dX[real], ids, dE)
+        scatter_rows(dE, batch.X[..., 0][real].astype(np.intp), dX[real])

@@ -32,7 +32,6 @@ from ._attention import (
 from ._batching import Batch, make_batch
 from ._kernels import ACTIVATION_CODES
 from ._kernels._dense import (
-    add_rows,
     log_softmax_rows,
     masked_softmax,
     softmax_cross_entropy,
@@ -45,6 +44,7 @@ from ._network import (
     _glorot_uniform,
     _orthogonal,
     direction_states,
+    scatter_rows,
 )
 from ._runtime import layer_backward, layer_forward, n_chunks, store_width
 
@@ -53,12 +53,6 @@ __all__ = ["DecoderBatch", "TranslationNetwork", "make_decoder_batch"]
 
 # Rows per chunk below which a decoding step runs in one thread.
 _STEP_ROWS_PER_CHUNK = 64
-
-
-def _scatter_rows(dE, ids, dX):
-    """``dE[ids[j]] = sum of dX[j]``: an embedding's gradient."""
-    dE[...] = 0
-    add_rows(np.ascontiguousarray(dX), ids, dE)
 
 
 @dataclass
@@ -568,7 +562,7 @@ class TranslationNetwork(FlatNetwork):
         # Decoder embedding: scatter-add the input gradient of real steps.
         step_real = dec.step_mask()
         ids = dec.X[..., 0][step_real].astype(np.intp)
-        _scatter_rows(dP["decoder.embedding.weight"], ids, dX_dec[step_real])
+        scatter_rows(dP["decoder.embedding.weight"], ids, dX_dec[step_real])
         # Bridge: decoder initial states back to the encoder's final states.
         D = self.n_directions
         d_final = []
@@ -615,7 +609,7 @@ class TranslationNetwork(FlatNetwork):
         if self.embeds:
             step_real = batch.step_mask()
             ids = batch.X[..., 0][step_real].astype(np.intp)
-            _scatter_rows(dP["encoder.embedding.weight"], ids, dX_enc[step_real])
+            scatter_rows(dP["encoder.embedding.weight"], ids, dX_enc[step_real])
 
     @staticmethod
     def _bridge_backward(P, dP, prefix, k, out, d_out, source):

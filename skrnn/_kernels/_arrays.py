@@ -94,9 +94,3 @@ def _add_row_sums(A, ones, out):
 def _product_into(A, B, out):
     """Overwrite ``out`` ``(n, p)`` with ``A @ B`` (one GEMM)."""
     np.dot(A, B, out=out)
-
-
-@njit(**JIT_OPTIONS)
-def _product(A, B):
-    """``A @ B`` as a new array (one GEMM)."""
-    return np.dot(A, B)

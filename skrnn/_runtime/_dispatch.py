@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from .._kernels import CELL_GATES, STORE_WIDTHS
-from .._kernels._arrays import _product, _product_into
+from .._kernels._arrays import _product_into
 from .._kernels._gru import _gru_backward_chunk, _gru_forward_chunk
 from .._kernels._lstm import _lstm_backward_chunk, _lstm_forward_chunk
 from .._kernels._rnn import _rnn_backward_chunk, _rnn_forward_chunk
@@ -198,11 +198,11 @@ def matmul_tn(A, B):
     if n_parts == 1 or not B.flags.c_contiguous:
         return A.T @ B
     bounds = _row_bounds(A.shape[0], n_parts)
-    parts = [None] * n_parts
+    parts = [np.empty((A.shape[1], B.shape[1]), A.dtype) for _ in range(n_parts)]
 
     def run_chunk(c):
         rows = slice(bounds[c], bounds[c + 1])
-        parts[c] = _product(A[rows].T, B[rows])
+        _product_into(A[rows].T, B[rows], parts[c])
 
     run_chunks(run_chunk, n_parts)
     total = parts[0]

@@ -76,6 +76,8 @@ def keep_heap(environ=None):
         Whether the thresholds are raised (by this call or an earlier one).
         False when ``SKRNN_KEEP_HEAP`` is false or the C library is not glibc.
     """
+    if _state["done"]:
+        return _state["applied"]
     with _lock:
         if not _state["done"]:
             allowed = heap_allowed(os.environ if environ is None else environ)
