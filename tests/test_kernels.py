@@ -658,3 +658,26 @@ def test_concurrent_sessionsrun_chunks_in_their_own_thread():
             threads.clear()
             run_chunks(run, 3)
             assert set(threads) == {threading.get_ident()}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_recurrent_product_equals_the_transposed_view_bit_for_bit(dtype):
+    # The backward kernels multiply by a contiguous copy of W_hh.T; the
+    # result must be that of the transposed view for every number of active
+    # rows, one included (where BLAS switches to GEMV).
+    from skrnn._kernels._arrays import _product_into
+    from skrnn._kernels._steps import _recurrent_product, _transposed_copy
+
+    rng = np.random.default_rng(0)
+    for H, G in [(3, 1), (8, 3), (16, 4), (64, 4)]:
+        W = rng.normal(size=(G * H, H)).astype(dtype)
+        W_T = _transposed_copy(W)
+        assert W_T.flags.c_contiguous
+        np.testing.assert_array_equal(W_T, W.T)
+        for n_act in (1, 2, 3, 7, 32, 33):
+            da = rng.normal(size=(G * H, n_act)).astype(dtype)
+            expected = np.empty((H, n_act), dtype)
+            got = np.empty((H, n_act), dtype)
+            _product_into(W.T, da, expected)
+            _recurrent_product(W, W_T, da, got)
+            np.testing.assert_array_equal(got, expected, err_msg=f"{H=} {G=} {n_act=}")

@@ -29,7 +29,9 @@ from ._steps import (
     _into_block,
     _n_active,
     _project_block,
+    _recurrent_product,
     _store_state,
+    _transposed_copy,
     _unit_section,
     _write_outputs,
     _zero_padding,
@@ -247,6 +249,7 @@ def _gru_backward_chunk(
     db_ih[:] = 0.0
     db_hh[:] = 0.0
     dh = np.empty((H, n_rows), dtype=dtype)
+    W_hh_T = _transposed_copy(W_hh)
     _copy_transposed(dh_n, dh)
     dh_direct = np.empty((H, n_rows), dtype=dtype)
     cut = np.zeros(n_rows, dtype=np.bool_)
@@ -291,7 +294,7 @@ def _gru_backward_chunk(
             _into_block(da_in, dA_in, col, n_rows)
             _into_block(da_rec, dA_rec, col, n_rows)
             dh_act = dh_buffer[: H * n_act].reshape(H, n_act)
-            np.dot(W_hh.T, da_rec, out=dh_act)
+            _recurrent_product(W_hh, W_hh_T, da_rec, dh_act)
             for j in range(H):
                 for b in range(n_act):
                     dh[j, b] = dh_act[j, b] + dh_direct[j, b]

@@ -28,10 +28,11 @@ from ._steps import (
     _cut_carry,
     _first_active_step,
     _initial_state_gradient_units,
-    _into_block,
     _n_active,
     _project_block,
+    _recurrent_gradient,
     _store_state,
+    _transposed_copy,
     _unit_section,
     _write_outputs,
     _zero_padding,
@@ -256,6 +257,7 @@ def _lstm_backward_chunk(
     db_hh[:] = 0.0
     dh = np.empty((H, n_rows), dtype=dtype)
     dc = np.empty((H, n_rows), dtype=dtype)
+    W_hh_T = _transposed_copy(W_hh)
     _copy_transposed(dh_n, dh)
     _copy_transposed(dc_n, dc)
     cut = np.zeros(n_rows, dtype=np.bool_)
@@ -271,12 +273,18 @@ def _lstm_backward_chunk(
                 dh, lengths, n_steps, u, reverse, n_act, k_chunk, dH_out, h_off, cut
             )
             da = dA_step_buffer[: 4 * H * n_act].reshape(4 * H, n_act)
+            col = (slot - block_start) * n_rows
             for j in range(H):
-                # One view per gate and unit, as in the forward pass.
+                # One view per gate and unit, as in the forward pass; each
+                # gradient goes to the step's matrix (for the recurrent GEMM)
+                # and to the block's columns (for the weight gradients).
                 gate_i, gate_f = gates_st[slot, j], gates_st[slot, H + j]
                 gate_g, gate_o = gates_st[slot, 2 * H + j], gates_st[slot, 3 * H + j]
                 c_prev, tanh_c = c_prev_st[slot, j], tanh_c_st[slot, j]
                 da_i, da_f, da_g, da_o = da[j], da[H + j], da[2 * H + j], da[3 * H + j]
+                dA_i, dA_f = dA[j, col : col + n_rows], dA[H + j, col : col + n_rows]
+                dA_g = dA[2 * H + j, col : col + n_rows]
+                dA_o = dA[3 * H + j, col : col + n_rows]
                 dh_j, dc_j = dh[j], dc[j]
                 for b in range(n_act):
                     i = gate_i[b]
@@ -286,18 +294,25 @@ def _lstm_backward_chunk(
                     tc = tanh_c[b]
                     dh_b = dh_j[b]
                     dc_b = dc_j[b] + dh_b * o * (one - tc * tc)
-                    da_i[b] = dc_b * g * i * (one - i)
-                    da_f[b] = dc_b * c_prev[b] * f * (one - f)
-                    da_g[b] = dc_b * i * (one - g * g)
-                    da_o[b] = dh_b * tc * o * (one - o)
+                    a_i = dc_b * g * i * (one - i)
+                    a_f = dc_b * c_prev[b] * f * (one - f)
+                    a_g = dc_b * i * (one - g * g)
+                    a_o = dh_b * tc * o * (one - o)
+                    da_i[b] = a_i
+                    da_f[b] = a_f
+                    da_g[b] = a_g
+                    da_o[b] = a_o
+                    dA_i[b] = a_i
+                    dA_f[b] = a_f
+                    dA_g[b] = a_g
+                    dA_o[b] = a_o
                     dc_j[b] = dc_b * f
-            _into_block(da, dA, (slot - block_start) * n_rows, n_rows)
-            # A single GEMM call site (each one costs compile time).
-            dh_act = dh_buffer[: H * n_act].reshape(H, n_act)
-            np.dot(W_hh.T, da, out=dh_act)
-            for j in range(H):
-                for b in range(n_act):
-                    dh[j, b] = dh_act[j, b]
+                for b in range(n_act, n_rows):
+                    dA_i[b] = 0.0
+                    dA_f[b] = 0.0
+                    dA_g[b] = 0.0
+                    dA_o[b] = 0.0
+            _recurrent_gradient(W_hh, W_hh_T, da, dh, dh_buffer)
             _cut_carry(dh, cut, n_act)
             _cut_carry(dc, cut, n_act)
         # Both biases enter the same pre-activation: one gradient block.

@@ -26,7 +26,9 @@ from ._steps import (
     _into_block,
     _n_active,
     _project_block,
+    _recurrent_gradient,
     _store_state,
+    _transposed_copy,
     _unit_section,
     _write_outputs,
     _zero_padding,
@@ -290,6 +292,7 @@ def _rnn_backward_chunk(
     db_ih[:] = 0.0
     db_hh[:] = 0.0
     dh = np.empty((H, n_rows), dtype=dtype)
+    W_hh_T = _transposed_copy(W_hh)
     _copy_transposed(dh_n, dh)
     cut = np.zeros(n_rows, dtype=np.bool_)
     slot_first = max(0, _first_active_step(lengths, n_steps) - (n_steps - n_slots))
@@ -307,11 +310,7 @@ def _rnn_backward_chunk(
             for j in range(H):
                 _activation_gradient(H_st[slot, j], dh[j], act, da[j])
             _into_block(da, dA, (slot - block_start) * n_rows, n_rows)
-            dh_act = dh_buffer[: H * n_act].reshape(H, n_act)
-            np.dot(W_hh.T, da, out=dh_act)
-            for j in range(H):
-                for b in range(n_act):
-                    dh[j, b] = dh_act[j, b]
+            _recurrent_gradient(W_hh, W_hh_T, da, dh, dh_buffer)
             _cut_carry(dh, cut, n_act)
         # Both biases enter the same pre-activation: one gradient block.
         _add_block_gradients(
