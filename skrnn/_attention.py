@@ -299,6 +299,12 @@ def attention_forward(kind, H_dec, E, enc_lengths, params):
     H_dec, E = np.asarray(H_dec), np.asarray(E)
     enc_lengths = np.asarray(enc_lengths)
     _check_inputs(kind, H_dec, E, enc_lengths, params)
+    return _attention_forward(kind, H_dec, E, enc_lengths, params)
+
+
+def _attention_forward(kind, H_dec, E, enc_lengths, params):
+    """:func:`attention_forward` on arrays already checked (the network's
+    own calls, made every training step)."""
     if kind is None:
         return H_dec, None, {"kind": None}
     n, T_x, K = E.shape

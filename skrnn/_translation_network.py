@@ -24,10 +24,10 @@ from scipy.special import log_softmax
 from sklearn.utils import check_random_state
 
 from ._attention import (
+    _attention_forward,
     _matmul,
     _parameter_shapes,
     attention_backward,
-    attention_forward,
 )
 from ._batching import Batch, make_batch
 from ._kernels import ACTIVATION_CODES
@@ -368,11 +368,14 @@ class TranslationNetwork(FlatNetwork):
             dH_out = dX if mask_below is None else dX * mask_below
         return dX, d_initial
 
-    def encode(self, theta, batch, *, n_store=0, workspace=None, rng=None):
-        """Encoder layers of a batch: a LayerCache per layer (``rng``: dropout)."""
+    def encode(self, theta, batch, *, n_store=0, workspace=None, rng=None, views=None):
+        """Encoder layers of a batch: a LayerCache per layer (``rng``: dropout).
+
+        ``views``, if given, is ``self.views(theta)``.
+        """
         if workspace is None:
             workspace = Workspace()
-        P = self.views(theta)
+        P = self.views(theta) if views is None else views
         if self.embeds:
             ids = batch.X[..., 0].astype(np.intp)
             inputs = P["encoder.embedding.weight"][ids]
@@ -413,17 +416,19 @@ class TranslationNetwork(FlatNetwork):
             c0 = np.ascontiguousarray(c0.reshape(C, Bc, H))
         return _Bridge(h, c, h0, c0)
 
-    def _forward(self, theta, batch, decoder, *, workspace, rng=None):
+    def _forward(self, theta, batch, decoder, *, workspace, rng=None, views=None):
         """Teacher-forced scores of the real output steps, and the cache.
 
         With ``rng`` (training) and ``dropout > 0``, dropout applies between
         stacked layers of the encoder and of the decoder, and to the
-        attentional states before the output layer.
+        attentional states before the output layer. ``views``, if given, is
+        ``self.views(theta)``.
         """
-        P = self.views(theta)
+        P = self.views(theta) if views is None else views
         enc_layers = self.encode(
-            theta, batch, n_store=batch.n_steps, workspace=workspace, rng=rng
-        )
+            theta, batch, n_store=batch.n_steps, workspace=workspace, rng=rng,
+            views=P,
+        )  # fmt: skip
         dec = decoder.batch
         C, T_y, Bc = dec.n_chunks, dec.n_steps, dec.chunk_size
         bridges = [
@@ -442,7 +447,7 @@ class TranslationNetwork(FlatNetwork):
         if self.attention is not None:
             E = _to_rows(enc_layers[-1].outputs)[decoder.rows]
             enc_lengths = batch.lengths.reshape(-1)[decoder.rows]
-            H_tilde, _, att_cache = attention_forward(
+            H_tilde, _, att_cache = _attention_forward(
                 self.attention, H_dec, E, enc_lengths, P
             )
         else:
@@ -519,7 +524,8 @@ class TranslationNetwork(FlatNetwork):
             workspace = Workspace()
         if self.dropout > 0 and rng is None and grad is not False:
             raise ValueError("A network with dropout > 0 trains with an rng.")
-        Z, cache = self._forward(theta, batch, Y, workspace=workspace, rng=rng)
+        P = self.views(theta)
+        Z, cache = self._forward(theta, batch, Y, workspace=workspace, rng=rng, views=P)
         real = cache["real"]
         targets, w = self._step_targets(Y, weights.astype(theta.dtype), real)
         dZ = np.empty_like(Z)
@@ -531,7 +537,7 @@ class TranslationNetwork(FlatNetwork):
         if grad is None:
             grad = np.empty_like(theta)
         grad[...] = 0.0
-        P, dP = self.views(theta), self.views(grad)
+        dP = self.views(grad)
         dP["output.weight"][...] = dZ.T @ cache["A"]
         dP["output.bias"][...] = dZ.sum(axis=0)
         dH_tilde = np.zeros_like(cache["H_tilde"])
