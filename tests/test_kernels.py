@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 import skrnn._runtime._dispatch as kernels
 from skrnn._kernels import ACTIVATION_CODES, CELL_GATES
+from skrnn._kernels._arrays import _product_into
+from skrnn._kernels._steps import _recurrent_product, _transposed_copy
 from skrnn._runtime import layer_backward, layer_forward, store_width
 from tests.conftest import CELLS
 from tests.naive import naive_backward, naive_forward
@@ -665,9 +667,6 @@ def test_recurrent_product_equals_the_transposed_view_bit_for_bit(dtype):
     # The backward kernels multiply by a contiguous copy of W_hh.T; the
     # result must be that of the transposed view for every number of active
     # rows, one included (where BLAS switches to GEMV).
-    from skrnn._kernels._arrays import _product_into
-    from skrnn._kernels._steps import _recurrent_product, _transposed_copy
-
     rng = np.random.default_rng(0)
     for H, G in [(3, 1), (8, 3), (16, 4), (64, 4)]:
         W = rng.normal(size=(G * H, H)).astype(dtype)

@@ -424,7 +424,7 @@ def _recurrent_gradient(W_hh, W_hh_T, da, dh, dh_buffer):
     full = n_act == dh.shape[1]
     target = dh if full else dh_buffer[: H * n_act].reshape(H, n_act)
     _recurrent_product(W_hh, W_hh_T, da, target)
-    if n_act < dh.shape[1]:
+    if not full:
         for j in range(H):
             for b in range(n_act):
                 dh[j, b] = target[j, b]
