@@ -16,10 +16,12 @@ and scored (:meth:`BaseRecurrent._score_sequences`), and how outputs become
 predictions.
 """
 
+import copy
 import inspect
 import types
 import warnings
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
@@ -52,6 +54,24 @@ from ._runtime import n_chunks, session
 from ._validation import validate_sequences, validate_tokens
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+# A training loss that grows by more than this factor within one call to fit
+# or partial_fit is diverging, even while it is still finite.
+_DIVERGENCE_FACTOR = 1e6
+
+_DIVERGENCE_ADVICE = (
+    "The input data may contain large values and need to be preprocessed: "
+    "scale X and y (for instance with StandardScaler, and "
+    "TransformedTargetRegressor for the targets of a regressor), lower "
+    "learning_rate_init, or set clip_norm (for instance clip_norm=1.0). The "
+    "estimator is left as it was before this call."
+)
+
+
+def _non_finite_weights(where):
+    """The error message of weights that training made non-finite."""
+    return f"Solver produced non-finite parameter weights {where}. {_DIVERGENCE_ADVICE}"
+
 
 # Sequences per batch at prediction time and in full-batch L-BFGS evaluations:
 # bounds the memory of one forward pass.
@@ -426,7 +446,14 @@ class BaseRecurrent(BaseEstimator, ABC):
             config = dict(network["config"])
             if isinstance(config.get("loss"), list):
                 config["loss"] = tuple(config["loss"])
-            state["_network"] = self._network_class(**config)
+            try:
+                state["_network"] = self._network_class(**config)
+            except Exception as exc:
+                raise self._load_error(
+                    f"its network configuration {config} is not valid ({exc})"
+                ) from exc
+        if isinstance(state.get("_network"), self._network_class):
+            self._check_saved_state(state)
         optimizer = state.get("_optimizer")
         if isinstance(optimizer, dict):
             klass = SGDOptimizer if optimizer["solver"] == "sgd" else AdamOptimizer
@@ -434,6 +461,152 @@ class BaseRecurrent(BaseEstimator, ABC):
             vars(restored).update(optimizer["state"])
             state["_optimizer"] = restored
         super().__setstate__(state)
+
+    def _load_error(self, what):
+        """The error of a saved model that does not hold together."""
+        return ValueError(
+            f"This saved {type(self).__name__} cannot be loaded: {what}. The file "
+            "was edited or damaged after it was saved; save the model again from "
+            "the fitted estimator, or refit it."
+        )
+
+    def _check_saved_state(self, state):
+        """Check a loaded fitted state: weights against the network's config.
+
+        The weight vector must be float32 or float64, finite and as long as
+        the network the saved configuration describes; ``n_outputs_``,
+        ``classes_`` and the feature and token counts must agree with that
+        network. Raises one ValueError naming the first disagreement.
+        """
+        network = state["_network"]
+        config = network.config()
+        for name in ("_theta", "_best_theta"):
+            theta = state.get(name)
+            if theta is None and name == "_best_theta":
+                continue
+            if not isinstance(theta, np.ndarray):
+                raise self._load_error(
+                    f"its weight vector {name} is {type(theta).__name__}, not a "
+                    "NumPy array"
+                )
+            if theta.dtype not in (np.float32, np.float64):
+                raise self._load_error(
+                    f"its weight vector {name} has dtype {theta.dtype}; skrnn "
+                    "models hold float32 or float64 weights"
+                )
+            if theta.shape != (network.n_params,):
+                raise self._load_error(
+                    f"its weight vector {name} has shape {theta.shape}, but its "
+                    f"network configuration {config} needs {network.n_params} "
+                    "weights"
+                )
+            if name == "_theta" and not np.isfinite(theta).all():
+                bad = int(np.flatnonzero(~np.isfinite(theta))[0])
+                where = next(b.name for b in network.blocks if b.start <= bad < b.stop)
+                raise self._load_error(
+                    f"its weights hold NaN or infinity (first in {where!r}, at "
+                    f"position {bad} of the weight vector)"
+                )
+        checks = [
+            ("n_outputs_", network.n_outputs, "output units"),
+            ("_n_step_features", network.n_inputs, "input features per step"),
+            ("n_tokens_", network.n_tokens, "token ids"),
+        ]
+        for name, expected, what in checks:
+            if name in state and state[name] != expected:
+                raise self._load_error(
+                    f"{name}={state[name]!r}, but its network has {expected} "
+                    f"{what} ({config})"
+                )
+        if "classes_" in state:
+            expected = self._outputs_for_classes(state)
+            if expected is not None and expected != network.n_outputs:
+                raise self._load_error(
+                    f"classes_ has {len(state['classes_'])} classes, which need "
+                    f"{expected} output units, but its network has "
+                    f"{network.n_outputs}"
+                )
+
+    def _outputs_for_classes(self, state):
+        """Output units that a saved state's ``classes_`` need, or None."""
+        binarizer = state.get("_label_binarizer")
+        if binarizer is None:
+            return None
+        classes = np.asarray(state["classes_"])
+        if classes.shape != np.shape(binarizer.classes_) or not np.array_equal(
+            classes, binarizer.classes_
+        ):
+            raise self._load_error(
+                f"classes_ {classes.tolist()} differs from the classes its label "
+                f"encoding knows, {np.asarray(binarizer.classes_).tolist()}"
+            )
+        multilabel = binarizer.y_type_.startswith("multilabel")
+        return len(classes) if multilabel or len(classes) > 2 else 1
+
+    # ------------------------------------------------------------- rollback
+    @contextmanager
+    def _rollback_on_failure(self):
+        """Undo everything a failing fit or partial_fit did to the estimator.
+
+        The fitted state (every attribute that is not a hyper-parameter) is
+        copied deeply before the call, because training updates the weights
+        and the optimiser's moments in place; if the call raises, the
+        estimator gets exactly that state back: unfitted if it was, else the
+        last good weights, so that a ``partial_fit`` loop that catches the
+        error can go on. Hyper-parameters are neither copied nor restored
+        (a ``random_state`` instance stays the user's object). The network
+        object is shared, not copied: fits replace it, never change it.
+        """
+        params = self.get_params(deep=False)
+        keep = {id(value): value for value in params.values()}
+        network = self.__dict__.get("_network")
+        if network is not None:
+            keep[id(network)] = network
+        saved = {
+            name: copy.deepcopy(value, keep)
+            for name, value in self.__dict__.items()
+            if name not in params
+        }
+        try:
+            yield
+        except BaseException:
+            for name in [name for name in self.__dict__ if name not in params]:
+                del self.__dict__[name]
+            self.__dict__.update(saved)
+            raise
+
+    def _check_training_progress(self, where, theta, loss):
+        """Raise if training diverged: non-finite weights or loss.
+
+        ``where`` says when, for the message ("in iteration 3").
+        """
+        if not np.isfinite(theta).all():
+            raise ValueError(_non_finite_weights(where))
+        if not np.isfinite(loss):
+            raise ValueError(
+                f"Solver produced a non-finite training loss ({loss}) {where}. "
+                f"{_DIVERGENCE_ADVICE}"
+            )
+
+    def _warn_if_loss_grew(self, start):
+        """ConvergenceWarning if the loss of this call grew by a huge factor.
+
+        ``start`` is the length of ``loss_curve_`` before the call; the loss
+        before the call (or the call's first loss) is the reference.
+        """
+        new = self.loss_curve_[start:]
+        if not new:
+            return
+        reference = self.loss_curve_[start - 1] if start > 0 else new[0]
+        largest = max(new)
+        if reference > 0 and largest > _DIVERGENCE_FACTOR * reference:
+            warnings.warn(
+                f"The training loss grew from {reference:.6g} to {largest:.6g} "
+                f"(more than {_DIVERGENCE_FACTOR:g} times) during this fit: "
+                f"training is diverging. {_DIVERGENCE_ADVICE.split(' The ')[0]}",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
 
     # ----------------------------------------------------------------- hooks
     @abstractmethod
@@ -465,16 +638,31 @@ class BaseRecurrent(BaseEstimator, ABC):
     # ------------------------------------------------------------ structure
     def _hidden_sizes(self):
         """``hidden_layer_sizes`` as a tuple of positive ints, or a clear error."""
-        sizes = self.hidden_layer_sizes
-        if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]
-        sizes = tuple(int(h) for h in sizes)
-        if len(sizes) == 0 or min(sizes) <= 0:
-            raise ValueError(
-                "hidden_layer_sizes must be a positive int or a non-empty sequence "
-                f"of positive ints (one per stacked layer), got {sizes}."
-            )
-        return sizes
+        given = self.hidden_layer_sizes
+        sizes = given if hasattr(given, "__iter__") else [given]
+        expected = (
+            "hidden_layer_sizes must be a positive int or a non-empty sequence "
+            f"of positive ints (one per stacked layer), got {given!r}"
+        )
+        if isinstance(sizes, (str, bytes)):
+            raise ValueError(f"{expected}.")
+        sizes = list(sizes)
+        if not sizes:
+            raise ValueError(f"{expected}: no layer.")
+        for index, size in enumerate(sizes):
+            if isinstance(size, (bool, np.bool_)) or not isinstance(size, Integral):
+                raise ValueError(
+                    f"{expected}: element {index} ({size!r}) is "
+                    f"{type(size).__name__}, not an int. Write the number of units "
+                    "of each layer as an int, for instance hidden_layer_sizes=(64,) "
+                    "or (64, 32)."
+                )
+            if size < 1:
+                raise ValueError(
+                    f"{expected}: element {index} ({size}) is not positive; every "
+                    "layer needs at least one unit."
+                )
+        return tuple(int(h) for h in sizes)
 
     def _network_arguments(self, n_inputs, n_outputs, n_tokens):
         """The arguments every network class takes, from these hyper-parameters."""
@@ -549,9 +737,11 @@ class BaseRecurrent(BaseEstimator, ABC):
         # Documented per estimator by __init_subclass__.
         self._check_validation_args(X_val, y_val, sample_weight_val)
         validation = None if X_val is None else (X_val, y_val, sample_weight_val)
-        return self._fit(
-            X, y, sample_weight=sample_weight, incremental=False, validation=validation
-        )
+        with self._rollback_on_failure():
+            return self._fit(
+                X, y, sample_weight=sample_weight, incremental=False,
+                validation=validation,
+            )  # fmt: skip
 
     def _check_validation_args(self, X_val, y_val, sample_weight_val):
         """Refuse an incomplete or unused set of validation arguments."""
@@ -605,7 +795,8 @@ class BaseRecurrent(BaseEstimator, ABC):
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         # Documented per estimator by __init_subclass__.
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        with self._rollback_on_failure():
+            return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def _prepare(self, X, y, sample_weight, *, reset, incremental, dtype=None):
         """Validate training data, encode targets and build the network.
@@ -670,6 +861,8 @@ class BaseRecurrent(BaseEstimator, ABC):
         else:
             self._continue_with(data.network, data.seqs.dtype)
 
+        # L-BFGS starts a new loss_curve_ on every fit.
+        start = len(self.loss_curve_) if self.solver in _STOCHASTIC_SOLVERS else 0
         with session():
             if self.solver in _STOCHASTIC_SOLVERS:
                 if validation is not None:
@@ -682,10 +875,8 @@ class BaseRecurrent(BaseEstimator, ABC):
                 self._fit_lbfgs(data.seqs, data.Y, data.sample_weight, data.step_weight)
 
         if not np.isfinite(self._theta).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
-            )
+            raise ValueError(_non_finite_weights(f"in iteration {self.n_iter_}"))
+        self._warn_if_loss_grew(start)
         return self
 
     def _batch_size(self, n_samples):
@@ -800,8 +991,10 @@ class BaseRecurrent(BaseEstimator, ABC):
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 self.grad_norm_curve_.append(float(np.mean(norms)) if norms else 0.0)
-                if not np.isfinite(theta).all():
-                    break  # diverged: the check after the solver raises
+                # Diverged: stop at once (the caller rolls the call back).
+                self._check_training_progress(
+                    f"in iteration {self.n_iter_}", theta, self.loss_
+                )
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
@@ -955,6 +1148,9 @@ class BaseRecurrent(BaseEstimator, ABC):
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = float(result.fun)
         self._theta = result.x.astype(dtype)
+        self._check_training_progress(
+            f"after {self.n_iter_} L-BFGS iterations", self._theta, self.loss_
+        )
 
     # --------------------------------------------------------------- predict
     def _validate_tokens(self, seqs, *, reset):
@@ -1111,6 +1307,11 @@ class BaseRecurrent(BaseEstimator, ABC):
         converted = {}
         for name, view in views.items():
             value = np.asarray(weights[name])
+            if value.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"Weight {name!r} has dtype {value.dtype}; weights must be real "
+                    "numbers (a float or int array)."
+                )
             if value.shape != view.shape:
                 raise ValueError(
                     f"Weight {name!r} has shape {value.shape}, expected {view.shape}."
@@ -1162,15 +1363,25 @@ class BaseRecurrentClassifier(BaseRecurrent):
                 "computed beforehand (for instance with "
                 "sklearn.utils.class_weight.compute_class_weight)."
             )
+        if isinstance(self.class_weight, dict):
+            known = set(np.asarray(self.classes_).tolist())
+            unknown = [c for c in self.class_weight if c not in known]
+            if unknown:
+                raise ValueError(
+                    f"class_weight names classes that are not in y: {unknown}. The "
+                    f"classes are {np.asarray(self.classes_).tolist()}; give "
+                    "weights to those (a class left out of class_weight weighs 1)."
+                )
         return compute_class_weight(self.class_weight, classes=self.classes_, y=labels)
 
     @available_if(_stochastic_only)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         # Documented per estimator by __init_subclass__.
-        if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = self._first_call_binarizer(classes, y)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        with self._rollback_on_failure():
+            if _check_partial_fit_first_call(self, classes):
+                self._label_binarizer = self._first_call_binarizer(classes, y)
+            return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def _first_call_binarizer(self, classes, y):
         """The label binarizer of a first ``partial_fit`` call, from ``classes``."""

@@ -1,15 +1,41 @@
 """RNNRegressor: sequence to one value, or several, per sequence."""
 
+import warnings
 from numbers import Real
 
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils import check_array, check_consistent_length
 
 from ._base import BaseRecurrent, _check_count, derived_init
 from ._compat import Interval, StrOptions
 from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
+
+# Root mean square of a target column beyond which fit warns: from about 100
+# on, fits of unscaled targets end far from the fits of scaled ones.
+_LARGE_TARGET_SCALE = 100.0
+
+
+def _refuse_step_targets(y):
+    """Refuse one target sequence per sequence (per-step targets), clearly."""
+    if isinstance(y, (list, tuple)) or (
+        isinstance(y, np.ndarray) and y.dtype == object and y.ndim == 1
+    ):
+        for index, target in enumerate(y):
+            if np.ndim(target) >= 1 and not isinstance(target, (str, bytes)):
+                if len(y) and len({np.shape(t) for t in y}) == 1:
+                    return  # a 2-D table of outputs: n_outputs per sequence
+                raise ValueError(
+                    f"y[{index}] is a sequence of {len(target)} targets, and the "
+                    "targets have different lengths: RNNRegressor predicts one "
+                    "value (or one row of n_outputs values) per sequence. For one "
+                    "label per step use SequenceTagger; for one value per step, "
+                    "cut each sequence into windows "
+                    "(skrnn.preprocessing.make_windows) and predict the value "
+                    "after each window."
+                )
 
 
 @fill_doc(
@@ -93,6 +119,7 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
     )
 
     def _encode_targets(self, y, seqs, *, first_pass, incremental):
+        _refuse_step_targets(y)
         y = check_array(
             y, ensure_2d=False, dtype=seqs.dtype, input_name="y", ensure_min_samples=1
         )
@@ -104,7 +131,34 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
                 f"y must be 1-D (n_sequences,) or 2-D (n_sequences, n_outputs); "
                 f"got an array with {y.ndim} dimensions."
             )
+        if first_pass:
+            self._warn_if_large_targets(y)
         return y, y, self._loss_spec(y)
+
+    def _warn_if_large_targets(self, y):
+        """Warn that targets far from unit scale train badly, and what to do.
+
+        The output layer starts near 0 and the hidden units are bounded, so
+        targets of order 100 and more need output weights that no solver
+        reaches in a reasonable number of iterations (L-BFGS may even stop
+        after one, on its relative-reduction rule).
+        """
+        if self.loss == "poisson":
+            return  # the log link takes large counts in its stride
+        with np.errstate(over="ignore"):
+            mean_square = np.mean(np.square(y, dtype=np.float64), axis=0)
+        scale = float(np.sqrt(mean_square).max())
+        if scale > _LARGE_TARGET_SCALE:
+            warnings.warn(
+                f"The targets y are large (root mean square {scale:.3g}): the "
+                "network's outputs start near 0 and its hidden units are bounded, "
+                "so training reaches such values slowly or stops early (R^2 far "
+                "below 1). Scale y to about unit size, for instance with "
+                "sklearn.compose.TransformedTargetRegressor(regressor=..., "
+                "transformer=StandardScaler()).",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
 
     def _loss_spec(self, y):
         """The loss name the network takes, after checking ``y`` fits it."""

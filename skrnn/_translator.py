@@ -5,6 +5,7 @@ trained with teacher forcing, decoded greedily or by beam search
 (:mod:`skrnn._beam`).
 """
 
+from collections.abc import Mapping, Set
 from numbers import Integral
 
 import numpy as np
@@ -19,6 +20,7 @@ from ._compat import Interval, StrOptions, _check_sample_weight
 from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
 from ._runtime import n_chunks, session
 from ._translation_network import TranslationNetwork, make_decoder_batch
+from ._validation import _check_labels_defined, _offsets
 from .metrics import sequence_accuracy
 
 __all__ = ["SequenceTranslator"]
@@ -29,9 +31,20 @@ _DECODER_EMBEDDING_DIM = 32
 
 
 def _target_sequences(y, n_sequences):
-    """Each target as a 1-D array of labels (``str`` read as characters)."""
+    """Each target as a 1-D array of labels (``str`` read as characters).
+
+    Refuses containers that are not sequences of targets (a dict, a set) and
+    missing labels (None, NaN), naming the target sequence.
+    """
     if not isinstance(y, (str, list, tuple, np.ndarray)) and hasattr(y, "__array__"):
         y = np.asarray(y)  # pandas, array wrappers
+    if isinstance(y, (Mapping, Set)):
+        raise TypeError(
+            "y must be a list of target sequences (one per sequence of X: "
+            f"strings, or 1-D sequences of labels), got a {type(y).__name__}, "
+            "whose order is not that of X. Pass a list, for instance "
+            "list(d.values())."
+        )
     if isinstance(y, str) or not hasattr(y, "__len__"):
         raise TypeError(
             "y must be a list of target sequences (one per sequence of X: "
@@ -59,7 +72,27 @@ def _target_sequences(y, n_sequences):
                 "be a string or a 1-D sequence of labels."
             )
         out.append(values)
+    if out:
+        flat = np.concatenate(out)
+        _check_labels_defined(flat, _offsets(np.array([len(t) for t in out])))
     return out
+
+
+def _check_discrete(labels):
+    """Refuse continuous (non-integer float) output labels, as classifiers do."""
+    numbers = [
+        label
+        for label in labels
+        if isinstance(label, (float, np.floating)) and not float(label).is_integer()
+    ]
+    if numbers:
+        raise ValueError(
+            f"The target labels include continuous values (such as {numbers[0]!r}): "
+            "SequenceTranslator emits labels of a finite set (ints or strings), "
+            "one at a time, and cannot output numbers between them. Encode the "
+            "outputs as discrete labels (for instance the characters of each "
+            "number written out), or use RNNRegressor for numeric targets."
+        )
 
 
 @fill_doc(
@@ -179,8 +212,13 @@ class SequenceTranslator(BaseRecurrent):
     )
 
     # --------------------------------------------------------------- targets
-    def _encode_labels(self, targets):
-        """Token ids of label sequences; unseen labels are a ValueError."""
+    def _encode_labels(self, targets, *, purpose="fit"):
+        """Token ids of label sequences; unseen labels are a ValueError.
+
+        ``purpose`` words the error: refit for ``"fit"`` (partial_fit and
+        warm_start continue with the labels of the first fit), the
+        likelihood's meaning for ``"log_likelihood"``.
+        """
         encoded = []
         for i, labels in enumerate(targets):
             if len(labels) == 0:
@@ -196,10 +234,23 @@ class SequenceTranslator(BaseRecurrent):
                 ids = None
             if not ok.all():
                 unseen = list(dict.fromkeys(labels[~ok].tolist()))
+                known = self.classes_.tolist()
+                if purpose == "fit":
+                    advice = (
+                        "partial_fit and warm_start continue with the labels of "
+                        "the first fit; fit a new model (warm_start=False) on "
+                        "targets that contain every label"
+                    )
+                else:
+                    advice = (
+                        "the model gives any other label probability 0, so the "
+                        "log-likelihood of this target is -inf. score() counts "
+                        "such targets as wrong"
+                    )
                 raise ValueError(
                     f"Target sequence {i} has labels not in classes_: {unseen}. "
-                    f"The model knows the output labels {self.classes_.tolist()} "
-                    "from fit; refit with targets that contain these labels."
+                    f"The model knows the output labels {known} from fit; "
+                    f"{advice}."
                 )
             encoded.append(ids.astype(np.intp))
         return encoded
@@ -213,8 +264,9 @@ class SequenceTranslator(BaseRecurrent):
         if not isinstance(y, (str, list, tuple)) and hasattr(y, "__array__"):
             y = np.asarray(y)  # pandas, array wrappers
         targets = _target_sequences(y, seqs.n_sequences)
+        labels = [label for target in targets for label in target]
+        _check_discrete(labels)
         if first_pass:
-            labels = [label for target in targets for label in target]
             if len({isinstance(label, str) for label in labels}) > 1:
                 raise TypeError(
                     "The target labels mix strings and numbers; use labels of one type."
@@ -228,6 +280,10 @@ class SequenceTranslator(BaseRecurrent):
 
     def _output_count(self, Y):
         return len(self.classes_) + 1
+
+    def _outputs_for_classes(self, state):
+        # One output unit per label, and the end token.
+        return len(state["classes_"]) + 1
 
     def _make_network(self, n_inputs, n_outputs, loss, n_tokens=None):
         decoder_dim = self.decoder_embedding_dim or self.embedding_dim
@@ -330,7 +386,7 @@ class SequenceTranslator(BaseRecurrent):
     def _encode_for_scoring(self, X, Y):
         seqs = self._validate_for_predict(X)
         targets = _target_sequences(Y, seqs.n_sequences)
-        return seqs, targets, self._encode_labels(targets)
+        return seqs, targets, self._encode_labels(targets, purpose="log_likelihood")
 
     def predict(self, X):
         """Decode the output sequence of every input sequence.
@@ -366,10 +422,14 @@ class SequenceTranslator(BaseRecurrent):
         -------
         score : float
             Weighted fraction of sequences predicted exactly
-            (:func:`skrnn.metrics.sequence_accuracy`).
+            (:func:`skrnn.metrics.sequence_accuracy`). A target with labels
+            not seen in fit is never predicted, so it counts as wrong.
         """
         check_is_fitted(self)
-        seqs, targets, _ = self._encode_for_scoring(X, y)
+        # Labels unseen in fit are never predicted, so their targets count as
+        # wrong, as for the classifiers (no encoding needed).
+        seqs = self._validate_for_predict(X)
+        targets = _target_sequences(y, seqs.n_sequences)
         sw = _check_sample_weight(sample_weight, seqs.lengths, dtype=np.float64)
         predicted = self._decode(seqs.sequences, self.beam_width)
         return sequence_accuracy(
@@ -393,6 +453,12 @@ class SequenceTranslator(BaseRecurrent):
         -------
         log_likelihood : ndarray of shape (n_sequences,)
             ``log P(y_i | X_i)``, the end token's probability included.
+
+        Raises
+        ------
+        ValueError
+            If a target holds a label not in ``classes_`` (its probability
+            is 0).
         """
         check_is_fitted(self)
         seqs, _, Y = self._encode_for_scoring(X, y)

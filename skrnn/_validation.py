@@ -174,6 +174,49 @@ def _estimator_name(estimator):
     return type(estimator).__name__
 
 
+def _first_text(values):
+    """The first ``str`` or ``bytes`` value in an array-like, or None.
+
+    Only called once a conversion to numbers has failed, so the scan of an
+    object array in Python costs nothing on the common path.
+    """
+    if _is_dataframe(values):
+        values = np.asarray(values, dtype=object)
+    array = values if isinstance(values, np.ndarray) else None
+    if array is None:
+        try:
+            array = np.asarray(values, dtype=object)
+        except ValueError:
+            return None
+    if array.dtype.kind in "SU":
+        return array.flat[0] if array.size else None
+    if array.dtype.kind != "O":
+        return None
+    for value in array.flat:
+        if isinstance(value, (str, bytes)):
+            return value
+        if isinstance(value, (list, tuple, np.ndarray)):
+            found = _first_text(value)
+            if found is not None:
+                return found
+    return None
+
+
+def _text_error(name, example, where=""):
+    """The error for text given where numbers are expected, with the way out."""
+    if isinstance(example, np.generic):
+        example = example.item()
+    return ValueError(
+        f"X{where} holds text ({example!r}), but {name} reads numbers: each step "
+        "of a sequence is a number, a vector of numbers, or (with embedding_dim "
+        "set) an integer token id. To learn from text, make "
+        "skrnn.preprocessing.TextTokenizer the first step of a Pipeline and set "
+        f"embedding_dim on {name}, for instance make_pipeline(TextTokenizer(), "
+        f"{name}(embedding_dim=16)); TextTokenizer(level='word') reads words "
+        "instead of characters."
+    )
+
+
 def _is_dataframe(X):
     return hasattr(X, "__dataframe__") or (
         hasattr(X, "columns") and hasattr(X, "shape")
@@ -257,24 +300,31 @@ def _table_sequences(estimator, X, reset, *, allow_nan=False):
     # have any number of columns after fit, like its sequences any length.
     per_step = getattr(estimator, "_per_step", False)
     finite = "allow-nan" if allow_nan else True
-    if reset or (fitted_on_table and not per_step):
-        X = validate_data(
-            estimator,
-            X,
-            reset=reset,
-            dtype=_COMPUTE_DTYPES,
-            ensure_all_finite=finite,
-        )
-    else:
-        # The estimator was fitted on sequences: the columns here are steps,
-        # not the features n_features_in_ counts, so only check the array.
-        X = check_array(
-            X,
-            dtype=_COMPUTE_DTYPES,
-            estimator=estimator,
-            input_name="X",
-            ensure_all_finite=finite,
-        )
+    try:
+        if reset or (fitted_on_table and not per_step):
+            X = validate_data(
+                estimator,
+                X,
+                reset=reset,
+                dtype=_COMPUTE_DTYPES,
+                ensure_all_finite=finite,
+            )
+        else:
+            # The estimator was fitted on sequences: the columns here are
+            # steps, not the features n_features_in_ counts, so only check the
+            # array.
+            X = check_array(
+                X,
+                dtype=_COMPUTE_DTYPES,
+                estimator=estimator,
+                input_name="X",
+                ensure_all_finite=finite,
+            )
+    except ValueError as exc:
+        text = _first_text(X)
+        if text is None:
+            raise
+        raise _text_error(_estimator_name(estimator), text) from exc
     X = np.ascontiguousarray(X)
     n_sequences, n_steps = X.shape
     return Sequences(
@@ -289,7 +339,7 @@ def _table_sequences(estimator, X, reset, *, allow_nan=False):
 def _array_sequences(estimator, X, *, allow_nan=False):
     """Validate a 3-D array ``(n_sequences, n_steps, n_features)``."""
     name = _estimator_name(estimator)
-    X = _as_compute_array(X, where="")
+    X = _as_compute_array(X, where="", name=name)
     n_sequences, n_steps, n_features = X.shape
     if n_sequences == 0:
         raise ValueError(
@@ -324,7 +374,7 @@ def _ragged_sequences(estimator, X, *, allow_nan=False):
     n_features = None
     all_float32 = True
     for index, sequence in enumerate(X):
-        array = _ragged_element(sequence, index)
+        array = _ragged_element(sequence, index, name)
         if n_features is None:
             n_features = array.shape[1]
         elif array.shape[1] != n_features:
@@ -363,12 +413,12 @@ def _ragged_sequences(estimator, X, *, allow_nan=False):
 _EXPECTED_SEQUENCE = "expected an array of shape (n_steps, n_features) or (n_steps,)"
 
 
-def _ragged_element(sequence, index):
+def _ragged_element(sequence, index, name):
     """Convert one sequence of a ragged list to a 2-D float array."""
     if type(sequence) is not np.ndarray:
         # Only non-arrays pay for these checks: lists of arrays are the
         # common case, and may hold many short sequences.
-        _refuse_non_sequence(sequence, index)
+        _refuse_non_sequence(sequence, index, name)
     try:
         array = np.asarray(sequence)
     except ValueError as exc:
@@ -380,7 +430,7 @@ def _ragged_element(sequence, index):
         raise ValueError(
             f"Sequence {index} of X has shape {array.shape}; {_EXPECTED_SEQUENCE}."
         )
-    array = _as_compute_array(array, where=f" (sequence {index})")
+    array = _as_compute_array(array, where=f" (sequence {index})", name=name)
     if array.ndim == 1:
         array = array.reshape(-1, 1)
     if array.shape[0] == 0:
@@ -396,23 +446,26 @@ def _ragged_element(sequence, index):
     return array
 
 
-def _refuse_non_sequence(sequence, index):
+def _refuse_non_sequence(sequence, index, name):
     # Sparse first: dok_matrix is a dict.
     if sp.issparse(sequence):
         raise TypeError(
             f"Sparse data was passed for X (sequence {index}), but dense data is "
             "required. Use '.toarray()' to convert to a dense numpy array."
         )
+    if isinstance(sequence, (str, bytes)):
+        raise _text_error(name, sequence, where=f" (sequence {index})")
     if sequence is None or isinstance(sequence, (str, bytes, Mapping)):
         raise TypeError(
             f"Sequence {index} of X is {type(sequence).__name__}; {_EXPECTED_SEQUENCE}."
         )
 
 
-def _as_compute_array(array, *, where):
+def _as_compute_array(array, *, where, name):
     """Return ``array`` as float32 (kept) or float64, refusing non-numbers.
 
-    The wording follows scikit-learn's ``check_array`` for the same cases.
+    The wording follows scikit-learn's ``check_array`` for the same cases;
+    text gets the way to tokenize it.
     """
     kind = array.dtype.kind
     if kind == "c":
@@ -420,6 +473,8 @@ def _as_compute_array(array, *, where):
             f"Complex data not supported: X{where} has dtype {array.dtype}, and "
             "skrnn estimators need real numbers."
         )
+    if kind in "US" and array.size:
+        raise _text_error(name, array.flat[0], where=where)
     if kind in "USV":
         raise ValueError(
             f"X{where} holds bytes or strings (dtype {array.dtype}), which is not "
@@ -430,6 +485,9 @@ def _as_compute_array(array, *, where):
         try:
             return array.astype(np.float64)
         except (TypeError, ValueError) as exc:
+            text = _first_text(array)
+            if text is not None:
+                raise _text_error(name, text, where=where) from exc
             # Same exception type as numpy (and so scikit-learn) raises.
             raise type(exc)(
                 f"X{where} holds values that are not numbers: {exc}"
@@ -805,6 +863,8 @@ def validate_tokens(estimator, X_seqs, *, reset):
         )
     largest = int(flat.max())
     declared = getattr(estimator, "vocabulary_size", None)
+    if reset and declared is None:
+        _check_embedding_size(estimator, largest, X_seqs)
     if reset:
         n_tokens = largest + 1 if declared is None else int(declared)
     else:
@@ -834,6 +894,30 @@ def validate_tokens(estimator, X_seqs, *, reset):
     if reset:
         estimator.n_tokens_ = n_tokens
     return n_tokens
+
+
+# Largest embedding table (in bytes) that a vocabulary learned from the ids
+# of X may ask for; beyond it the ids are almost surely not consecutive.
+_MAX_LEARNED_EMBEDDING_BYTES = 2**30
+
+
+def _check_embedding_size(estimator, largest, X_seqs):
+    """Refuse token ids that would make a huge embedding, before allocating it."""
+    embedding_dim = getattr(estimator, "embedding_dim", None) or 1
+    n_tokens = largest + 1
+    size = n_tokens * int(embedding_dim) * X_seqs.dtype.itemsize
+    if size <= _MAX_LEARNED_EMBEDDING_BYTES:
+        return
+    flat = np.concatenate([s[:, 0] for s in X_seqs.sequences])
+    i, t = _locate(int(np.argmax(flat)), X_seqs.lengths)
+    raise ValueError(
+        f"X holds token id {largest} (sequence {i}, step {t}). Without "
+        "vocabulary_size, the vocabulary is taken as the largest id + 1, here "
+        f"{n_tokens} ids: an embedding of {n_tokens} x {embedding_dim} weights "
+        f"({size / 2**30:.1f} GiB). Number the tokens 0, 1, 2, ... "
+        "(skrnn.preprocessing.TextTokenizer does), or set vocabulary_size to the "
+        "number of ids if the vocabulary really is that large."
+    )
 
 
 def _locate(flat_index, lengths):

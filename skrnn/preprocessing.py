@@ -414,8 +414,14 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         self : TextTokenizer
             The fitted tokenizer.
         """
+        texts = _check_texts(X)
+        if not texts:
+            raise ValueError(
+                "TextTokenizer.fit got no document: X is empty, so there is no "
+                "vocabulary to learn. Pass a list of at least one string."
+            )
         counts = Counter()
-        for text in _check_texts(X):
+        for text in texts:
             counts.update(self._tokenize(text))
         counts.pop(self._unknown_token, None)
         kept = sorted(

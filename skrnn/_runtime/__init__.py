@@ -23,7 +23,12 @@ control.
 
 import os
 
-from ._codegen import prefer_wide_vectors
+from ._environment import check_thread_variable
+
+# Before Numba is imported: it fails without naming the variable.
+check_thread_variable()
+
+from ._codegen import prefer_wide_vectors  # noqa: E402
 
 # Before anything below (or skrnn._kernels) decorates a Numba function.
 WIDE_VECTORS = prefer_wide_vectors()
