@@ -370,7 +370,7 @@ def test_weights_reproduce_predictions_in_pytorch(cell, bidirectional):
         ([np.ones((3, 1)), np.ones((0, 1))], ValueError, "Sequence 1"),
         ([np.ones((3, 2)), np.ones((2, 3))], ValueError, "Sequence 1"),
         (np.ones((2, 3, 4, 5)), ValueError, "4"),
-        (np.array([["a", "b"], ["c", "d"]], dtype=object), ValueError, "string"),
+        (np.array([["a", "b"], ["c", "d"]], dtype=object), ValueError, "holds text"),
         (np.ones((2, 3)) + 1j, ValueError, "Complex data not supported"),
     ],
 )
@@ -594,9 +594,12 @@ def test_divergence_stops_at_once_with_a_clear_error():
         hidden_layer_sizes=(4,), solver="sgd", learning_rate_init=10.0,
         clip_norm=None, max_iter=50,
     )  # fmt: skip
-    with pytest.raises(ValueError, match="Solver produced non-finite parameter"):
+    # Not all 50 epochs: the error comes in one of the first.
+    with pytest.raises(
+        ValueError, match=r"Solver produced non-finite .* in iteration [1-4]\."
+    ):
         reg.fit(X, y)
-    assert reg.n_iter_ < 5  # not all 50 epochs
+    assert not hasattr(reg, "n_iter_")  # the failed fit is rolled back
 
 
 def test_derived_init_shares_the_base_signature():

@@ -430,16 +430,20 @@ def test_object_array_and_ragged_with_dict():
 
 
 def test_strings():
-    with pytest.raises(ValueError, match="could not convert string to float"):
+    tokenize = "TextTokenizer the first step of a Pipeline"
+    with pytest.raises(ValueError, match=rf"X holds text \('a'\).*{tokenize}"):
         validate_sequences(RNNRegressor(), [["a", "b"], ["c", "d"]], reset=True)
     X = np.array([[["a"]], [["b"]]])
-    with pytest.raises(ValueError, match="holds bytes or strings"):
+    with pytest.raises(ValueError, match=rf"X holds text \('a'\).*{tokenize}"):
         validate_sequences(RNNRegressor(), X, reset=True)
-    msg = r"X \(sequence 0\) holds bytes or strings"
+    msg = rf"X \(sequence 0\) holds text \('a'\).*{tokenize}"
     with pytest.raises(ValueError, match=msg):
         validate_sequences(RNNRegressor(), [["a", "b"], ["c"]], reset=True)
-    with pytest.raises(TypeError, match="Sequence 1 of X is str"):
+    msg = rf"X \(sequence 1\) holds text \('abc'\).*{tokenize}"
+    with pytest.raises(ValueError, match=msg):
         validate_sequences(RNNRegressor(), [np.ones(2), "abc"], reset=True)
+    with pytest.raises(ValueError, match="holds bytes or strings"):
+        validate_sequences(RNNRegressor(), np.zeros((2, 3, 1), dtype="V8"), reset=True)
 
 
 def test_non_numeric_dtype():
