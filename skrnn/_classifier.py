@@ -82,6 +82,14 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
         check_consistent_length(seqs.lengths, y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if y.dtype == object:
+            missing = np.flatnonzero(np.equal(y, None).reshape(len(y), -1).any(1))
+            if len(missing):
+                raise ValueError(
+                    f"y contains None for sequence {missing[0]}: every sequence "
+                    "needs a label. Drop the unlabelled sequences, or give them a "
+                    "label of their own."
+                )
         check_classification_targets(y)
         Y = self._encode_classes(y, seqs.dtype, incremental=incremental)
         multiclass = self._label_binarizer.y_type_ == "multiclass"

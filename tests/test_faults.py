@@ -77,13 +77,13 @@ def _fitted_state(estimator):
 class _FailOnUpdate:
     """Replaces the gradient clipping of the training loop; raises on update n."""
 
-    def __init__(self, n):
-        self.n, self.calls = n, 0
+    def __init__(self, n, error=RuntimeError):
+        self.n, self.calls, self.error = n, 0, error
 
     def __call__(self, grad, clip_norm):
         self.calls += 1
         if self.calls == self.n:
-            raise RuntimeError("injected failure in the training loop")
+            raise self.error("injected failure in the training loop")
         return skrnn._base.__dict__["_real_clip"](grad, clip_norm)
 
 
@@ -92,8 +92,8 @@ def fail_on_update(monkeypatch):
     """Make the n-th optimiser update of the next fits raise."""
     monkeypatch.setitem(skrnn._base.__dict__, "_real_clip", skrnn._base.clip_grad_norm)
 
-    def install(n):
-        failing = _FailOnUpdate(n)
+    def install(n, error=RuntimeError):
+        failing = _FailOnUpdate(n, error)
         monkeypatch.setattr(skrnn._base, "clip_grad_norm", failing)
         return failing
 
@@ -180,6 +180,29 @@ def test_a_partial_fit_loop_goes_on_after_a_caught_failure(fail_on_update):
     model.partial_fit(X, y)
     assert model.n_iter_ == 2
     assert np.isfinite(model.predict_proba(X)).all()
+
+
+def test_ctrl_c_in_the_training_loop_keeps_the_model(fail_on_update):
+    model, X, y = _cases()["classifier"]
+    fail_on_update(2, KeyboardInterrupt)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        model.fit(X, y)
+    check_is_fitted(model)
+    assert np.isfinite(model.predict_proba(X)).all()
+
+
+def test_ctrl_c_outside_the_training_loop_rolls_back(monkeypatch):
+    model, X, y = _cases()["classifier"]
+    model.fit(X, y)
+    before = _fitted_state(model)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(model), "_check_weights", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    np.testing.assert_equal(_fitted_state(model), before)
 
 
 def test_diverging_partial_fit_keeps_the_last_good_weights():
@@ -398,6 +421,13 @@ def test_translator_refuses_bad_targets(case):
 def test_translator_takes_integral_float_labels():
     model = SequenceTranslator(**QUICK).fit([[1.0, 2.0], [2.0, 1.0]], [1.0, 2.0])
     assert model.classes_.tolist() == [1.0, 2.0]
+
+
+def test_classifier_names_a_missing_label():
+    _, X, _ = _data()
+    y = ["a", "b", None] + ["a"] * 9
+    with pytest.raises(ValueError, match="y contains None for sequence 2"):
+        RNNClassifier(**QUICK).fit(X, y)
 
 
 @pytest.mark.parametrize("name", ["classifier", "tagger"])
