@@ -170,7 +170,7 @@ def test_a_partial_fit_loop_goes_on_after_a_caught_failure(fail_on_update):
     model, X, y = _cases()["classifier"]
     model.partial_fit(X, y, classes=["a", "b", "c"])
     weights = model.get_weights()
-    failing = fail_on_update(1)
+    failing = fail_on_update(2)  # after a first update in place
     with pytest.raises(RuntimeError):
         model.partial_fit(X, y)
     failing.n = 0  # no more failures
@@ -200,9 +200,12 @@ def test_ctrl_c_outside_the_training_loop_rolls_back(monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(type(model), "_check_weights", interrupted)
+    # Three features per step: validation records them before the interrupt.
+    wider = [np.hstack([x, x[:, :1]]) for x in X]
     with pytest.raises(KeyboardInterrupt):
-        model.fit(X, y)
+        model.fit(wider, y)
     np.testing.assert_equal(_fitted_state(model), before)
+    assert model.n_features_in_ == 2
 
 
 def test_diverging_partial_fit_keeps_the_last_good_weights():
