@@ -518,6 +518,14 @@ class BaseRecurrent(BaseEstimator, ABC):
                     f"{name}={state[name]!r}, but its network has {expected} "
                     f"{what} ({config})"
                 )
+        optimizer = state.get("_optimizer")
+        moments = optimizer.get("state", {}) if isinstance(optimizer, dict) else {}
+        for name, value in moments.items():
+            if isinstance(value, np.ndarray) and value.shape != (network.n_params,):
+                raise self._load_error(
+                    f"its optimiser's {name!r} has shape {value.shape}, but its "
+                    f"network has {network.n_params} weights"
+                )
         if "classes_" in state:
             expected = self._outputs_for_classes(state)
             if expected is not None and expected != network.n_outputs:

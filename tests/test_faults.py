@@ -317,6 +317,7 @@ def _tampered(model, edit):
     state = model.__getstate__()
     state = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in state.items()}
     state["_network"] = {"config": dict(state["_network"]["config"])}
+    state["_optimizer"] = copy.deepcopy(state["_optimizer"])
     edit(state)
     fake = type(model).__new__(type(model))
     fake.__dict__.update(state)
@@ -348,6 +349,10 @@ EDITS = {
     "n_outputs_": (
         lambda s: s.update(n_outputs_=3),
         "n_outputs_=3, but its network has 1 output units",
+    ),
+    "optimizer": (
+        lambda s: s["_optimizer"]["state"].update(m=np.zeros(3)),
+        r"its optimiser's 'm' has shape \(3,\), but its network has \d+",
     ),
 }
 
