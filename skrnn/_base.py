@@ -570,6 +570,12 @@ class BaseRecurrent(BaseEstimator, ABC):
         network = self.__dict__.get("_network")
         if network is not None:
             keep[id(network)] = network
+        # A random generator is put back with its state (copying one costs
+        # milliseconds, a partial_fit on a small batch not much more).
+        generator = self.__dict__.get("_random_state")
+        if isinstance(generator, np.random.RandomState):
+            keep[id(generator)] = generator
+            generator_state = generator.get_state()
         saved = {
             name: copy.deepcopy(value, keep)
             for name, value in self.__dict__.items()
@@ -581,6 +587,8 @@ class BaseRecurrent(BaseEstimator, ABC):
             for name in [name for name in self.__dict__ if name not in params]:
                 del self.__dict__[name]
             self.__dict__.update(saved)
+            if isinstance(generator, np.random.RandomState):
+                generator.set_state(generator_state)
             raise
 
     def _check_training_progress(self, where, theta, loss):

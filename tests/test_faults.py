@@ -235,7 +235,7 @@ def test_user_random_state_object_is_left_to_the_user():
 def test_non_finite_loss_is_an_error(solver):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(8, 5, 2))
-    model = RNNRegressor(hidden_layer_sizes=(4,), solver=solver, max_iter=2)
+    model = RNNRegressor((4,), solver=solver, max_iter=2, random_state=0)
     with pytest.raises(
         ValueError, match=r"non-finite training loss .*scale X and y.*clip_norm"
     ):
