@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit
 
 from ._arrays import _copy_transposed
+from ._cells import CellSpec
 from ._config import JIT_OPTIONS
 from ._math import fast_sigmoid, fast_tanh
 from ._steps import (
@@ -167,7 +168,7 @@ def _gru_backward_chunk(
     W_ih,
     W_hh,
     reverse,
-    k_chunk,
+    segment_steps,
     n_block,
     store,
     dH_out,
@@ -194,9 +195,9 @@ def _gru_backward_chunk(
         Recurrent weights.
     reverse : bool
         Direction, as in the forward pass.
-    k_chunk : int
+    segment_steps : int
         0, or the length of the gradient chunks: the carry from processing
-        step ``s`` to ``s - 1`` is cut when ``s % k_chunk == 0`` and ``s > 0``.
+        step ``s`` to ``s - 1`` is cut when ``s % segment_steps == 0`` and ``s > 0``.
     n_block : int
         Number of stored steps whose parameter gradients are accumulated by
         one GEMM (at least 1).
@@ -263,7 +264,16 @@ def _gru_backward_chunk(
             u = n_steps - n_slots + slot
             n_act = _n_active(lengths, n_steps - u)
             _add_output_gradients(
-                dh, lengths, n_steps, u, reverse, n_act, k_chunk, dH_out, h_off, cut
+                dh,
+                lengths,
+                n_steps,
+                u,
+                reverse,
+                n_act,
+                segment_steps,
+                dH_out,
+                h_off,
+                cut,
             )
             da_in = din_step_buffer[: 3 * H * n_act].reshape(3 * H, n_act)
             da_rec = drec_step_buffer[: 3 * H * n_act].reshape(3 * H, n_act)
@@ -307,3 +317,18 @@ def _gru_backward_chunk(
 
     rows = np.empty((n_rows, H), dtype=dtype)
     _initial_state_gradient_units(lengths, n_slots, dh, dh0, rows)
+
+
+GRU_CELL = CellSpec(
+    name="gru",
+    gates=3,
+    store_width=GRU_STORE_WIDTH,
+    has_cell_state=False,
+    forward_chunk=_gru_forward_chunk,
+    backward_chunk=_gru_backward_chunk,
+    onnx_op="GRU",
+    onnx_gate_order=(1, 0, 2),
+    # n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), PyTorch's form.
+    onnx_attributes=(("linear_before_reset", 1),),
+    torch_module="GRU",
+)

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from ._arrays import _copy_transposed
+from ._cells import CellSpec
 from ._config import JIT_OPTIONS
 from ._math import fast_sigmoid, fast_tanh
 from ._steps import (
@@ -214,7 +215,7 @@ def _rnn_backward_chunk(
     W_hh,
     reverse,
     act,
-    k_chunk,
+    segment_steps,
     n_block,
     store,
     dH_out,
@@ -243,9 +244,9 @@ def _rnn_backward_chunk(
         Direction, as in the forward pass.
     act : int
         Activation code, as in the forward pass.
-    k_chunk : int
+    segment_steps : int
         0, or the length of the gradient chunks: the carry from processing
-        step ``s`` to ``s - 1`` is cut when ``s % k_chunk == 0`` and ``s > 0``.
+        step ``s`` to ``s - 1`` is cut when ``s % segment_steps == 0`` and ``s > 0``.
     n_block : int
         Number of stored steps whose parameter gradients are accumulated by
         one GEMM (at least 1).
@@ -304,7 +305,16 @@ def _rnn_backward_chunk(
             u = n_steps - n_slots + slot
             n_act = _n_active(lengths, n_steps - u)
             _add_output_gradients(
-                dh, lengths, n_steps, u, reverse, n_act, k_chunk, dH_out, h_off, cut
+                dh,
+                lengths,
+                n_steps,
+                u,
+                reverse,
+                n_act,
+                segment_steps,
+                dH_out,
+                h_off,
+                cut,
             )
             da = dA_step_buffer[: H * n_act].reshape(H, n_act)
             for j in range(H):
@@ -321,3 +331,17 @@ def _rnn_backward_chunk(
 
     rows = np.empty((n_rows, H), dtype=dtype)
     _initial_state_gradient_units(lengths, n_slots, dh, dh0, rows)
+
+
+RNN_CELL = CellSpec(
+    name="rnn",
+    gates=1,
+    store_width=RNN_STORE_WIDTH,
+    has_cell_state=False,
+    forward_chunk=_rnn_forward_chunk,
+    backward_chunk=_rnn_backward_chunk,
+    uses_activation=True,
+    onnx_op="RNN",
+    onnx_gate_order=(0,),
+    torch_module="RNN",
+)

@@ -342,7 +342,7 @@ def _write_outputs(h, lengths, n_steps, u, reverse, n_act, H_out, h_off):
 
 @njit(**JIT_OPTIONS)
 def _add_output_gradients(
-    dh, lengths, n_steps, u, reverse, n_act, k_chunk, dH_out, h_off, cut
+    dh, lengths, n_steps, u, reverse, n_act, segment_steps, dH_out, h_off, cut
 ):
     """Start the backward step ``u``: output gradients and gradient cuts.
 
@@ -351,12 +351,12 @@ def _add_output_gradients(
     gradient of its output at that step (``dH_out`` ``(T, B, D * H)``,
     columns from ``h_off``; nothing when empty) into ``dh`` ``(H, B)``, and
     set ``cut[b]`` to whether the carry to the previous step is cut after
-    this one (every ``k_chunk`` processing steps; never when it is 0).
+    this one (every ``segment_steps`` processing steps; never when it is 0).
     """
     has_out = dH_out.shape[0] > 0
     for b in range(n_act):
         t, s = _real_step(lengths[b], n_steps, u, reverse)
-        cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
+        cut[b] = segment_steps > 0 and s > 0 and s % segment_steps == 0
         if has_out:
             for j in range(dh.shape[0]):
                 dh[j, b] += dH_out[t, b, h_off + j]
