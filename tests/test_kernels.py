@@ -18,6 +18,7 @@ from skrnn._kernels._arrays import _product_into
 from skrnn._kernels._steps import _recurrent_product, _transposed_copy
 from skrnn._runtime import layer_backward, layer_forward, store_width
 from skrnn._runtime._dispatch import KernelError, LayerState, LayerWeights
+from tests._helpers import finite_difference
 from tests.conftest import CELLS
 from tests.naive import naive_backward, naive_forward
 
@@ -449,6 +450,7 @@ def _forward_two_chunks(queue):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.subprocess
 def test_chunks_run_in_a_forked_child():
     # The thread pool that runs the chunks after the first does not survive a
     # fork; a forked child (multiprocessing's default on Linux) must still be
@@ -510,19 +512,6 @@ def _naive_loss(cell, x, params, h0, c0, reverse, act, dhs, dh_n, dc_n):
     return loss + (dc_n @ c_n if cell == "lstm" else 0.0)
 
 
-def _finite_difference(fun, value, eps=1e-6):
-    grad = np.zeros_like(value)
-    for index in np.ndindex(value.shape):
-        old = value[index]
-        value[index] = old + eps
-        plus = fun()
-        value[index] = old - eps
-        minus = fun()
-        value[index] = old
-        grad[index] = (plus - minus) / (2 * eps)
-    return grad
-
-
 def _segment_gradients(cell, x, params, h0, c0, reverse, act, dhs, dh_n, dc_n, a, b):
     """Finite-difference gradients of the loss terms of processing steps
     [a, b) when the state entering step a is a constant (b == len(x) adds the
@@ -545,12 +534,12 @@ def _segment_gradients(cell, x, params, h0, c0, reverse, act, dhs, dh_n, dc_n, a
             cell, x_seg, params, h_a, c_a, reverse, act, dhs[part], dh_end, dc_end
         )
 
-    grads = {"d" + k: _finite_difference(loss, v) for k, v in params.items()}
+    grads = {"d" + k: finite_difference(loss, v) for k, v in params.items()}
     grads["dx"] = np.zeros_like(x)
-    grads["dx"][part] = _finite_difference(loss, x_seg)
-    grads["dh0"] = _finite_difference(loss, h_a) if a == 0 else np.zeros(H)
+    grads["dx"][part] = finite_difference(loss, x_seg)
+    grads["dh0"] = finite_difference(loss, h_a) if a == 0 else np.zeros(H)
     if cell == "lstm":
-        grads["dc0"] = _finite_difference(loss, c_a) if a == 0 else np.zeros(H)
+        grads["dc0"] = finite_difference(loss, c_a) if a == 0 else np.zeros(H)
     return grads
 
 
@@ -610,6 +599,7 @@ def test_naive_dummy_sequence_has_zero_gradients():
         np.testing.assert_array_equal(value, 0.0, err_msg=key)
 
 
+@pytest.mark.subprocess
 def test_python_path_matches():
     # With NUMBA_DISABLE_JIT=1 the kernels run as plain Python: the same code
     # must give the same results.

@@ -246,6 +246,7 @@ def test_attention_parameter_is_validated():
 
 
 # -------------------------------------------------------- sklearn machinery
+@pytest.mark.subprocess
 def test_pipeline_on_raw_strings_grid_search_clone_pickle(tmp_path):
     pairs = make_reversal(60, min_length=3, max_length=5, random_state=0)
     sources, targets = [s for s, _ in pairs], [t for _, t in pairs]
