@@ -24,7 +24,6 @@ from ._steps import (
     _cut_carry,
     _first_active_step,
     _initial_state_gradient_units,
-    _into_block,
     _n_active,
     _project_block,
     _recurrent_gradient,
@@ -84,7 +83,7 @@ def _activate(a, act, h, out):
 
 
 @njit(**JIT_OPTIONS)
-def _activation_gradient(h, dh, act, da):
+def _activation_gradient(h, dh, act, da, dA):
     """Backpropagate through the Elman activation, from its output.
 
     Parameters
@@ -97,21 +96,35 @@ def _activation_gradient(h, dh, act, da):
         Activation code (0 tanh, 1 relu, 2 logistic, 3 identity).
     da : ndarray of shape (n_act,)
         Output: gradient w.r.t. the pre-activations of the active rows.
+    dA : ndarray of shape (B,)
+        Output: the same gradients, and zero for the inactive rows (the
+        unit's columns of the step in its block).
     """
     one = h.dtype.type(1.0)
     zero = h.dtype.type(0.0)
+    n_act = da.shape[0]
+    # One loop per activation, as in _activate.
     if act == TANH:
-        for b in range(da.shape[0]):
-            da[b] = dh[b] * (one - h[b] * h[b])
+        for b in range(n_act):
+            v = dh[b] * (one - h[b] * h[b])
+            da[b] = v
+            dA[b] = v
     elif act == RELU:
-        for b in range(da.shape[0]):
-            da[b] = dh[b] if h[b] > zero else zero
+        for b in range(n_act):
+            v = dh[b] if h[b] > zero else zero
+            da[b] = v
+            dA[b] = v
     elif act == LOGISTIC:
-        for b in range(da.shape[0]):
-            da[b] = dh[b] * h[b] * (one - h[b])
+        for b in range(n_act):
+            v = dh[b] * h[b] * (one - h[b])
+            da[b] = v
+            dA[b] = v
     else:
-        for b in range(da.shape[0]):
+        for b in range(n_act):
             da[b] = dh[b]
+            dA[b] = dh[b]
+    for b in range(n_act, dA.shape[0]):
+        dA[b] = 0.0
 
 
 @njit(**JIT_OPTIONS)
@@ -317,9 +330,10 @@ def _rnn_backward_chunk(
                 cut,
             )
             da = dA_step_buffer[: H * n_act].reshape(H, n_act)
+            col = (slot - block_start) * n_rows
             for j in range(H):
-                _activation_gradient(H_st[slot, j], dh[j], act, da[j])
-            _into_block(da, dA, (slot - block_start) * n_rows, n_rows)
+                dA_j = dA[j, col : col + n_rows]
+                _activation_gradient(H_st[slot, j], dh[j], act, da[j], dA_j)
             _recurrent_gradient(W_hh, W_hh_T, da, dh, dh_buffer)
             _cut_carry(dh, cut, n_act)
         # Both biases enter the same pre-activation: one gradient block.

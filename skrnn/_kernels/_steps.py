@@ -18,8 +18,9 @@ Conventions used throughout ``skrnn._kernels`` (one chunk of the batch):
 The helpers below are the skeleton that the three cells share: storing the
 state entering a step, projecting a block of inputs, the active part of the
 state, writing outputs, and in the backward pass adding the output gradients,
-laying a step's gate gradients into its block and the block's parameter and
-input gradients. Each cell kernel holds its gate loops.
+the recurrent carry, and the block's parameter and input gradients. Each cell
+kernel holds its gate loops (the backward template they follow is in
+:mod:`skrnn._kernels`).
 """
 
 import numpy as np
@@ -369,22 +370,6 @@ def _cut_carry(d_state, cut, n_act):
         if cut[b]:
             for j in range(d_state.shape[0]):
                 d_state[j, b] = 0.0
-
-
-@njit(**JIT_OPTIONS)
-def _into_block(da, dA, col, n_rows):
-    """Copy a step's gate gradients into its block's columns, zeros for the rest.
-
-    ``da`` is ``(G * H, n_act)``; ``dA`` is ``(G * H, n * B)`` and the step's
-    columns start at ``col``; inactive rows enter the block GEMMs with zero
-    gradient.
-    """
-    n_act = da.shape[1]
-    for r in range(da.shape[0]):
-        for b in range(n_act):
-            dA[r, col + b] = da[r, b]
-        for b in range(n_act, n_rows):
-            dA[r, col + b] = 0.0
 
 
 @njit(**JIT_OPTIONS)
