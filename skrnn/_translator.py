@@ -19,7 +19,7 @@ from ._compat import Interval, StrOptions, _check_sample_weight
 from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
 from ._runtime import n_chunks, session
 from ._translation_network import TranslationNetwork, make_decoder_batch
-from .metrics import sequence_accuracy
+from .metrics import exact_match_score
 
 __all__ = ["SequenceTranslator"]
 
@@ -114,7 +114,7 @@ class SequenceTranslator(BaseRecurrent):
     See Also
     --------
     SequenceTagger : One label per input step.
-    skrnn.metrics.sequence_accuracy : The exact match :meth:`score` returns.
+    skrnn.metrics.exact_match_score : The exact match :meth:`score` returns.
     skrnn.metrics.edit_distance : A softer comparison of output sequences.
 
     Notes
@@ -250,7 +250,7 @@ class SequenceTranslator(BaseRecurrent):
 
     def _score_sequences(self, seqs, y_raw, sample_weight):
         predicted = self._decode(seqs.sequences)
-        return sequence_accuracy(
+        return exact_match_score(
             [list(t) for t in y_raw],
             [list(self.classes_[p]) for p in predicted],
             sample_weight=sample_weight,
@@ -366,13 +366,13 @@ class SequenceTranslator(BaseRecurrent):
         -------
         score : float
             Weighted fraction of sequences predicted exactly
-            (:func:`skrnn.metrics.sequence_accuracy`).
+            (:func:`skrnn.metrics.exact_match_score`).
         """
         check_is_fitted(self)
         seqs, targets, _ = self._encode_for_scoring(X, y)
         sw = _check_sample_weight(sample_weight, seqs.lengths, dtype=np.float64)
         predicted = self._decode(seqs.sequences, self.beam_width)
-        return sequence_accuracy(
+        return exact_match_score(
             [list(t) for t in targets],
             [list(self.classes_[p]) for p in predicted],
             sample_weight=sw,
