@@ -135,9 +135,9 @@ def direction_states(rows, H, c_size, dtype, initial=None):
 class FlatNetwork:
     """What every network of skrnn shares: hyper-parameters, flat parameters.
 
-    Subclasses take their own keyword arguments, store them, and pass the
-    common ones on (``**common``) to this ``__init__``, which stores those
-    and lays the parameters out with the subclass's :meth:`_layout`: a list
+    Subclasses spell out every argument, store their own, and pass the
+    common ones on to this ``__init__``, which stores those and lays the
+    parameters out with the subclass's :meth:`_layout`: a list
     of ``(name, shape, is_weight)`` in the order of the flat vector. Every
     constructor argument is stored as an attribute of the same name, which
     :meth:`config` reads.
@@ -280,11 +280,18 @@ class RecurrentNetwork(FlatNetwork):
         Width of the embedding; required with ``n_tokens``.
     """
 
-    def __init__(self, *shape, loss="squared_error", per_step=False, **common):
-        # shape: cell, n_inputs, hidden_layer_sizes, n_outputs (FlatNetwork's)
+    def __init__(
+        self, cell, n_inputs, hidden_layer_sizes, n_outputs, *,
+        bidirectional=False, activation="tanh", loss="squared_error",
+        per_step=False, dropout=0.0, n_tokens=None, embedding_dim=None,
+    ):  # fmt: skip
         self.loss = loss
         self.per_step = bool(per_step)
-        super().__init__(*shape, **common)
+        super().__init__(
+            cell, n_inputs, hidden_layer_sizes, n_outputs,
+            bidirectional=bidirectional, activation=activation, dropout=dropout,
+            n_tokens=n_tokens, embedding_dim=embedding_dim,
+        )  # fmt: skip
 
     @property
     def out_activation(self):

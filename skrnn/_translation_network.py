@@ -176,11 +176,18 @@ class TranslationNetwork(FlatNetwork):
     loss = "log_loss"
     out_activation = "softmax"
 
-    def __init__(self, *shape, attention=None, decoder_embedding_dim=32, **common):
-        # shape: cell, n_inputs, hidden_layer_sizes, n_outputs (FlatNetwork's)
+    def __init__(
+        self, cell, n_inputs, hidden_layer_sizes, n_outputs, *,
+        bidirectional=False, activation="tanh", attention=None, n_tokens=None,
+        embedding_dim=None, decoder_embedding_dim=32, dropout=0.0,
+    ):  # fmt: skip
         self.attention = attention
         self.decoder_embedding_dim = int(decoder_embedding_dim)
-        super().__init__(*shape, **common)
+        super().__init__(
+            cell, n_inputs, hidden_layer_sizes, n_outputs,
+            bidirectional=bidirectional, activation=activation, dropout=dropout,
+            n_tokens=n_tokens, embedding_dim=embedding_dim,
+        )  # fmt: skip
 
     @property
     def start_id(self):
