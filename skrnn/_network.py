@@ -285,13 +285,14 @@ class RecurrentNetwork(FlatNetwork):
         bidirectional=False, activation="tanh", loss="squared_error",
         per_step=False, dropout=0.0, n_tokens=None, embedding_dim=None,
     ):  # fmt: skip
-        self.loss = loss
-        self.per_step = bool(per_step)
         super().__init__(
             cell, n_inputs, hidden_layer_sizes, n_outputs,
             bidirectional=bidirectional, activation=activation, dropout=dropout,
             n_tokens=n_tokens, embedding_dim=embedding_dim,
         )  # fmt: skip
+        # The layout does not depend on the loss: stored after it.
+        self.loss = loss
+        self.per_step = bool(per_step)
 
     @property
     def out_activation(self):
