@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import unique_labels
 from .._compat import (
     validate_params,
 )
+from .._docstrings import insert_doc
 from ._common import (
     _check_sequence_pair,
     _check_sequence_weight,
@@ -17,6 +18,14 @@ from ._common import (
     _exact_matches,
     _sequence_lengths,
 )
+
+# The parameters every metric here takes first (the placeholder in a
+# docstring supplies the first line's indentation).
+_LABEL_PAIR = """\
+y_true : list of array-like or array-like of shape (n_sequences, n_steps)
+        True labels, one 1-D label sequence per sequence.
+    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
+        Predicted labels, with the same lengths as ``y_true``."""
 
 
 def _flattens_steps(metric):
@@ -46,15 +55,13 @@ def _flattens_steps(metric):
 
 
 @_flattens_steps
+@insert_doc(label_pair=_LABEL_PAIR)
 def flat_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     """Accuracy over the steps of all sequences.
 
     Parameters
     ----------
-    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
-        True labels, one 1-D label sequence per sequence.
-    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
-        Predicted labels, with the same lengths as ``y_true``.
+    {label_pair}
     normalize : bool, default=True
         If False, return the number of correctly tagged steps instead of
         their fraction.
@@ -87,24 +94,16 @@ def flat_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
 
 
 @_flattens_steps
+@insert_doc(label_pair=_LABEL_PAIR)
 def flat_precision_score(
-    y_true,
-    y_pred,
-    *,
-    labels=None,
-    pos_label=1,
-    average="binary",
-    sample_weight=None,
-    zero_division="warn",
-):
+    y_true, y_pred, *, labels=None, pos_label=1, average="binary",
+    sample_weight=None, zero_division="warn",
+):  # fmt: skip
     """Precision over the steps of all sequences.
 
     Parameters
     ----------
-    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
-        True labels, one 1-D label sequence per sequence.
-    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
-        Predicted labels, with the same lengths as ``y_true``.
+    {label_pair}
     labels : array-like, default=None
         Labels to include, as in :func:`sklearn.metrics.precision_score`
         (for instance every tag but ``"O"``).
@@ -140,35 +139,22 @@ def flat_precision_score(
     0.666...
     """
     return metrics.precision_score(
-        y_true,
-        y_pred,
-        labels=labels,
-        pos_label=pos_label,
-        average=average,
-        sample_weight=sample_weight,
-        zero_division=zero_division,
-    )
+        y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
+        sample_weight=sample_weight, zero_division=zero_division,
+    )  # fmt: skip
 
 
 @_flattens_steps
+@insert_doc(label_pair=_LABEL_PAIR)
 def flat_recall_score(
-    y_true,
-    y_pred,
-    *,
-    labels=None,
-    pos_label=1,
-    average="binary",
-    sample_weight=None,
-    zero_division="warn",
-):
+    y_true, y_pred, *, labels=None, pos_label=1, average="binary",
+    sample_weight=None, zero_division="warn",
+):  # fmt: skip
     """Recall over the steps of all sequences.
 
     Parameters
     ----------
-    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
-        True labels, one 1-D label sequence per sequence.
-    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
-        Predicted labels, with the same lengths as ``y_true``.
+    {label_pair}
     labels : array-like, default=None
         Labels to include, as in :func:`sklearn.metrics.recall_score`.
     pos_label : int, float, bool or str, default=1
@@ -203,35 +189,22 @@ def flat_recall_score(
     0.666...
     """
     return metrics.recall_score(
-        y_true,
-        y_pred,
-        labels=labels,
-        pos_label=pos_label,
-        average=average,
-        sample_weight=sample_weight,
-        zero_division=zero_division,
-    )
+        y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
+        sample_weight=sample_weight, zero_division=zero_division,
+    )  # fmt: skip
 
 
 @_flattens_steps
+@insert_doc(label_pair=_LABEL_PAIR)
 def flat_f1_score(
-    y_true,
-    y_pred,
-    *,
-    labels=None,
-    pos_label=1,
-    average="binary",
-    sample_weight=None,
-    zero_division="warn",
-):
+    y_true, y_pred, *, labels=None, pos_label=1, average="binary",
+    sample_weight=None, zero_division="warn",
+):  # fmt: skip
     """F1 score over the steps of all sequences.
 
     Parameters
     ----------
-    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
-        True labels, one 1-D label sequence per sequence.
-    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
-        Predicted labels, with the same lengths as ``y_true``.
+    {label_pair}
     labels : array-like, default=None
         Labels to include, as in :func:`sklearn.metrics.f1_score` (for
         instance every tag but ``"O"``).
@@ -269,17 +242,13 @@ def flat_f1_score(
     0.833...
     """
     return metrics.f1_score(
-        y_true,
-        y_pred,
-        labels=labels,
-        pos_label=pos_label,
-        average=average,
-        sample_weight=sample_weight,
-        zero_division=zero_division,
-    )
+        y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
+        sample_weight=sample_weight, zero_division=zero_division,
+    )  # fmt: skip
 
 
 @_flattens_steps
+@insert_doc(label_pair=_LABEL_PAIR)
 def flat_classification_report(
     y_true,
     y_pred,
@@ -295,10 +264,7 @@ def flat_classification_report(
 
     Parameters
     ----------
-    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
-        True labels, one 1-D label sequence per sequence.
-    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
-        Predicted labels, with the same lengths as ``y_true``.
+    {label_pair}
     labels : array-like of shape (n_labels,), default=None
         Labels to include in the report.
     target_names : array-like of shape (n_labels,), default=None
@@ -360,6 +326,7 @@ def flat_classification_report(
     },
     prefer_skip_nested_validation=True,
 )
+@insert_doc(label_pair=_LABEL_PAIR)
 def sequence_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     """Fraction of sequences whose every step is tagged right.
 
@@ -371,10 +338,7 @@ def sequence_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=Non
 
     Parameters
     ----------
-    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
-        True labels, one 1-D label sequence per sequence.
-    y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
-        Predicted labels, with the same lengths as ``y_true``.
+    {label_pair}
     normalize : bool, default=True
         If False, return the number of fully right sequences instead of their
         fraction.

@@ -8,6 +8,7 @@ from numbers import Integral
 import numpy as np
 
 from .._compat import Interval, _object_dtype_isnan, validate_params
+from .._docstrings import insert_doc
 from .._kernels._levenshtein import _levenshtein_kernel
 from .._validation import _split_sequences
 from ._common import (
@@ -20,6 +21,17 @@ from ._common import (
 _TOKEN_SEQUENCE = (
     "a str (read as characters) or a list or 1-D array of tokens (integers or strings)"
 )
+
+# The parameters every metric here takes first (the placeholder in a
+# docstring supplies the first line's indentation).
+_SEQUENCE_PAIR = """\
+y_true : list of str or list of array-like
+        Reference sequences, each a string (read as characters) or a list or
+        1-D array of tokens (integers or strings); a 2-D array holds one
+        sequence per row.
+    y_pred : list of str or list of array-like
+        Predicted sequences, one per reference, in the same forms; lengths
+        may differ from the references'."""
 
 _SEQ2SEQ_CONSTRAINTS = {
     "y_true": ["array-like"],
@@ -167,6 +179,7 @@ def _split(codes, offsets):
     {**_SEQ2SEQ_CONSTRAINTS, "normalize": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
+@insert_doc(sequence_pair=_SEQUENCE_PAIR)
 def exact_match_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     """Fraction of predicted sequences exactly equal to their reference.
 
@@ -175,13 +188,7 @@ def exact_match_score(y_true, y_pred, *, normalize=True, sample_weight=None):
 
     Parameters
     ----------
-    y_true : list of str or list of array-like
-        Reference sequences, each a string (read as characters) or a list or
-        1-D array of tokens (integers or strings); a 2-D array holds one
-        sequence per row.
-    y_pred : list of str or list of array-like
-        Predicted sequences, one per reference, in the same forms; lengths
-        may differ from the references'.
+    {sequence_pair}
     normalize : bool, default=True
         If False, return the (weighted) number of exactly right sequences
         instead of their fraction.
@@ -225,6 +232,7 @@ def exact_match_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     {**_SEQ2SEQ_CONSTRAINTS, "normalize": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
+@insert_doc(sequence_pair=_SEQUENCE_PAIR)
 def edit_distance(y_true, y_pred, *, normalize=False, sample_weight=None):
     """Mean Levenshtein distance between predicted and reference sequences.
 
@@ -234,13 +242,7 @@ def edit_distance(y_true, y_pred, *, normalize=False, sample_weight=None):
 
     Parameters
     ----------
-    y_true : list of str or list of array-like
-        Reference sequences, each a string (read as characters) or a list or
-        1-D array of tokens (integers or strings); a 2-D array holds one
-        sequence per row.
-    y_pred : list of str or list of array-like
-        Predicted sequences, one per reference, in the same forms; lengths
-        may differ from the references'.
+    {sequence_pair}
     normalize : bool, default=False
         If True, divide each sequence's distance by the length of its
         reference before averaging: the mean per-sequence error rate, in
@@ -298,6 +300,7 @@ def edit_distance(y_true, y_pred, *, normalize=False, sample_weight=None):
 
 
 @validate_params(_SEQ2SEQ_CONSTRAINTS, prefer_skip_nested_validation=True)
+@insert_doc(sequence_pair=_SEQUENCE_PAIR)
 def error_rate(y_true, y_pred, *, sample_weight=None):
     """Total edit distance divided by the total length of the references.
 
@@ -307,13 +310,7 @@ def error_rate(y_true, y_pred, *, sample_weight=None):
 
     Parameters
     ----------
-    y_true : list of str or list of array-like
-        Reference sequences, each a string (read as characters) or a list or
-        1-D array of tokens (integers or strings); a 2-D array holds one
-        sequence per row.
-    y_pred : list of str or list of array-like
-        Predicted sequences, one per reference, in the same forms; lengths
-        may differ from the references'.
+    {sequence_pair}
     sample_weight : array-like of shape (n_sequences,), default=None
         Weight of each sequence, applied to both its edits and its
         reference length (an integer weight counts as that many copies).
