@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from skrnn._kernels import ACTIVATION_CODES, CELL_GATES
 from skrnn._runtime import layer_backward, layer_forward, store_width
-from skrnn._runtime._dispatch import _block_steps
+from skrnn._runtime._dispatch import LayerState, LayerWeights, _block_steps
 
 from ._cases import SkrnnCase, TorchCase, make_data
 from ._timing import interleaved
@@ -92,42 +92,21 @@ class _KernelCalls:
 
     def forward(self):
         layer_forward(
-            self.cell,
-            self.batch.X,
-            self.batch.lengths,
-            *self.weights,
-            self.h0,
-            self.c0,
-            False,
-            self.act,
-            self.H_out,
-            0,
-            self.h_n,
-            self.c_n,
-            self.store,
-        )
+            self.cell, self.batch.X, self.batch.lengths, LayerWeights(*self.weights),
+            LayerState(self.h0, self.c0), reverse=False, act=self.act,
+            H_out=self.H_out, h_off=0, final=LayerState(self.h_n, self.c_n),
+            store=self.store,
+        )  # fmt: skip
 
     def backward(self):
         layer_backward(
-            self.cell,
-            self.batch.X,
-            self.batch.lengths,
-            *self.weights,
-            self.h0,
-            self.c0,
-            False,
-            self.act,
-            0,
-            self.store,
-            self.H_out,
-            0,
-            self.dh_n,
-            np.zeros_like(self.c0),
-            self.dX,
-            *self.grads,
-            np.empty_like(self.h0),
-            np.empty_like(self.c0),
-        )
+            self.cell, self.batch.X, self.batch.lengths, LayerWeights(*self.weights),
+            reverse=False, act=self.act, segment_steps=0, store=self.store,
+            dH_out=self.H_out, h_off=0,
+            d_final=LayerState(self.dh_n, np.zeros_like(self.c0)), dX=self.dX,
+            d_weights=LayerWeights(*self.grads),
+            d_initial=LayerState(np.empty_like(self.h0), np.empty_like(self.c0)),
+        )  # fmt: skip
 
 
 class _GemmSkeleton:

@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 import skrnn._runtime._dispatch as kernels
 from skrnn._kernels import CELL_GATES
 from skrnn._runtime import layer_backward, layer_forward, store_width
+from skrnn._runtime._dispatch import LayerState, LayerWeights
 
 SHAPES = ((16, 128), (64, 32), (64, 128), (256, 32), (256, 128))
 FIXED = (1, 2, 4, 8, 16)
@@ -65,9 +66,10 @@ class _Layer:
 
     def forward(self, store):
         layer_forward(
-            self.cell, self.X, self.lengths, self.W_ih, self.W_hh, self.b_ih,
-            self.b_hh, self.h0, self.c0, False, 0, self.no_out, 0, self.h_n,
-            self.c_n, store,
+            self.cell, self.X, self.lengths,
+            LayerWeights(self.W_ih, self.W_hh, self.b_ih, self.b_hh),
+            LayerState(self.h0, self.c0), reverse=False, act=0, H_out=self.no_out,
+            h_off=0, final=LayerState(self.h_n, self.c_n), store=store,
         )  # fmt: skip
 
     def infer(self):
@@ -76,9 +78,12 @@ class _Layer:
     def backward(self):
         dW_ih, dW_hh, db_ih, db_hh, dh0, dc0 = self.grads
         layer_backward(
-            self.cell, self.X, self.lengths, self.W_ih, self.W_hh, self.b_ih,
-            self.b_hh, self.h0, self.c0, False, 0, 0, self.store, self.no_out, 0,
-            self.dh_n, self.dc_n, self.no_dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
+            self.cell, self.X, self.lengths,
+            LayerWeights(self.W_ih, self.W_hh, self.b_ih, self.b_hh),
+            reverse=False, act=0, segment_steps=0, store=self.store,
+            dH_out=self.no_out, h_off=0, d_final=LayerState(self.dh_n, self.dc_n),
+            dX=self.no_dX, d_weights=LayerWeights(dW_ih, dW_hh, db_ih, db_hh),
+            d_initial=LayerState(dh0, dc0),
         )  # fmt: skip
 
 

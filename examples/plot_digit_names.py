@@ -16,7 +16,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from skrnn import SequenceTranslator
-from skrnn.metrics import error_rate, sequence_accuracy
+from skrnn.metrics import error_rate, exact_match_score
 
 NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -33,7 +33,7 @@ model = SequenceTranslator(
 )
 model.fit(X_train, Y_train)
 predicted = model.predict(X_test)
-print(f"exact match: {sequence_accuracy(Y_test, predicted):.3f}")
+print(f"exact match: {exact_match_score(Y_test, predicted):.3f}")
 print(f"character error rate: {error_rate(Y_test, predicted):.3f}")
 
 # %%

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from skrnn import SequenceTranslator
-from skrnn.metrics import sequence_accuracy
+from skrnn.metrics import exact_match_score
 
 # %%
 # Data: random strings and their reversals
@@ -60,7 +60,7 @@ predictions = {}
 for name, model in models.items():
     model.fit(X_train, Y_train)
     predictions[name] = model.predict(X_test)
-    print(f"{name}: exact match {sequence_accuracy(Y_test, predictions[name]):.3f}")
+    print(f"{name}: exact match {exact_match_score(Y_test, predictions[name]):.3f}")
 
 # %%
 # Exact match by input length

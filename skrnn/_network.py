@@ -17,16 +17,21 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._kernels import ACTIVATION_CODES, CELL_GATES
+from ._kernels import ACTIVATION_CODES, cell_spec
 from ._kernels._dense import add_rows
 from ._losses import LOSS_ACTIVATION, OUT_ACTIVATIONS, loss_and_delta
 from ._runtime import layer_backward, layer_forward, store_width
+from ._runtime._dispatch import LayerState, LayerWeights
 
 
 def scatter_rows(dE, ids, dX):
     """``dE[v] = sum of dX[j] over ids[j] == v``: an embedding's gradient."""
     dE[...] = 0.0
     add_rows(dX, ids, dE)
+
+
+# The four parameters of a layer-direction, as their names begin.
+_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 @dataclass
@@ -130,9 +135,9 @@ def direction_states(rows, H, c_size, dtype, initial=None):
 class FlatNetwork:
     """What every network of skrnn shares: hyper-parameters, flat parameters.
 
-    Subclasses take their own keyword arguments, store them, and pass the
-    common ones on (``**common``) to this ``__init__``, which stores those
-    and lays the parameters out with the subclass's :meth:`_layout`: a list
+    Subclasses spell out every argument, store their own, and pass the
+    common ones on to this ``__init__``, which stores those and lays the
+    parameters out with the subclass's :meth:`_layout`: a list
     of ``(name, shape, is_weight)`` in the order of the flat vector. Every
     constructor argument is stored as an attribute of the same name, which
     :meth:`config` reads.
@@ -158,7 +163,7 @@ class FlatNetwork:
         self.dropout = float(dropout)
         self.n_tokens = None if n_tokens is None else int(n_tokens)
         self.embedding_dim = None if embedding_dim is None else int(embedding_dim)
-        self.n_gates = CELL_GATES[cell]
+        self.n_gates = cell_spec(cell).gates
         self.n_directions = 2 if bidirectional else 1
         self.blocks, start = [], 0
         for name, shape, is_weight in self._layout():
@@ -179,6 +184,32 @@ class FlatNetwork:
             if name != "self" and parameter.kind not in variadic
         }
         return {name: getattr(self, name) for name in sorted(names)}
+
+    @property
+    def spec(self):
+        """The :class:`~skrnn._kernels.CellSpec` of the cell."""
+        return cell_spec(self.cell)
+
+    @property
+    def has_cell_state(self):
+        """Whether the cell carries a cell state ``c`` next to ``h`` (LSTM)."""
+        return self.spec.has_cell_state
+
+    def layer_weights(self, P, name):
+        """:class:`LayerWeights` of the layer-direction ``name`` in views ``P``.
+
+        ``name`` is what the four parameter names share around their kind,
+        as a format string: ``"weight_ih_l0_reverse"`` comes from
+        ``"{}_l0_reverse"``.
+        """
+        return LayerWeights(*(P[name.format(kind)] for kind in _KINDS))
+
+    def _init_forget_gate(self, W):
+        """Set the forget-gate block of an input bias to 1, if the cell has one."""
+        gate = self.spec.forget_gate
+        if gate is not None:
+            H = W.shape[0] // self.n_gates
+            W[gate * H : (gate + 1) * H] = 1.0
 
     @property
     def embeds(self):
@@ -249,11 +280,19 @@ class RecurrentNetwork(FlatNetwork):
         Width of the embedding; required with ``n_tokens``.
     """
 
-    def __init__(self, *shape, loss="squared_error", per_step=False, **common):
-        # shape: cell, n_inputs, hidden_layer_sizes, n_outputs (FlatNetwork's)
+    def __init__(
+        self, cell, n_inputs, hidden_layer_sizes, n_outputs, *,
+        bidirectional=False, activation="tanh", loss="squared_error",
+        per_step=False, dropout=0.0, n_tokens=None, embedding_dim=None,
+    ):  # fmt: skip
+        super().__init__(
+            cell, n_inputs, hidden_layer_sizes, n_outputs,
+            bidirectional=bidirectional, activation=activation, dropout=dropout,
+            n_tokens=n_tokens, embedding_dim=embedding_dim,
+        )  # fmt: skip
+        # The layout does not depend on the loss: stored after it.
         self.loss = loss
         self.per_step = bool(per_step)
-        super().__init__(*shape, **common)
 
     @property
     def out_activation(self):
@@ -262,7 +301,7 @@ class RecurrentNetwork(FlatNetwork):
     @property
     def state_sizes(self):
         """``(h_size, c_size)`` of each layer (``c_size`` is 0 but for LSTM)."""
-        return [(H, H if self.cell == "lstm" else 0) for H in self.hidden_layer_sizes]
+        return [(H, H if self.has_cell_state else 0) for H in self.hidden_layer_sizes]
 
     def _layout(self):
         shapes = []
@@ -312,9 +351,8 @@ class RecurrentNetwork(FlatNetwork):
                     W[g * H : (g + 1) * H] = _orthogonal(H, rng)
             elif name == "embedding.weight":
                 W[...] = rng.standard_normal(W.shape)
-            elif name.startswith("bias_ih") and self.cell == "lstm":
-                H = W.shape[0] // 4
-                W[H : 2 * H] = 1.0
+            elif name.startswith("bias_ih"):
+                self._init_forget_gate(W)
         return theta.astype(dtype)
 
     def _embed(self, P, batch):
@@ -357,9 +395,9 @@ class RecurrentNetwork(FlatNetwork):
                 )  # fmt: skip
                 layer_forward(
                     self.cell, inputs, batch.lengths,
-                    P[f"weight_ih_l{k}{suffix}"], P[f"weight_hh_l{k}{suffix}"],
-                    P[f"bias_ih_l{k}{suffix}"], P[f"bias_hh_l{k}{suffix}"],
-                    h0, c0, bool(d), act, H_out, d * H, h_n, c_n, store,
+                    self.layer_weights(P, f"{{}}_l{k}{suffix}"), LayerState(h0, c0),
+                    reverse=bool(d), act=act, H_out=H_out, h_off=d * H,
+                    final=LayerState(h_n, c_n), store=store,
                 )  # fmt: skip
                 directions.append(DirectionCache(suffix, h0, c0, h_n, c_n, store))
             mask = None
@@ -470,7 +508,7 @@ class RecurrentNetwork(FlatNetwork):
         T = batch.n_steps
         truncate = bptt_steps is not None and bptt_steps < T
         n_store = bptt_steps if truncate and not self.per_step else T
-        k_chunk = bptt_steps if truncate and self.per_step else 0
+        segment_steps = bptt_steps if truncate and self.per_step else 0
         Z, cache = self._forward(
             theta, batch, train=True, n_store=n_store, rng=rng, workspace=workspace
         )
@@ -487,13 +525,13 @@ class RecurrentNetwork(FlatNetwork):
         dA = dZ @ P["output.weight"]
         if cache.head_mask is not None:
             dA = dA.reshape(cache.head_mask.shape) * cache.head_mask
-        self._backward(P, dP, batch, cache.layers, dA, k_chunk)
+        self._backward(P, dP, batch, cache.layers, dA, segment_steps)
         if l2:
             loss += l2 * self.l2_penalty(theta)
             self.add_l2_gradient(theta, grad, l2)
         return loss, grad
 
-    def _backward(self, P, dP, batch, layers, dA, k_chunk):
+    def _backward(self, P, dP, batch, layers, dA, segment_steps):
         C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size
         dtype = dA.dtype
         act = ACTIVATION_CODES[self.activation]
@@ -517,15 +555,14 @@ class RecurrentNetwork(FlatNetwork):
                     dh_n = np.ascontiguousarray(dA[..., d * H : (d + 1) * H])
                 else:
                     dh_n = np.zeros((C, Bc, H), dtype)
+                name = f"{{}}_l{k}{suffix}"
                 layer_backward(
-                    self.cell, inputs, batch.lengths,
-                    P[f"weight_ih_l{k}{suffix}"], P[f"weight_hh_l{k}{suffix}"],
-                    P[f"bias_ih_l{k}{suffix}"], P[f"bias_hh_l{k}{suffix}"],
-                    h0, c0, bool(d), act, k_chunk, direction.store, dH_out, d * H,
-                    dh_n, np.zeros_like(c0), dX,
-                    dP[f"weight_ih_l{k}{suffix}"], dP[f"weight_hh_l{k}{suffix}"],
-                    dP[f"bias_ih_l{k}{suffix}"], dP[f"bias_hh_l{k}{suffix}"],
-                    np.empty_like(h0), np.empty_like(c0),
+                    self.cell, inputs, batch.lengths, self.layer_weights(P, name),
+                    reverse=bool(d), act=act, segment_steps=segment_steps,
+                    store=direction.store, dH_out=dH_out, h_off=d * H,
+                    d_final=LayerState(dh_n, np.zeros_like(c0)), dX=dX,
+                    d_weights=self.layer_weights(dP, name),
+                    d_initial=LayerState(np.empty_like(h0), np.empty_like(c0)),
                 )  # fmt: skip
             if k > 0:
                 mask_below = layers[k - 1].dropout_mask

@@ -47,6 +47,7 @@ from ._network import (
     scatter_rows,
 )
 from ._runtime import layer_backward, layer_forward, n_chunks, store_width
+from ._runtime._dispatch import LayerState
 
 __all__ = ["DecoderBatch", "TranslationNetwork", "make_decoder_batch"]
 
@@ -175,11 +176,18 @@ class TranslationNetwork(FlatNetwork):
     loss = "log_loss"
     out_activation = "softmax"
 
-    def __init__(self, *shape, attention=None, decoder_embedding_dim=32, **common):
-        # shape: cell, n_inputs, hidden_layer_sizes, n_outputs (FlatNetwork's)
+    def __init__(
+        self, cell, n_inputs, hidden_layer_sizes, n_outputs, *,
+        bidirectional=False, activation="tanh", attention=None, n_tokens=None,
+        embedding_dim=None, decoder_embedding_dim=32, dropout=0.0,
+    ):  # fmt: skip
         self.attention = attention
         self.decoder_embedding_dim = int(decoder_embedding_dim)
-        super().__init__(*shape, **common)
+        super().__init__(
+            cell, n_inputs, hidden_layer_sizes, n_outputs,
+            bidirectional=bidirectional, activation=activation, dropout=dropout,
+            n_tokens=n_tokens, embedding_dim=embedding_dim,
+        )  # fmt: skip
 
     @property
     def start_id(self):
@@ -221,7 +229,7 @@ class TranslationNetwork(FlatNetwork):
         for k, H in enumerate(sizes):
             if self._has_bridge(k):
                 prefixes = (
-                    ("bridge", "bridge_c") if self.cell == "lstm" else ("bridge",)
+                    ("bridge", "bridge_c") if self.has_cell_state else ("bridge",)
                 )
                 for prefix in prefixes:
                     shapes += [
@@ -271,9 +279,8 @@ class TranslationNetwork(FlatNetwork):
                     W[g * H : (g + 1) * H] = _orthogonal(H, rng)
             elif "bias" not in name:
                 W[...] = _glorot_uniform(W.shape[0], W.shape[1], rng)
-            elif ".bias_ih" in name and self.cell == "lstm":
-                H = W.shape[0] // 4
-                W[H : 2 * H] = 1.0
+            elif ".bias_ih" in name:
+                self._init_forget_gate(W)
         return theta.astype(dtype)
 
     # -------------------------------------------------------------- forward
@@ -292,7 +299,7 @@ class TranslationNetwork(FlatNetwork):
         L = len(self.hidden_layer_sizes)
         layers = []
         for k, H in enumerate(self.hidden_layer_sizes):
-            c_size = H if self.cell == "lstm" else 0
+            c_size = H if self.has_cell_state else 0
             out_steps = T if (k < L - 1 or top_steps) else 0
             H_out = np.zeros((C, out_steps, Bc, D * H), dtype)
             directions = []
@@ -305,11 +312,9 @@ class TranslationNetwork(FlatNetwork):
                 )
                 layer_forward(
                     self.cell, inputs, lengths,
-                    P[f"{prefix}.weight_ih_l{k}{suffix}"],
-                    P[f"{prefix}.weight_hh_l{k}{suffix}"],
-                    P[f"{prefix}.bias_ih_l{k}{suffix}"],
-                    P[f"{prefix}.bias_hh_l{k}{suffix}"],
-                    h0, c0, bool(d), act, H_out, d * H, h_n, c_n, store,
+                    self.layer_weights(P, f"{prefix}.{{}}_l{k}{suffix}"),
+                    LayerState(h0, c0), reverse=bool(d), act=act, H_out=H_out,
+                    h_off=d * H, final=LayerState(h_n, c_n), store=store,
                 )  # fmt: skip
                 directions.append(DirectionCache(suffix, h0, c0, h_n, c_n, store))
             mask = None
@@ -349,19 +354,14 @@ class TranslationNetwork(FlatNetwork):
                 else:
                     dh_n, dc_n = d_final[k][d]
                 dh0, dc0 = np.empty_like(h0), np.empty_like(c0)
+                name = f"{prefix}.{{}}_l{k}{suffix}"
                 layer_backward(
-                    self.cell, inputs, lengths,
-                    P[f"{prefix}.weight_ih_l{k}{suffix}"],
-                    P[f"{prefix}.weight_hh_l{k}{suffix}"],
-                    P[f"{prefix}.bias_ih_l{k}{suffix}"],
-                    P[f"{prefix}.bias_hh_l{k}{suffix}"],
-                    h0, c0, bool(d), act, 0, direction.store, dH_out, d * H,
-                    dh_n, dc_n, dX,
-                    dP[f"{prefix}.weight_ih_l{k}{suffix}"],
-                    dP[f"{prefix}.weight_hh_l{k}{suffix}"],
-                    dP[f"{prefix}.bias_ih_l{k}{suffix}"],
-                    dP[f"{prefix}.bias_hh_l{k}{suffix}"],
-                    dh0, dc0,
+                    self.cell, inputs, lengths, self.layer_weights(P, name),
+                    reverse=bool(d), act=act, segment_steps=0,
+                    store=direction.store, dH_out=dH_out, h_off=d * H,
+                    d_final=LayerState(dh_n, dc_n), dX=dX,
+                    d_weights=self.layer_weights(dP, name),
+                    d_initial=LayerState(dh0, dc0),
                 )  # fmt: skip
                 d_initial[k].append((dh0, dc0))
             mask_below = layers[k - 1].dropout_mask if k > 0 else None
@@ -396,7 +396,7 @@ class TranslationNetwork(FlatNetwork):
         h = np.concatenate([d.h_n for d in layer.directions], axis=-1)
         h = h.reshape(-1, h.shape[-1])[rows]
         c = None
-        if self.cell == "lstm":
+        if self.has_cell_state:
             c = np.concatenate([d.c_n for d in layer.directions], axis=-1)
             c = c.reshape(-1, c.shape[-1])[rows]
         H = self.hidden_layer_sizes[k]
@@ -576,18 +576,18 @@ class TranslationNetwork(FlatNetwork):
             H = self.hidden_layer_sizes[k]
             dh0, dc0 = d_initial[k][0]
             dh0 = dh0.reshape(-1, H)
-            dc0 = dc0.reshape(-1, H) if self.cell == "lstm" else None
+            dc0 = dc0.reshape(-1, H) if self.has_cell_state else None
             if self._has_bridge(k):
                 dh_src = self._bridge_backward(
                     P, dP, "bridge", k, bridge.h0, dh0, bridge.source_h
                 )
                 dc_src = None
-                if self.cell == "lstm":
+                if self.has_cell_state:
                     dc_src = self._bridge_backward(
                         P, dP, "bridge_c", k, bridge.c0, dc0, bridge.source_c
                     )
             else:
-                dh_src, dc_src = dh0, (dc0 if self.cell == "lstm" else None)
+                dh_src, dc_src = dh0, (dc0 if self.has_cell_state else None)
             layer = []
             for d in range(D):
                 cols = slice(d * H, (d + 1) * H)
@@ -736,9 +736,9 @@ class TranslationNetwork(FlatNetwork):
             store = np.empty((C, 0, Bc, store_width(self.cell, H)), dtype)
             layer_forward(
                 self.cell, inputs, lengths,
-                P[f"decoder.weight_ih_l{k}"], P[f"decoder.weight_hh_l{k}"],
-                P[f"decoder.bias_ih_l{k}"], P[f"decoder.bias_hh_l{k}"],
-                h0, c0, False, act, H_out, 0, h_n, c_n, store,
+                self.layer_weights(P, f"decoder.{{}}_l{k}"), LayerState(h0, c0),
+                reverse=False, act=act, H_out=H_out, h_off=0,
+                final=LayerState(h_n, c_n), store=store,
             )  # fmt: skip
             new_state += [h_n.reshape(n, H), c_n.reshape(n, c_n.shape[-1])]
             inputs = H_out

@@ -21,7 +21,7 @@ from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
 from ._runtime import n_chunks, session
 from ._translation_network import TranslationNetwork, make_decoder_batch
 from ._validation import _check_labels_defined, _offsets
-from .metrics import sequence_accuracy
+from .metrics import exact_match_score
 
 __all__ = ["SequenceTranslator"]
 
@@ -147,7 +147,7 @@ class SequenceTranslator(BaseRecurrent):
     See Also
     --------
     SequenceTagger : One label per input step.
-    skrnn.metrics.sequence_accuracy : The exact match :meth:`score` returns.
+    skrnn.metrics.exact_match_score : The exact match :meth:`score` returns.
     skrnn.metrics.edit_distance : A softer comparison of output sequences.
 
     Notes
@@ -306,7 +306,7 @@ class SequenceTranslator(BaseRecurrent):
 
     def _score_sequences(self, seqs, y_raw, sample_weight):
         predicted = self._decode(seqs.sequences)
-        return sequence_accuracy(
+        return exact_match_score(
             [list(t) for t in y_raw],
             [list(self.classes_[p]) for p in predicted],
             sample_weight=sample_weight,
@@ -422,7 +422,7 @@ class SequenceTranslator(BaseRecurrent):
         -------
         score : float
             Weighted fraction of sequences predicted exactly
-            (:func:`skrnn.metrics.sequence_accuracy`). A target with labels
+            (:func:`skrnn.metrics.exact_match_score`). A target with labels
             not seen in fit is never predicted, so it counts as wrong.
         """
         check_is_fitted(self)
@@ -432,7 +432,7 @@ class SequenceTranslator(BaseRecurrent):
         targets = _target_sequences(y, seqs.n_sequences)
         sw = _check_sample_weight(sample_weight, seqs.lengths, dtype=np.float64)
         predicted = self._decode(seqs.sequences, self.beam_width)
-        return sequence_accuracy(
+        return exact_match_score(
             [list(t) for t in targets],
             [list(self.classes_[p]) for p in predicted],
             sample_weight=sw,

@@ -50,11 +50,10 @@ class.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._kernels import CELLS, cell_spec
+
 __all__ = ["pad_sequences", "register_converters", "to_onnx"]
 
-# ONNX gate order over PyTorch's, as PyTorch gate indices.
-_GATE_ORDER = {"lstm": (0, 3, 1, 2), "gru": (1, 0, 2), "rnn": (0,)}
-_OP_TYPE = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 _RNN_ACTIVATIONS = {"tanh": "Tanh", "relu": "Relu", "logistic": "Sigmoid"}
 _OPSET = 15
 
@@ -153,6 +152,25 @@ class _Graph:
         return outputs if n_outputs > 1 else outputs[0]
 
 
+def onnx_spec(cell):
+    """The :class:`~skrnn._kernels.CellSpec` of ``cell`` if ONNX can run it.
+
+    Raises
+    ------
+    NotImplementedError
+        If the cell has no ONNX operator, naming the cells that export.
+    """
+    spec = cell_spec(cell)
+    if spec.onnx_op is None:
+        exportable = sorted(name for name, s in CELLS.items() if s.onnx_op)
+        raise NotImplementedError(
+            f"The {cell!r} cell does not export to ONNX: ONNX has no operator "
+            f"for it. The cells that export are {exportable}; refit with one of "
+            "them to export."
+        )
+    return spec
+
+
 def _check_exportable(model):
     from . import RNNClassifier, RNNRegressor, SequenceTagger
 
@@ -167,7 +185,8 @@ def _check_exportable(model):
         )
     check_is_fitted(model)
     network = model._network
-    if network.cell == "rnn" and network.activation == "identity":
+    onnx_spec(network.cell)
+    if network.spec.uses_activation and network.activation not in _RNN_ACTIVATIONS:
         raise NotImplementedError(
             "The Elman cell with activation='identity' does not export: ONNX's RNN "
             "operator has no identity activation. Use 'tanh', 'relu' or "
@@ -187,8 +206,8 @@ def _recurrent_layers(graph, network, P, x, lengths):
     ``x`` is time-major ``(T, N, I)``; ``Y`` is ``(T, D, N, H)`` and ``Y_h``
     ``(D, N, H)``.
     """
-    cell, D = network.cell, network.n_directions
-    order = _GATE_ORDER[cell]
+    spec, D = onnx_spec(network.cell), network.n_directions
+    order = spec.onnx_gate_order
     for k, H in enumerate(network.hidden_layer_sizes):
         W, R, B = [], [], []
         for suffix in ("", "_reverse")[:D]:
@@ -209,10 +228,9 @@ def _recurrent_layers(graph, network, P, x, lengths):
         attrs = {
             "hidden_size": H,
             "direction": "bidirectional" if D == 2 else "forward",
+            **dict(spec.onnx_attributes),
         }
-        if cell == "gru":
-            attrs["linear_before_reset"] = 1
-        if cell == "rnn":
+        if spec.uses_activation:
             attrs["activations"] = [_RNN_ACTIVATIONS[network.activation]] * D
         inputs = [
             x,
@@ -222,7 +240,7 @@ def _recurrent_layers(graph, network, P, x, lengths):
         ]
         if lengths:
             inputs.append(lengths)
-        Y, Y_h = graph.node(_OP_TYPE[cell], inputs, f"Y_l{k}", n_outputs=2, **attrs)
+        Y, Y_h = graph.node(spec.onnx_op, inputs, f"Y_l{k}", n_outputs=2, **attrs)
         if k < len(network.hidden_layer_sizes) - 1:
             # (T, D, N, H) -> (T, N, D * H), directions concatenated forward first.
             y = graph.node("Transpose", [Y], perm=[0, 2, 1, 3])

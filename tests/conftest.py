@@ -12,12 +12,15 @@ import pytest
 from hypothesis import settings
 from sklearn.exceptions import ConvergenceWarning
 
+from skrnn._kernels import CELLS as CELL_SPECS
+
 # A helper module of the PyTorch parity tests, which import it after
 # pytest.importorskip("torch"); doctest collection would import it without.
 collect_ignore = ["torch_seq2seq.py"]
 
-# Every recurrent cell.
-CELLS = ["rnn", "lstm", "gru"]
+# Every recurrent cell, from the registry: a new cell joins every test that
+# takes its cells from here.
+CELLS = list(CELL_SPECS)
 
 # A few epochs of a small network: enough to exercise a fit, not to learn.
 FAST = {"hidden_layer_sizes": (6,), "max_iter": 5, "random_state": 0}

@@ -12,8 +12,8 @@ the kernels:
 - ``n_store``: only the last ``n_store`` processing steps are backpropagated
   through. The state entering them and the outputs before them are constants,
   so when ``L > n_store`` the gradient w.r.t. the initial state is zero.
-- ``k_chunk``: the recurrent gradient is not carried from processing step
-  ``s`` back to ``s - 1`` when ``s % k_chunk == 0`` and ``s > 0``.
+- ``segment_steps``: the recurrent gradient is not carried from processing step
+  ``s`` back to ``s - 1`` when ``s % segment_steps == 0`` and ``s > 0``.
 - A sequence of length 0 never updates its state and gets zero gradients.
 """
 
@@ -147,7 +147,7 @@ def naive_backward(
     dc_n,
     activation="tanh",
     n_store=None,
-    k_chunk=0,
+    segment_steps=0,
 ):
     """Backpropagation through time for one sequence and direction.
 
@@ -164,8 +164,8 @@ def naive_backward(
     n_store : int or None, default=None
         Backpropagate through the last ``n_store`` processing steps only;
         None for all of them.
-    k_chunk : int, default=0
-        If positive, cut the recurrent gradient every ``k_chunk`` processing
+    segment_steps : int, default=0
+        If positive, cut the recurrent gradient every ``segment_steps`` processing
         steps.
 
     Returns
@@ -226,7 +226,7 @@ def naive_backward(
         grads["dW_hh"] += np.outer(da_h, h_prev)
         grads["db_hh"] += da_h
         dh = dh_prev
-        if k_chunk and s > 0 and s % k_chunk == 0:
+        if segment_steps and s > 0 and s % segment_steps == 0:
             dh = np.zeros(H)
             if cell == "lstm":
                 dc = np.zeros(H)

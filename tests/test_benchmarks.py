@@ -19,6 +19,7 @@ from benchmarks._targets import evaluate
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.subprocess
 def test_quick_run(tmp_path):
     env = dict(os.environ, MPLBACKEND="Agg")
     done = subprocess.run(

@@ -59,6 +59,7 @@ def test_wide_vectors_rejects_unknown_values(value):
         wide_vectors_allowed({"SKRNN_WIDE_VECTORS": value})
 
 
+@pytest.mark.subprocess
 def test_a_bad_value_fails_the_import_clearly():
     result = subprocess.run(
         [sys.executable, "-c", "import skrnn"],
@@ -98,6 +99,7 @@ def _run(code, **env):
     return result.stdout
 
 
+@pytest.mark.subprocess
 def test_opt_out_reaches_the_generator():
     code = (
         "from numba.core import registry\n"
@@ -124,6 +126,7 @@ np.save(sys.argv[1], np.concatenate([tagger._theta, proba.ravel()]))
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_vector_width_does_not_change_results(tmp_path):
     """A fit with 512-bit vectors equals the fit with 256-bit ones, bit for bit.
 

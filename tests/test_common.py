@@ -3,10 +3,11 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skrnn import RNNClassifier, RNNRegressor, SequenceTranslator
+from tests.conftest import CELLS
 
 
 def _instances():
-    for cell in ("rnn", "lstm", "gru"):
+    for cell in CELLS:
         # Small networks and full-batch L-BFGS: fast, deterministic, and
         # sample weights equal repetitions exactly.
         common = dict(

@@ -20,16 +20,15 @@ from sklearn.preprocessing import FunctionTransformer
 
 from skrnn import RNNClassifier, RNNRegressor, SequenceTagger
 from skrnn._network import RecurrentNetwork
+from tests._helpers import ragged, torch_module
 from tests.conftest import CELLS, FAST
 
 pytestmark = pytest.mark.usefixtures("quiet_convergence")
 
 
 def _ragged(n=24, n_features=2, seed=0):
-    rng = np.random.default_rng(seed)
-    X = [rng.normal(size=(rng.integers(2, 9), n_features)) for _ in range(n)]
-    y = np.array([x[:, 0].sum() for x in X])
-    return X, y
+    X = ragged(n, n_features, seed)
+    return X, np.array([x[:, 0].sum() for x in X])
 
 
 def _forms(n=24, n_steps=6, seed=0):
@@ -119,6 +118,7 @@ def test_pipeline_grid_search_and_cross_validation(form):
     clone(search.best_estimator_).fit(X, y)
 
 
+@pytest.mark.subprocess
 def test_pickle_and_joblib_round_trip_in_a_fresh_process(tmp_path):
     X, y = _ragged()
     reg = RNNRegressor(cell="lstm", **FAST).fit(X, y)
@@ -336,7 +336,7 @@ def test_weights_reproduce_predictions_in_pytorch(cell, bidirectional):
     y = X.sum(axis=(1, 2))
     params = {**FAST, "hidden_layer_sizes": (4, 3)}
     reg = RNNRegressor(cell=cell, bidirectional=bidirectional, **params).fit(X, y)
-    module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    module = torch_module(torch, cell)
     rnn = module(3, 4, batch_first=True, bidirectional=bidirectional).double()
     rnn2 = module(4 * (1 + bidirectional), 3, batch_first=True,
                   bidirectional=bidirectional).double()  # fmt: skip

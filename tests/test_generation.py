@@ -19,6 +19,7 @@ from skrnn import RNNClassifier, RNNRegressor, SequenceTagger
 from skrnn._tagger import _draw
 from skrnn.preprocessing import TextTokenizer, make_windows
 from skrnn.testing import check_gradients
+from tests.conftest import CELLS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -143,7 +144,7 @@ def test_cross_validation_of_token_ids_with_a_declared_vocabulary():
 def test_embedding_gradient_matches_finite_differences():
     X, rng = token_data(n=5, n_tokens=4)
     y = rng.normal(size=len(X))
-    for cell in ("rnn", "lstm", "gru"):
+    for cell in CELLS:
         est = RNNRegressor(
             hidden_layer_sizes=(3,), cell=cell, embedding_dim=2, bidirectional=True
         )

@@ -47,6 +47,7 @@ def _fit_in_fresh_process(value):
     return result.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.subprocess
 def test_a_fit_applies_the_setting_once_per_process():
     assert _fit_in_fresh_process("1") == str(GLIBC)
     assert _fit_in_fresh_process("0") == "False"

@@ -17,6 +17,8 @@ from skrnn._kernels import ACTIVATION_CODES, CELL_GATES
 from skrnn._kernels._arrays import _product_into
 from skrnn._kernels._steps import _recurrent_product, _transposed_copy
 from skrnn._runtime import layer_backward, layer_forward, store_width
+from skrnn._runtime._dispatch import KernelError, LayerState, LayerWeights
+from tests._helpers import finite_difference
 from tests.conftest import CELLS
 from tests.naive import naive_backward, naive_forward
 
@@ -74,7 +76,7 @@ def run_kernels(
     reverse,
     act="tanh",
     n_store=None,
-    k_chunk=0,
+    segment_steps=0,
     outputs=True,
     h_off=None,
     n_dirs=2,
@@ -100,10 +102,20 @@ def run_kernels(
     store = np.full(
         (n_chunks, n_store, n_rows, store_width(cell, H)), np.nan, dtype=dtype
     )
+    weights = LayerWeights(p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"])
     layer_forward(
-        cell, X, lengths, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], h0, c0,
-        reverse, code, H_out, h_off, h_n, c_n, store,
-    )  # fmt: skip
+        cell,
+        X,
+        lengths,
+        weights,
+        LayerState(h0, c0),
+        reverse=reverse,
+        act=code,
+        H_out=H_out,
+        h_off=h_off,
+        final=LayerState(h_n, c_n),
+        store=store,
+    )
     result = {"H_out": H_out, "h_n": h_n, "c_n": c_n}
     if n_store == 0:
         return result
@@ -114,10 +126,15 @@ def run_kernels(
     dh0 = np.full(h0.shape, np.nan, dtype=dtype)
     dc0 = np.full(c0.shape, np.nan, dtype=dtype)
     layer_backward(
-        cell, X, lengths, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"], h0, c0,
-        reverse, code, k_chunk, store, dH_out, h_off,
-        problem["dh_n"].astype(dtype), problem["dc_n"].astype(dtype),
-        dX, grads["W_ih"], grads["W_hh"], grads["b_ih"], grads["b_hh"], dh0, dc0,
+        cell, X, lengths, weights, reverse=reverse, act=code,
+        segment_steps=segment_steps, store=store, dH_out=dH_out, h_off=h_off,
+        d_final=LayerState(
+            problem["dh_n"].astype(dtype), problem["dc_n"].astype(dtype)
+        ),
+        dX=dX,
+        d_weights=LayerWeights(grads["W_ih"], grads["W_hh"], grads["b_ih"],
+                               grads["b_hh"]),
+        d_initial=LayerState(dh0, dc0),
     )  # fmt: skip
     result.update({"d" + k: v for k, v in grads.items()})
     result.update({"dX": dX, "dh0": dh0, "dc0": dc0})
@@ -125,7 +142,14 @@ def run_kernels(
 
 
 def run_naive(
-    cell, problem, params, reverse, act="tanh", n_store=None, k_chunk=0, outputs=True
+    cell,
+    problem,
+    params,
+    reverse,
+    act="tanh",
+    n_store=None,
+    segment_steps=0,
+    outputs=True,
 ):
     """The same quantities as run_kernels, row by row with tests/naive.py."""
     X, lengths = problem["X"], problem["lengths"]
@@ -156,7 +180,7 @@ def run_naive(
         dc_n = problem["dc_n"][c, b] if lstm else None
         g = naive_backward(
             *args, dhs, problem["dh_n"][c, b], dc_n,
-            activation=act, n_store=n_store, k_chunk=k_chunk,
+            activation=act, n_store=n_store, segment_steps=segment_steps,
         )  # fmt: skip
         for k in params:
             expected["d" + k] += g["d" + k]
@@ -169,11 +193,15 @@ def run_naive(
 
 
 def assert_matches_naive(
-    cell, problem, params, reverse, act, n_store, k_chunk, outputs, tol=TOL
+    cell, problem, params, reverse, act, n_store, segment_steps, outputs, tol=TOL
 ):
     H = params["W_hh"].shape[1]
-    got = run_kernels(cell, problem, params, reverse, act, n_store, k_chunk, outputs)
-    want = run_naive(cell, problem, params, reverse, act, n_store, k_chunk, outputs)
+    got = run_kernels(
+        cell, problem, params, reverse, act, n_store, segment_steps, outputs
+    )
+    want = run_naive(
+        cell, problem, params, reverse, act, n_store, segment_steps, outputs
+    )
     if outputs:
         # Our columns match (zeros at padding), the other direction's are
         # untouched.
@@ -216,18 +244,22 @@ def random_lengths(rng, n_chunks, n_rows, n_steps):
 @pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
 @pytest.mark.parametrize("n_chunks", [1, 2], ids=["C1", "C2"])
 @pytest.mark.parametrize(
-    ("storage", "k_chunk"),
+    ("storage", "segment_steps"),
     [("full", 0), ("full", 2), ("full", 3), ("truncated", 0), ("none", 0)],
 )
 @pytest.mark.parametrize("outputs", [True, False], ids=["seq", "last"])
-def test_matches_naive_grid(cell, act, reverse, n_chunks, storage, k_chunk, outputs):
+def test_matches_naive_grid(
+    cell, act, reverse, n_chunks, storage, segment_steps, outputs
+):
     rng = np.random.default_rng(0)
     n_steps, n_rows, n_inputs, n_hidden = 7, 4, 3, 5
     lengths = random_lengths(rng, n_chunks, n_rows, n_steps)
     problem = make_problem(rng, cell, lengths, n_steps, n_inputs, n_hidden)
     params = make_params(rng, cell, n_inputs, n_hidden)
     n_store = {"full": n_steps, "truncated": 3, "none": 0}[storage]
-    assert_matches_naive(cell, problem, params, reverse, act, n_store, k_chunk, outputs)
+    assert_matches_naive(
+        cell, problem, params, reverse, act, n_store, segment_steps, outputs
+    )
 
 
 @st.composite
@@ -245,7 +277,7 @@ def layer_cases(draw):
         "act": draw(st.sampled_from(ACTIVATIONS)),
         "reverse": draw(st.booleans()),
         "n_store": draw(st.integers(0, n_steps)),
-        "k_chunk": draw(st.sampled_from([0, 1, 2, 3])),
+        "segment_steps": draw(st.sampled_from([0, 1, 2, 3])),
         "outputs": draw(st.booleans()),
         "block_steps": draw(st.integers(1, n_steps)),
         "seed": draw(st.integers(0, 2**16)),
@@ -266,7 +298,7 @@ def test_matches_naive_random_shapes(cell, case):
     with block_rows(case["block_steps"] * n_rows):
         assert_matches_naive(
             cell, problem, params, case["reverse"], act, case["n_store"],
-            case["k_chunk"], case["outputs"],
+            case["segment_steps"], case["outputs"],
         )  # fmt: skip
 
 
@@ -274,7 +306,7 @@ def test_matches_naive_random_shapes(cell, case):
 def test_small_batch_every_cell(cell):
     # Also run without JIT by test_python_path_matches.
     rng = np.random.default_rng(1)
-    for n_chunks, reverse, (n_store, k_chunk), block_steps in itertools.product(
+    for n_chunks, reverse, (n_store, segment_steps), block_steps in itertools.product(
         [1, 2], [False, True], [(4, 0), (4, 2), (2, 0)], [4, 3]
     ):
         lengths = random_lengths(rng, n_chunks, 3, 4)
@@ -283,7 +315,7 @@ def test_small_batch_every_cell(cell):
         act = "relu" if cell == "rnn" else "tanh"
         with block_rows(3 * block_steps):
             assert_matches_naive(
-                cell, problem, params, reverse, act, n_store, k_chunk, True
+                cell, problem, params, reverse, act, n_store, segment_steps, True
             )
 
 
@@ -291,9 +323,11 @@ def test_small_batch_every_cell(cell):
 @pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
 @pytest.mark.parametrize("block_steps", [1, 2, 3])
 @pytest.mark.parametrize(
-    ("n_store", "k_chunk"), [(9, 0), (9, 2), (5, 0), (0, 0)], ids=str
+    ("n_store", "segment_steps"), [(9, 0), (9, 2), (5, 0), (0, 0)], ids=str
 )
-def test_blocks_of_steps_match_naive(cell, act, reverse, block_steps, n_store, k_chunk):
+def test_blocks_of_steps_match_naive(
+    cell, act, reverse, block_steps, n_store, segment_steps
+):
     # Input projections and weight gradients computed block by block, with
     # ragged rows starting inside blocks and a window that does not divide
     # into whole blocks, equal the unblocked reference.
@@ -303,7 +337,7 @@ def test_blocks_of_steps_match_naive(cell, act, reverse, block_steps, n_store, k
     params = make_params(rng, cell, 3, 4)
     with block_rows(4 * block_steps):
         assert_matches_naive(
-            cell, problem, params, reverse, act, n_store, k_chunk, True
+            cell, problem, params, reverse, act, n_store, segment_steps, True
         )
 
 
@@ -400,8 +434,8 @@ def test_one_and_two_chunks_agree(cell):
         else np.stack([v[0][0::2], v[0][1::2]])
         for k, v in one.items()
     }
-    got1 = run_kernels(cell, one, params, False, n_store=5, k_chunk=0)
-    got2 = run_kernels(cell, two, params, False, n_store=5, k_chunk=0)
+    got1 = run_kernels(cell, one, params, False, n_store=5, segment_steps=0)
+    got2 = run_kernels(cell, two, params, False, n_store=5, segment_steps=0)
     for key in ["dW_ih", "dW_hh", "db_ih", "db_hh"]:
         np.testing.assert_allclose(got1[key], got2[key], err_msg=key, **TOL)
     np.testing.assert_allclose(got1["h_n"][0, 1::2], got2["h_n"][1], **TOL)
@@ -416,6 +450,7 @@ def _forward_two_chunks(queue):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.subprocess
 def test_chunks_run_in_a_forked_child():
     # The thread pool that runs the chunks after the first does not survive a
     # fork; a forked child (multiprocessing's default on Linux) must still be
@@ -447,10 +482,14 @@ def test_unknown_cell_raises():
     lengths = np.array([[2]])
     W, b, h = np.zeros((1, 1)), np.zeros(1), np.zeros((1, 1, 1))
     store = np.zeros((1, 2, 1, 2))
-    with pytest.raises(ValueError, match="cell must be one of"):
+    with pytest.raises(
+        ValueError, match=r"cell must be one of \['gru', 'lstm', 'rnn'\], got 'elman'"
+    ):
         layer_forward(
-            "elman", X, lengths, W, W, b, b, h, h, False, 0, X, 0, h, h, store
-        )
+            "elman", X, lengths, LayerWeights(W, W, b, b), LayerState(h, h),
+            reverse=False, act=0, H_out=X, h_off=0, final=LayerState(h, h),
+            store=store,
+        )  # fmt: skip
 
 
 def test_dispatcher_rejects_lengths_the_kernels_cannot_index():
@@ -459,7 +498,7 @@ def test_dispatcher_rejects_lengths_the_kernels_cannot_index():
     for lengths in ([[2, 3]], [[4, 1]], [[2, -1]]):
         problem = make_problem(rng, "gru", [[3, 2]], 3, 2, 3)
         problem["lengths"] = np.array(lengths, dtype=np.int64)
-        with pytest.raises(AssertionError):
+        with pytest.raises(KernelError, match="lengths must"):
             run_kernels("gru", problem, params, False)
 
 
@@ -471,19 +510,6 @@ def _naive_loss(cell, x, params, h0, c0, reverse, act, dhs, dh_n, dc_n):
     hs, h_n, c_n = naive_forward(cell, x, *params.values(), h0, c0, reverse, act)
     loss = np.sum(dhs * hs) + dh_n @ h_n
     return loss + (dc_n @ c_n if cell == "lstm" else 0.0)
-
-
-def _finite_difference(fun, value, eps=1e-6):
-    grad = np.zeros_like(value)
-    for index in np.ndindex(value.shape):
-        old = value[index]
-        value[index] = old + eps
-        plus = fun()
-        value[index] = old - eps
-        minus = fun()
-        value[index] = old
-        grad[index] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def _segment_gradients(cell, x, params, h0, c0, reverse, act, dhs, dh_n, dc_n, a, b):
@@ -508,21 +534,23 @@ def _segment_gradients(cell, x, params, h0, c0, reverse, act, dhs, dh_n, dc_n, a
             cell, x_seg, params, h_a, c_a, reverse, act, dhs[part], dh_end, dc_end
         )
 
-    grads = {"d" + k: _finite_difference(loss, v) for k, v in params.items()}
+    grads = {"d" + k: finite_difference(loss, v) for k, v in params.items()}
     grads["dx"] = np.zeros_like(x)
-    grads["dx"][part] = _finite_difference(loss, x_seg)
-    grads["dh0"] = _finite_difference(loss, h_a) if a == 0 else np.zeros(H)
+    grads["dx"][part] = finite_difference(loss, x_seg)
+    grads["dh0"] = finite_difference(loss, h_a) if a == 0 else np.zeros(H)
     if cell == "lstm":
-        grads["dc0"] = _finite_difference(loss, c_a) if a == 0 else np.zeros(H)
+        grads["dc0"] = finite_difference(loss, c_a) if a == 0 else np.zeros(H)
     return grads
 
 
 @pytest.mark.parametrize(("cell", "act"), CELL_ACTIVATIONS)
 @pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
 @pytest.mark.parametrize(
-    ("n_store", "k_chunk"), [(None, 0), (3, 0), (None, 2)], ids=["full", "trunc", "k2"]
+    ("n_store", "segment_steps"),
+    [(None, 0), (3, 0), (None, 2)],
+    ids=["full", "trunc", "k2"],
 )
-def test_naive_backward_finite_differences(cell, act, reverse, n_store, k_chunk):
+def test_naive_backward_finite_differences(cell, act, reverse, n_store, segment_steps):
     # Truncated and chunked gradients are sums of gradients of segments that
     # start from a constant state, which finite differences check directly.
     rng = np.random.default_rng(6)
@@ -539,8 +567,8 @@ def test_naive_backward_finite_differences(cell, act, reverse, n_store, k_chunk)
     args = (cell, x, params, h0, c0, reverse, act, dhs, dh_n, dc_n)
     if n_store is not None:
         segments = [(L - n_store, L)]
-    elif k_chunk:
-        segments = [(a, min(a + k_chunk, L)) for a in range(0, L, k_chunk)]
+    elif segment_steps:
+        segments = [(a, min(a + segment_steps, L)) for a in range(0, L, segment_steps)]
     else:
         segments = [(0, L)]
     expected = {}
@@ -549,7 +577,7 @@ def test_naive_backward_finite_differences(cell, act, reverse, n_store, k_chunk)
             expected[key] = expected.get(key, 0.0) + value
     got = naive_backward(
         cell, x, *params.values(), h0, c0, reverse, dhs, dh_n, dc_n,
-        activation=act, n_store=n_store, k_chunk=k_chunk,
+        activation=act, n_store=n_store, segment_steps=segment_steps,
     )  # fmt: skip
     for key, value in expected.items():
         np.testing.assert_allclose(got[key], value, rtol=1e-6, atol=1e-8, err_msg=key)
@@ -571,6 +599,7 @@ def test_naive_dummy_sequence_has_zero_gradients():
         np.testing.assert_array_equal(value, 0.0, err_msg=key)
 
 
+@pytest.mark.subprocess
 def test_python_path_matches():
     # With NUMBA_DISABLE_JIT=1 the kernels run as plain Python: the same code
     # must give the same results.

@@ -18,6 +18,7 @@ from sklearn.model_selection import train_test_split
 from skrnn import RNNClassifier, RNNRegressor, SequenceTagger
 from skrnn.datasets import make_adding_problem
 from skrnn.preprocessing import TextTokenizer
+from tests.conftest import CELLS
 
 # The budgets stop short of the convergence test on purpose: the thresholds
 # are reached well before the loss flattens out.
@@ -48,7 +49,7 @@ def cosine_windows(n_points=1200, width=50, step=0.1):
     return X[:n_train], X[n_train:], y[:n_train], y[n_train:]
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_cosine_next_value(cell):
     X_train, X_test, y_train, y_test = cosine_windows()
     reg = RNNRegressor(

@@ -3,6 +3,7 @@ import pytest
 from scipy.special import expit, softmax
 
 from skrnn._losses import LOSS_ACTIVATION, OUT_ACTIVATIONS, loss_and_delta
+from tests._helpers import finite_difference
 
 # Every loss, the parametrised ones with a parameter away from the defaults.
 LOSS_SPECS = [
@@ -12,16 +13,9 @@ LOSS_SPECS = [
 ]  # fmt: skip
 
 
-def _finite_difference(loss, Z, Y, w, eps=1e-6):
-    grad = np.empty_like(Z)
-    for idx in np.ndindex(Z.shape):
-        Zp, Zm = Z.copy(), Z.copy()
-        Zp[idx] += eps
-        Zm[idx] -= eps
-        grad[idx] = (
-            loss_and_delta(loss, Zp, Y, w)[0] - loss_and_delta(loss, Zm, Y, w)[0]
-        ) / (2 * eps)
-    return grad
+def _finite_difference(loss, Z, Y, w):
+    Z = Z.copy()
+    return finite_difference(lambda: loss_and_delta(loss, Z, Y, w)[0], Z)
 
 
 @pytest.mark.parametrize("loss", LOSS_SPECS, ids=str)

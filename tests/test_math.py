@@ -168,6 +168,7 @@ def python_mode_values():
 @requires_jit
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid"])
+@pytest.mark.subprocess
 def test_python_scalars_agree_with_compiled(name, dtype, python_mode_values):
     # Without JIT the kernels call these functions on NumPy scalars: the
     # results keep the argument's dtype and agree with the compiled ones (to

@@ -24,13 +24,13 @@ from skrnn.metrics import (
     bleu_score,
     edit_distance,
     error_rate,
+    exact_match_score,
     flat_accuracy_score,
     flat_classification_report,
     flat_f1_score,
     flat_precision_score,
     flat_recall_score,
     get_entities,
-    sequence_accuracy,
     sequence_accuracy_score,
     span_f1_score,
     span_precision_score,
@@ -651,7 +651,7 @@ def test_token_forms_agree():
     ]
     for y_true, y_pred in forms:
         assert edit_distance(y_true, y_pred) == 1.5
-        assert sequence_accuracy(y_true, y_pred) == 0.0
+        assert exact_match_score(y_true, y_pred) == 0.0
         assert error_rate(y_true, y_pred) == pytest.approx(3 / 6)
     # A 2-D array holds one sequence per row; floats equal to ints match.
     assert edit_distance(np.array([[1, 2, 3]]), np.array([[1.0, 2.0, 4.0]])) == 1.0
@@ -669,14 +669,14 @@ def test_object_tokens_use_python_equality():
 
 
 def test_sequence_accuracy_allows_other_lengths():
-    assert sequence_accuracy(["cat", "dog"], ["cat", "dogs"]) == 0.5
-    assert sequence_accuracy(["cat", "dog"], ["cat", "dogs"], normalize=False) == 1
-    assert sequence_accuracy(["", "a"], ["", "b"]) == 0.5
-    weighted = sequence_accuracy(
+    assert exact_match_score(["cat", "dog"], ["cat", "dogs"]) == 0.5
+    assert exact_match_score(["cat", "dog"], ["cat", "dogs"], normalize=False) == 1
+    assert exact_match_score(["", "a"], ["", "b"]) == 0.5
+    weighted = exact_match_score(
         ["a", "b", "c"], ["a", "x", "c"], sample_weight=[1, 2, 1]
     )
     assert weighted == 0.5
-    # The tagging form refuses what sequence_accuracy counts as wrong.
+    # The tagging form refuses what exact_match_score counts as wrong.
     with pytest.raises(ValueError, match="Sequence 1 has 3 labels in y_true but 4"):
         sequence_accuracy_score([list("cat"), list("dog")], [list("cat"), list("dogs")])
 
@@ -686,8 +686,8 @@ def test_both_sequence_accuracies_agree_on_equal_lengths():
     y_true = [rng.integers(0, 3, size=n) for n in rng.integers(1, 5, size=30)]
     y_pred = [np.where(rng.random(len(t)) < 0.2, 1 - t, t) for t in y_true]
     weights = rng.random(30)
-    assert sequence_accuracy(y_true, y_pred) == sequence_accuracy_score(y_true, y_pred)
-    assert sequence_accuracy(
+    assert exact_match_score(y_true, y_pred) == sequence_accuracy_score(y_true, y_pred)
+    assert exact_match_score(
         y_true, y_pred, sample_weight=weights
     ) == sequence_accuracy_score(y_true, y_pred, sample_weight=weights)
 
@@ -735,7 +735,7 @@ def test_bleu_zero_without_smoothing():
         edit_distance,
         error_rate,
         bleu_score,
-        sequence_accuracy,
+        exact_match_score,
         lambda t, p, **kw: edit_distance(t, p, normalize=True, **kw),
     ],
 )
@@ -751,7 +751,7 @@ def test_integer_weights_equal_repetition(metric):
     )
 
 
-SEQ2SEQ_METRICS = [sequence_accuracy, edit_distance, error_rate, bleu_score]
+SEQ2SEQ_METRICS = [exact_match_score, edit_distance, error_rate, bleu_score]
 
 
 @pytest.mark.parametrize("metric", SEQ2SEQ_METRICS)
@@ -818,7 +818,7 @@ def test_levenshtein_matches_naive_reference(y_true, data):
     total = sum(len(t) for t in y_true)
     if total:
         assert error_rate(y_true, y_pred) == pytest.approx(sum(distances) / total)
-    assert sequence_accuracy(y_true, y_pred) == pytest.approx(
+    assert exact_match_score(y_true, y_pred) == pytest.approx(
         np.mean([d == 0 for d in distances])
     )
     # A metric: symmetric, and at least the difference of the lengths.
@@ -895,7 +895,7 @@ def test_seq2seq_scorers_in_grid_search():
     scorers = {
         "cer": make_scorer(error_rate, greater_is_better=False),
         "distance": make_scorer(edit_distance, greater_is_better=False),
-        "exact": make_scorer(sequence_accuracy),
+        "exact": make_scorer(exact_match_score),
         "bleu": make_scorer(bleu_score, max_order=2),
     }
     search = GridSearchCV(
@@ -908,3 +908,31 @@ def test_seq2seq_scorers_in_grid_search():
     assert results["mean_test_cer"][best] == 0.0
     assert results["mean_test_exact"][best] == 1.0
     assert results["mean_test_bleu"][best] == 1.0
+
+
+def test_sequence_accuracy_is_a_deprecated_alias():
+    from skrnn.metrics import sequence_accuracy
+
+    y_true, y_pred = ["cat", "dog", "bird"], ["cat", "dogs", "bird"]
+    with pytest.warns(
+        FutureWarning, match=r"renamed exact_match_score.*removed in 0\.3"
+    ):
+        old = sequence_accuracy(
+            y_true, y_pred, normalize=False, sample_weight=[1, 2, 3]
+        )
+    assert old == exact_match_score(
+        y_true, y_pred, normalize=False, sample_weight=[1, 2, 3]
+    )
+    assert old == 4.0
+
+
+def test_the_package_keeps_its_public_names():
+    import skrnn.metrics
+
+    for name in skrnn.metrics.__all__:
+        assert callable(getattr(skrnn.metrics, name)), name
+    assert {"exact_match_score", "sequence_accuracy", "sequence_accuracy_score"} <= set(
+        skrnn.metrics.__all__
+    )
+    # The Levenshtein kernel lives with the other kernels.
+    from skrnn._kernels._levenshtein import _levenshtein_kernel  # noqa: F401

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from skrnn._attention import attention_parameter_shapes
+from tests.conftest import CELLS
 
 from .naive_seq2seq import (
     naive_seq2seq_loss,
@@ -17,7 +18,6 @@ from .naive_seq2seq import (
     seq2seq_weight_shapes,
 )
 
-CELLS = ("rnn", "lstm", "gru")
 KINDS = (None, "dot", "general", "additive")
 
 

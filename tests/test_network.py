@@ -11,6 +11,7 @@ from skrnn._batching import make_batch
 from skrnn._losses import ROW_LOSSES
 from skrnn._network import RecurrentNetwork, Workspace
 from skrnn.testing.strategies import network_params, ragged_sequences
+from tests.conftest import CELL_SPECS, CELLS
 
 from .naive import naive_forward
 
@@ -205,7 +206,7 @@ def test_gradient_matches_finite_differences(problem):
     assert np.abs(grad - numeric).max() / scale < 1e-6
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("per_step", [False, True])
 def test_truncation_beyond_length_equals_full_bptt(cell, per_step):
     rng = np.random.default_rng(1)
@@ -285,8 +286,9 @@ def test_chunks_padding_and_dtype_do_not_change_results(problem, n_chunks):
             np.testing.assert_allclose(outputs[c, b], alone[0, 0], rtol=1e-12)
 
 
-@pytest.mark.parametrize(("cell", "gates"), [("rnn", 1), ("lstm", 4), ("gru", 3)])
-def test_layout_uses_pytorch_names_and_shapes(cell, gates):
+@pytest.mark.parametrize("cell", CELLS)
+def test_layout_uses_pytorch_names_and_shapes(cell):
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}.get(cell, CELL_SPECS[cell].gates)
     net = RecurrentNetwork(cell, 5, (4, 3), 2, bidirectional=True)
     shapes = {b.name: b.shape for b in net.blocks}
     assert shapes["weight_ih_l0"] == (gates * 4, 5)
@@ -299,7 +301,7 @@ def test_layout_uses_pytorch_names_and_shapes(cell, gates):
     assert net.n_params == sum(int(np.prod(s)) for s in shapes.values())
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_initialisation(cell):
     net = RecurrentNetwork(cell, 3, (5,), 2)
     theta = net.init_params(42)
@@ -366,7 +368,7 @@ def test_workspace_reuses_grows_and_separates():
     assert ws.empty("z", (0, 3), np.float32).shape == (0, 3)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("per_step", [False, True])
 @pytest.mark.parametrize("bptt_steps", [None, 2])
 def test_workspace_gives_the_same_steps(cell, per_step, bptt_steps):

@@ -10,6 +10,8 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from skrnn import RNNClassifier, RNNRegressor, SequenceTagger, SequenceTranslator
 from skrnn.preprocessing import SequenceScaler, TextTokenizer
+from tests._helpers import ragged
+from tests.conftest import CELLS
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -23,11 +25,6 @@ RTOL = 1e-5
 
 def _session(model, **kwargs):
     return ort.InferenceSession(to_onnx(model, **kwargs).SerializeToString())
-
-
-def _ragged(seed=0, n=24, n_features=3, low=2, high=9):
-    rng = np.random.RandomState(seed)
-    return [rng.normal(size=(k, n_features)) for k in rng.randint(low, high, size=n)]
 
 
 def _close(actual, expected):
@@ -44,11 +41,11 @@ def _run(session, X, lengths=None):
     return session.run(None, feed)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("hidden_layer_sizes", [(7,), (6, 5)])
 def test_regressor_ragged_matches_predict(cell, bidirectional, hidden_layer_sizes):
-    X = _ragged()
+    X = ragged(n_features=3)
     y = np.array([x[:, 0].sum() - x[-1, 1] for x in X])
     reg = RNNRegressor(
         hidden_layer_sizes=hidden_layer_sizes, cell=cell,
@@ -60,14 +57,14 @@ def test_regressor_ragged_matches_predict(cell, bidirectional, hidden_layer_size
     assert out.shape == (len(X),)
     _close(out, reg.predict(X))
     # A different batch, in a different order, still matches.
-    X_new = _ragged(seed=1, n=9, low=1, high=12)
+    X_new = ragged(n=9, n_features=3, seed=1, low=1, high=12)
     (out,) = _run(session, *pad_sequences(X_new))
     _close(out, reg.predict(X_new))
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "logistic"])
 def test_elman_activations(activation):
-    X = _ragged()
+    X = ragged(n_features=3)
     y = np.array([x.mean() for x in X])
     reg = RNNRegressor(
         hidden_layer_sizes=(6,), cell="rnn", activation=activation,
@@ -91,7 +88,7 @@ def test_regressor_3d_without_lengths_multioutput():
 
 
 def test_regressor_poisson_exp_link():
-    X = _ragged()
+    X = ragged(n_features=3)
     y = np.array([np.exp(0.3 * x[:, 0].sum()) for x in X])
     reg = RNNRegressor(hidden_layer_sizes=(6,), loss="poisson", max_iter=5)
     reg.set_params(random_state=0).fit(X, y)
@@ -116,7 +113,7 @@ def test_univariate_table():
 )
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_classifier_labels_and_probabilities(labels, bidirectional):
-    X = _ragged()
+    X = ragged(n_features=3)
     rng = np.random.RandomState(0)
     y = labels[rng.randint(0, len(labels), size=len(X))]
     clf = RNNClassifier(
@@ -132,7 +129,7 @@ def test_classifier_labels_and_probabilities(labels, bidirectional):
 
 
 def test_multilabel_classifier():
-    X = _ragged()
+    X = ragged(n_features=3)
     Y = np.array([[x[:, 0].sum() > 0, x[:, 1].sum() > 0] for x in X]).astype(int)
     clf = RNNClassifier(hidden_layer_sizes=(6,), max_iter=5, random_state=0).fit(X, Y)
     label, proba = _run(_session(clf), *pad_sequences(X))
@@ -140,9 +137,9 @@ def test_multilabel_classifier():
     _close(proba, clf.predict_proba(X))
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_tagger_per_step(cell):
-    X = _ragged()
+    X = ragged(n_features=3)
     tags = np.array(["B", "I", "O"])
     y = [tags[(x[:, 0] > 0).astype(int) + (x[:, 1] > 1)] for x in X]
     tagger = SequenceTagger(hidden_layer_sizes=(6, 4), cell=cell, max_iter=5)
@@ -247,7 +244,7 @@ def test_pipeline_with_multilabel_classifier():
 
 
 def test_pipeline_on_ragged_input_is_refused():
-    X = _ragged()
+    X = ragged(n_features=3)
     pipe = make_pipeline(SequenceScaler(), RNNRegressor(max_iter=2)).fit(
         X, np.zeros(len(X))
     )
@@ -261,7 +258,7 @@ def test_pipeline_on_ragged_input_is_refused():
 
 
 def test_identity_activation_is_refused():
-    X = _ragged()
+    X = ragged(n_features=3)
     reg = RNNRegressor(cell="rnn", activation="identity", max_iter=2).fit(
         X, np.zeros(len(X))
     )
@@ -270,7 +267,7 @@ def test_identity_activation_is_refused():
 
 
 def test_single_class_is_refused():
-    X = _ragged()
+    X = ragged(n_features=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = RNNClassifier(max_iter=2).fit(X, ["a"] * len(X))
@@ -308,7 +305,7 @@ def test_pad_sequences():
 def test_model_is_valid_onnx():
     import onnx
 
-    X = _ragged()
+    X = ragged(n_features=3)
     reg = RNNRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(X, np.zeros(len(X)))
     model = to_onnx(reg, name="my_model")
     onnx.checker.check_model(model, full_check=True)

@@ -2,6 +2,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 import skrnn
 
 
@@ -14,6 +16,7 @@ def test_all_names_are_importable():
         assert hasattr(skrnn, name), name
 
 
+@pytest.mark.subprocess
 def test_import_in_fresh_process_is_quick_and_clean():
     code = "import skrnn, sys; print(skrnn.__version__)"
     out = subprocess.run(

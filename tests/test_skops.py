@@ -134,6 +134,7 @@ def test_pipeline_untrusted_types_are_skrnn_classes(tmp_path, quiet_convergence)
         np.testing.assert_array_equal(loaded.predict(X_check), model.predict(X_check))
 
 
+@pytest.mark.subprocess
 def test_load_in_a_fresh_process(tmp_path, quiet_convergence):
     model, X, y = _cases()["tagger-bidirectional"]
     model.fit(X, y)
@@ -156,6 +157,7 @@ print("ok")
     assert out.stdout.strip() == "ok"
 
 
+@pytest.mark.subprocess
 def test_translator_loads_in_a_fresh_process(tmp_path, quiet_convergence):
     model, X, y = _cases()["translator-bidirectional-additive"]
     model.fit(X, y)

@@ -264,6 +264,7 @@ def test_bidirectional_by_default_and_clone():
     _assert_proba_lists_close(copy.fit(X, y).predict_proba(X), tagger.predict_proba(X))
 
 
+@pytest.mark.subprocess
 def test_pickle_and_joblib_round_trip_in_a_fresh_process(tmp_path):
     X, y = _tagged(labels=("O", "B-X", "I-X"))
     tagger = SequenceTagger(**FAST).fit(X, y)

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,6 +92,7 @@ def test_ragged_sequences_strategy(X):
     assert all(np.isfinite(x).all() for x in X)
 
 
+@pytest.mark.subprocess
 def test_strategies_need_hypothesis_only_on_import():
     code = (
         "import sys; sys.modules['hypothesis'] = None\n"

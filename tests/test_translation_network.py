@@ -18,6 +18,7 @@ from skrnn import SequenceTranslator
 from skrnn._batching import make_batch
 from skrnn._translation_network import TranslationNetwork, make_decoder_batch
 from skrnn.testing import check_gradients
+from tests.conftest import CELLS
 
 from .naive_seq2seq import (
     naive_seq2seq_loss,
@@ -25,7 +26,6 @@ from .naive_seq2seq import (
     seq2seq_weight_shapes,
 )
 
-CELLS = ("rnn", "lstm", "gru")
 KINDS = (None, "dot", "general", "additive")
 V = 4  # output tokens, the end token included
 N_TOKENS_IN = 5

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import pack_sequence, pad_packed_sequence
 
-__all__ = ["torch_seq2seq_loss_and_grad"]
+from ._helpers import torch_module
 
-MODULES = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
+__all__ = ["torch_seq2seq_loss_and_grad"]
 
 
 def _layer_count(weights, prefix):
@@ -29,7 +29,7 @@ def _recurrent_layer(weights, leaves, prefix, k, cell, bidirectional, activation
     W_hh = weights[f"{prefix}.weight_hh_l{k}"]
     H, n_in = W_hh.shape[1], weights[f"{prefix}.weight_ih_l{k}"].shape[1]
     options = {"nonlinearity": activation} if cell == "rnn" else {}
-    module = MODULES[cell](
+    module = torch_module(torch, cell)(
         n_in, H, batch_first=True, bidirectional=bidirectional, **options
     ).double()
     with torch.no_grad():

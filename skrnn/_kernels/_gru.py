@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit
 
 from ._arrays import _copy_transposed
+from ._cells import CellSpec
 from ._config import JIT_OPTIONS
 from ._math import fast_sigmoid, fast_tanh
 from ._steps import (
@@ -26,10 +27,9 @@ from ._steps import (
     _cut_carry,
     _first_active_step,
     _initial_state_gradient_units,
-    _into_block,
     _n_active,
     _project_block,
-    _recurrent_product,
+    _recurrent_gradient,
     _store_state,
     _transposed_copy,
     _unit_section,
@@ -167,7 +167,7 @@ def _gru_backward_chunk(
     W_ih,
     W_hh,
     reverse,
-    k_chunk,
+    segment_steps,
     n_block,
     store,
     dH_out,
@@ -194,9 +194,9 @@ def _gru_backward_chunk(
         Recurrent weights.
     reverse : bool
         Direction, as in the forward pass.
-    k_chunk : int
+    segment_steps : int
         0, or the length of the gradient chunks: the carry from processing
-        step ``s`` to ``s - 1`` is cut when ``s % k_chunk == 0`` and ``s > 0``.
+        step ``s`` to ``s - 1`` is cut when ``s % segment_steps == 0`` and ``s > 0``.
     n_block : int
         Number of stored steps whose parameter gradients are accumulated by
         one GEMM (at least 1).
@@ -238,7 +238,6 @@ def _gru_backward_chunk(
     # n block only (the recurrent one is multiplied by r).
     din_buffer = np.empty(3 * H * n_block * n_rows, dtype=dtype)
     drec_buffer = np.empty(3 * H * n_block * n_rows, dtype=dtype)
-    din_step_buffer = np.empty(3 * H * n_rows, dtype=dtype)
     drec_step_buffer = np.empty(3 * H * n_rows, dtype=dtype)
     dh_buffer = np.empty(H * n_rows, dtype=dtype)
     H_block_buffer = np.empty(H * n_block * n_rows, dtype=dtype)
@@ -263,17 +262,34 @@ def _gru_backward_chunk(
             u = n_steps - n_slots + slot
             n_act = _n_active(lengths, n_steps - u)
             _add_output_gradients(
-                dh, lengths, n_steps, u, reverse, n_act, k_chunk, dH_out, h_off, cut
+                dh,
+                lengths,
+                n_steps,
+                u,
+                reverse,
+                n_act,
+                segment_steps,
+                dH_out,
+                h_off,
+                cut,
             )
-            da_in = din_step_buffer[: 3 * H * n_act].reshape(3 * H, n_act)
-            da_rec = drec_step_buffer[: 3 * H * n_act].reshape(3 * H, n_act)
+            da = drec_step_buffer[: 3 * H * n_act].reshape(3 * H, n_act)
+            col = (slot - block_start) * n_rows
             for j in range(H):
-                # One view per gate and unit, as in the forward pass.
+                # One view per gate and unit, as in the forward pass; the
+                # recurrent gradients go to the step's matrix (for the
+                # recurrent GEMM), both to the block's columns (for the weight
+                # gradients). Only the n block differs between the two.
                 gate_r, gate_z = gates_st[slot, j], gates_st[slot, H + j]
                 gate_n, hn_j = gates_st[slot, 2 * H + j], hn_st[slot, j]
                 h_prev = H_prev[slot, j]
-                di_r, di_z, di_n = da_in[j], da_in[H + j], da_in[2 * H + j]
-                dr_r, dr_z, dr_n = da_rec[j], da_rec[H + j], da_rec[2 * H + j]
+                da_r, da_z, da_n = da[j], da[H + j], da[2 * H + j]
+                dI_r = dA_in[j, col : col + n_rows]
+                dI_z = dA_in[H + j, col : col + n_rows]
+                dI_n = dA_in[2 * H + j, col : col + n_rows]
+                dR_r = dA_rec[j, col : col + n_rows]
+                dR_z = dA_rec[H + j, col : col + n_rows]
+                dR_n = dA_rec[2 * H + j, col : col + n_rows]
                 dh_j, direct_j = dh[j], dh_direct[j]
                 for b in range(n_act):
                     r = gate_r[b]
@@ -283,21 +299,29 @@ def _gru_backward_chunk(
                     dn = d * (one - z) * (one - cand * cand)
                     dz = d * (h_prev[b] - cand) * z * (one - z)
                     dr = dn * hn_j[b] * r * (one - r)
-                    di_r[b] = dr
-                    di_z[b] = dz
-                    di_n[b] = dn
-                    dr_r[b] = dr
-                    dr_z[b] = dz
-                    dr_n[b] = dn * r
+                    a_n = dn * r
+                    da_r[b] = dr
+                    da_z[b] = dz
+                    da_n[b] = a_n
+                    dI_r[b] = dr
+                    dI_z[b] = dz
+                    dI_n[b] = dn
+                    dR_r[b] = dr
+                    dR_z[b] = dz
+                    dR_n[b] = a_n
                     direct_j[b] = d * z
-            col = (slot - block_start) * n_rows
-            _into_block(da_in, dA_in, col, n_rows)
-            _into_block(da_rec, dA_rec, col, n_rows)
-            dh_act = dh_buffer[: H * n_act].reshape(H, n_act)
-            _recurrent_product(W_hh, W_hh_T, da_rec, dh_act)
+                for b in range(n_act, n_rows):
+                    dI_r[b] = 0.0
+                    dI_z[b] = 0.0
+                    dI_n[b] = 0.0
+                    dR_r[b] = 0.0
+                    dR_z[b] = 0.0
+                    dR_n[b] = 0.0
+            _recurrent_gradient(W_hh, W_hh_T, da, dh, dh_buffer)
+            # The carry that does not go through W_hh: h = ... + z * h_prev.
             for j in range(H):
                 for b in range(n_act):
-                    dh[j, b] = dh_act[j, b] + dh_direct[j, b]
+                    dh[j, b] += dh_direct[j, b]
             _cut_carry(dh, cut, n_act)
         _add_block_gradients(
             dA_in, dA_rec, H_prev, block_start, X, lengths, reverse,
@@ -307,3 +331,18 @@ def _gru_backward_chunk(
 
     rows = np.empty((n_rows, H), dtype=dtype)
     _initial_state_gradient_units(lengths, n_slots, dh, dh0, rows)
+
+
+GRU_CELL = CellSpec(
+    name="gru",
+    gates=3,
+    store_width=GRU_STORE_WIDTH,
+    has_cell_state=False,
+    forward_chunk=_gru_forward_chunk,
+    backward_chunk=_gru_backward_chunk,
+    onnx_op="GRU",
+    onnx_gate_order=(1, 0, 2),
+    # n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), PyTorch's form.
+    onnx_attributes=(("linear_before_reset", 1),),
+    torch_module="GRU",
+)

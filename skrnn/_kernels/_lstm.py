@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from ._arrays import _copy_transposed
+from ._cells import CellSpec
 from ._config import JIT_OPTIONS
 from ._math import fast_sigmoid, fast_tanh
 from ._steps import (
@@ -174,7 +175,7 @@ def _lstm_backward_chunk(
     W_ih,
     W_hh,
     reverse,
-    k_chunk,
+    segment_steps,
     n_block,
     store,
     dH_out,
@@ -203,9 +204,9 @@ def _lstm_backward_chunk(
         Recurrent weights.
     reverse : bool
         Direction, as in the forward pass.
-    k_chunk : int
+    segment_steps : int
         0, or the length of the gradient chunks: the carry from processing
-        step ``s`` to ``s - 1`` is cut when ``s % k_chunk == 0`` and ``s > 0``.
+        step ``s`` to ``s - 1`` is cut when ``s % segment_steps == 0`` and ``s > 0``.
     n_block : int
         Number of stored steps whose parameter gradients are accumulated by
         one GEMM (at least 1).
@@ -270,7 +271,16 @@ def _lstm_backward_chunk(
             u = n_steps - n_slots + slot
             n_act = _n_active(lengths, n_steps - u)
             _add_output_gradients(
-                dh, lengths, n_steps, u, reverse, n_act, k_chunk, dH_out, h_off, cut
+                dh,
+                lengths,
+                n_steps,
+                u,
+                reverse,
+                n_act,
+                segment_steps,
+                dH_out,
+                h_off,
+                cut,
             )
             da = dA_step_buffer[: 4 * H * n_act].reshape(4 * H, n_act)
             col = (slot - block_start) * n_rows
@@ -325,3 +335,17 @@ def _lstm_backward_chunk(
     rows = np.empty((n_rows, H), dtype=dtype)
     _initial_state_gradient_units(lengths, n_slots, dh, dh0, rows)
     _initial_state_gradient_units(lengths, n_slots, dc, dc0, rows)
+
+
+LSTM_CELL = CellSpec(
+    name="lstm",
+    gates=4,
+    store_width=LSTM_STORE_WIDTH,
+    has_cell_state=True,
+    forward_chunk=_lstm_forward_chunk,
+    backward_chunk=_lstm_backward_chunk,
+    forget_gate=1,
+    onnx_op="LSTM",
+    onnx_gate_order=(0, 3, 1, 2),
+    torch_module="LSTM",
+)

@@ -408,80 +408,47 @@ def _is_float32(x):
     return isinstance(x, types.Float) and x.bitwidth == 32
 
 
-def fast_exp(x):
-    """Exponential computed in the precision of ``x`` (float32 or float64).
-
-    Parameters
-    ----------
-    x : float32 or float64
-        Argument (a scalar; use it inside compiled loops).
-
-    Returns
-    -------
-    y : float32 or float64
-        ``exp(x)``, same type as ``x``.
-    """
-    if isinstance(x, np.float32):
-        return _exp32(x)
-    return _exp64(x)
-
-
-def fast_tanh(x):
-    """Hyperbolic tangent computed in the precision of ``x``.
-
-    Parameters
-    ----------
-    x : float32 or float64
-        Argument (a scalar; use it inside compiled loops).
-
-    Returns
-    -------
-    y : float32 or float64
-        ``tanh(x)``, same type as ``x``.
-    """
-    if isinstance(x, np.float32):
-        return _tanh32(x)
-    return _tanh64(x)
-
-
-def fast_sigmoid(x):
-    """Logistic sigmoid computed in the precision of ``x``.
-
-    Parameters
-    ----------
-    x : float32 or float64
-        Argument (a scalar; use it inside compiled loops).
-
-    Returns
-    -------
-    y : float32 or float64
-        ``1 / (1 + exp(-x))``, same type as ``x``.
-    """
-    if isinstance(x, np.float32):
-        return _sigmoid32(x)
-    return _sigmoid64(x)
-
-
 # Compiled code resolves the precision once, at typing time.
 _OVERLOAD_OPTIONS = {"fastmath": FASTMATH, "error_model": "numpy"}
 
 
-@overload(fast_exp, jit_options=_OVERLOAD_OPTIONS)
-def _fast_exp_typed(x):
-    if _is_float32(x):
-        return lambda x: _exp32(x)
-    return lambda x: _exp64(x)
+def _in_precision_of_x(name, what, result, kernel32, kernel64):
+    """A scalar function that runs ``kernel32`` on float32 and ``kernel64``
+    otherwise, in Python and, through an overload, in compiled code."""
+
+    def function(x):
+        if isinstance(x, np.float32):
+            return kernel32(x)
+        return kernel64(x)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"""{what} computed in the precision of ``x``.
+
+    Parameters
+    ----------
+    x : float32 or float64
+        Argument (a scalar; use it inside compiled loops).
+
+    Returns
+    -------
+    y : float32 or float64
+        {result}, same type as ``x``.
+    """
+
+    @overload(function, jit_options=_OVERLOAD_OPTIONS)
+    def _typed(x):
+        if _is_float32(x):
+            return lambda x: kernel32(x)
+        return lambda x: kernel64(x)
+
+    return function
 
 
-@overload(fast_tanh, jit_options=_OVERLOAD_OPTIONS)
-def _fast_tanh_typed(x):
-    if _is_float32(x):
-        return lambda x: _tanh32(x)
-    return lambda x: _tanh64(x)
-
-
-@overload(fast_sigmoid, jit_options=_OVERLOAD_OPTIONS)
-def _fast_sigmoid_typed(x):
-    if _is_float32(x):
-        return lambda x: _sigmoid32(x)
-    return lambda x: _sigmoid64(x)
+fast_exp = _in_precision_of_x("fast_exp", "Exponential", "``exp(x)``", _exp32, _exp64)
+fast_tanh = _in_precision_of_x(
+    "fast_tanh", "Hyperbolic tangent", "``tanh(x)``", _tanh32, _tanh64
+)
+fast_sigmoid = _in_precision_of_x(
+    "fast_sigmoid", "Logistic sigmoid", "``1 / (1 + exp(-x))``", _sigmoid32,
+    _sigmoid64,
+)  # fmt: skip

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from ._arrays import _copy_transposed
+from ._cells import CellSpec
 from ._config import JIT_OPTIONS
 from ._math import fast_sigmoid, fast_tanh
 from ._steps import (
@@ -23,7 +24,6 @@ from ._steps import (
     _cut_carry,
     _first_active_step,
     _initial_state_gradient_units,
-    _into_block,
     _n_active,
     _project_block,
     _recurrent_gradient,
@@ -83,7 +83,7 @@ def _activate(a, act, h, out):
 
 
 @njit(**JIT_OPTIONS)
-def _activation_gradient(h, dh, act, da):
+def _activation_gradient(h, dh, act, da, dA):
     """Backpropagate through the Elman activation, from its output.
 
     Parameters
@@ -96,21 +96,35 @@ def _activation_gradient(h, dh, act, da):
         Activation code (0 tanh, 1 relu, 2 logistic, 3 identity).
     da : ndarray of shape (n_act,)
         Output: gradient w.r.t. the pre-activations of the active rows.
+    dA : ndarray of shape (B,)
+        Output: the same gradients, and zero for the inactive rows (the
+        unit's columns of the step in its block).
     """
     one = h.dtype.type(1.0)
     zero = h.dtype.type(0.0)
+    n_act = da.shape[0]
+    # One loop per activation, as in _activate.
     if act == TANH:
-        for b in range(da.shape[0]):
-            da[b] = dh[b] * (one - h[b] * h[b])
+        for b in range(n_act):
+            v = dh[b] * (one - h[b] * h[b])
+            da[b] = v
+            dA[b] = v
     elif act == RELU:
-        for b in range(da.shape[0]):
-            da[b] = dh[b] if h[b] > zero else zero
+        for b in range(n_act):
+            v = dh[b] if h[b] > zero else zero
+            da[b] = v
+            dA[b] = v
     elif act == LOGISTIC:
-        for b in range(da.shape[0]):
-            da[b] = dh[b] * h[b] * (one - h[b])
+        for b in range(n_act):
+            v = dh[b] * h[b] * (one - h[b])
+            da[b] = v
+            dA[b] = v
     else:
-        for b in range(da.shape[0]):
+        for b in range(n_act):
             da[b] = dh[b]
+            dA[b] = dh[b]
+    for b in range(n_act, dA.shape[0]):
+        dA[b] = 0.0
 
 
 @njit(**JIT_OPTIONS)
@@ -214,7 +228,7 @@ def _rnn_backward_chunk(
     W_hh,
     reverse,
     act,
-    k_chunk,
+    segment_steps,
     n_block,
     store,
     dH_out,
@@ -243,9 +257,9 @@ def _rnn_backward_chunk(
         Direction, as in the forward pass.
     act : int
         Activation code, as in the forward pass.
-    k_chunk : int
+    segment_steps : int
         0, or the length of the gradient chunks: the carry from processing
-        step ``s`` to ``s - 1`` is cut when ``s % k_chunk == 0`` and ``s > 0``.
+        step ``s`` to ``s - 1`` is cut when ``s % segment_steps == 0`` and ``s > 0``.
     n_block : int
         Number of stored steps whose parameter gradients are accumulated by
         one GEMM (at least 1).
@@ -304,12 +318,22 @@ def _rnn_backward_chunk(
             u = n_steps - n_slots + slot
             n_act = _n_active(lengths, n_steps - u)
             _add_output_gradients(
-                dh, lengths, n_steps, u, reverse, n_act, k_chunk, dH_out, h_off, cut
+                dh,
+                lengths,
+                n_steps,
+                u,
+                reverse,
+                n_act,
+                segment_steps,
+                dH_out,
+                h_off,
+                cut,
             )
             da = dA_step_buffer[: H * n_act].reshape(H, n_act)
+            col = (slot - block_start) * n_rows
             for j in range(H):
-                _activation_gradient(H_st[slot, j], dh[j], act, da[j])
-            _into_block(da, dA, (slot - block_start) * n_rows, n_rows)
+                dA_j = dA[j, col : col + n_rows]
+                _activation_gradient(H_st[slot, j], dh[j], act, da[j], dA_j)
             _recurrent_gradient(W_hh, W_hh_T, da, dh, dh_buffer)
             _cut_carry(dh, cut, n_act)
         # Both biases enter the same pre-activation: one gradient block.
@@ -321,3 +345,17 @@ def _rnn_backward_chunk(
 
     rows = np.empty((n_rows, H), dtype=dtype)
     _initial_state_gradient_units(lengths, n_slots, dh, dh0, rows)
+
+
+RNN_CELL = CellSpec(
+    name="rnn",
+    gates=1,
+    store_width=RNN_STORE_WIDTH,
+    has_cell_state=False,
+    forward_chunk=_rnn_forward_chunk,
+    backward_chunk=_rnn_backward_chunk,
+    uses_activation=True,
+    onnx_op="RNN",
+    onnx_gate_order=(0,),
+    torch_module="RNN",
+)

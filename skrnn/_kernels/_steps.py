@@ -18,8 +18,9 @@ Conventions used throughout ``skrnn._kernels`` (one chunk of the batch):
 The helpers below are the skeleton that the three cells share: storing the
 state entering a step, projecting a block of inputs, the active part of the
 state, writing outputs, and in the backward pass adding the output gradients,
-laying a step's gate gradients into its block and the block's parameter and
-input gradients. Each cell kernel holds its gate loops.
+the recurrent carry, and the block's parameter and input gradients. Each cell
+kernel holds its gate loops (the backward template they follow is in
+:mod:`skrnn._kernels`).
 """
 
 import numpy as np
@@ -37,20 +38,8 @@ from ._config import JIT_OPTIONS
 
 @njit(**JIT_OPTIONS)
 def _n_active(lengths, min_length):
-    """Count the leading rows whose length is at least ``min_length``.
-
-    Parameters
-    ----------
-    lengths : ndarray of shape (B,), dtype int64
-        Row lengths, sorted non-increasing.
-    min_length : int
-        Threshold; at global step ``u`` it is ``T - u``.
-
-    Returns
-    -------
-    n_active : int
-        Size of the active prefix.
-    """
+    """The size of the active prefix: the leading rows whose ``lengths`` are
+    at least ``min_length`` (``T - u`` at global step ``u``)."""
     n_active = 0
     while n_active < lengths.shape[0] and lengths[n_active] >= min_length:
         n_active += 1
@@ -59,20 +48,8 @@ def _n_active(lengths, min_length):
 
 @njit(**JIT_OPTIONS)
 def _first_active_step(lengths, n_steps):
-    """First global step at which any row is active.
-
-    Parameters
-    ----------
-    lengths : ndarray of shape (B,), dtype int64
-        Row lengths, sorted non-increasing.
-    n_steps : int
-        Number of global steps ``T``.
-
-    Returns
-    -------
-    u_first : int
-        ``T - max(lengths)``, or ``T`` when there are no rows.
-    """
+    """First global step at which any row is active: ``T - max(lengths)``,
+    or ``T = n_steps`` when there are no rows."""
     if lengths.shape[0] == 0:
         return n_steps
     return n_steps - lengths[0]
@@ -146,20 +123,9 @@ def _unit_section(store, start, width):
 
 @njit(**JIT_OPTIONS)
 def _zero_padding(lengths, H_out, h_off, n_hidden):
-    """Write zeros into the output columns of a chunk at padded steps.
-
-    Parameters
-    ----------
-    lengths : ndarray of shape (B,), dtype int64
-        Row lengths.
-    H_out : ndarray of shape (T, B, D * H)
-        Output of the chunk; columns ``[h_off, h_off + n_hidden)`` are set to
-        zero at steps ``t >= lengths[b]``.
-    h_off : int
-        First column of this direction.
-    n_hidden : int
-        Hidden size ``H``.
-    """
+    """Write zeros into the output columns ``[h_off, h_off + n_hidden)`` of
+    ``H_out`` ``(T, B, D * H)`` at each row's padded steps,
+    ``t >= lengths[b]``."""
     for b in range(lengths.shape[0]):
         for t in range(lengths[b], H_out.shape[0]):
             H_out[t, b, h_off : h_off + n_hidden] = 0.0
@@ -169,21 +135,11 @@ def _zero_padding(lengths, H_out, h_off, n_hidden):
 def _gather_steps(X, lengths, reverse, u_first, X_steps):
     """Copy the inputs of consecutive global steps into step coordinates.
 
-    Parameters
-    ----------
-    X : ndarray of shape (T, B, I)
-        Layer input of the chunk, in real time.
-    lengths : ndarray of shape (B,), dtype int64
-        Row lengths, sorted non-increasing.
-    reverse : bool
-        Direction.
-    u_first : int
-        First global step to gather.
-    X_steps : ndarray of shape (n, B, I)
-        Overwritten: ``X_steps[k, b]`` receives the input that row ``b``
-        consumes at global step ``u_first + k``, and zeros where the row is
-        inactive. Padding values of ``X`` are never read, so they cannot leak
-        into projections or gradients even when they are not finite.
+    ``X_steps[k, b]`` ``(n, B, I)`` is overwritten with the input that row
+    ``b`` consumes at global step ``u_first + k`` of ``X`` ``(T, B, I)`` (real
+    time; ``lengths`` and ``reverse`` locate it), and zeros where the row is
+    inactive. Padding values of ``X`` are never read, so they cannot leak
+    into projections or gradients even when they are not finite.
     """
     n_steps, n_rows, n_inputs = X.shape
     for k in range(X_steps.shape[0]):
@@ -201,19 +157,9 @@ def _gather_steps(X, lengths, reverse, u_first, X_steps):
 def _scatter_add_steps(dX_steps, lengths, reverse, u_first, dX):
     """Add input gradients of consecutive global steps into real time.
 
-    Parameters
-    ----------
-    dX_steps : ndarray of shape (n, B, I)
-        Input gradients of global steps ``u_first .. u_first + n - 1`` (only
-        active rows are read).
-    lengths : ndarray of shape (B,), dtype int64
-        Row lengths, sorted non-increasing.
-    reverse : bool
-        Direction.
-    u_first : int
-        First global step.
-    dX : ndarray of shape (T, B, I)
-        Input gradient of the chunk, added to.
+    The inverse of :func:`_gather_steps`: the active rows of ``dX_steps``
+    ``(n, B, I)``, the gradients of global steps ``u_first .. u_first + n -
+    1``, are added to ``dX`` ``(T, B, I)`` at their real steps.
     """
     n_steps = dX.shape[0]
     for k in range(dX_steps.shape[0]):
@@ -342,7 +288,7 @@ def _write_outputs(h, lengths, n_steps, u, reverse, n_act, H_out, h_off):
 
 @njit(**JIT_OPTIONS)
 def _add_output_gradients(
-    dh, lengths, n_steps, u, reverse, n_act, k_chunk, dH_out, h_off, cut
+    dh, lengths, n_steps, u, reverse, n_act, segment_steps, dH_out, h_off, cut
 ):
     """Start the backward step ``u``: output gradients and gradient cuts.
 
@@ -351,12 +297,12 @@ def _add_output_gradients(
     gradient of its output at that step (``dH_out`` ``(T, B, D * H)``,
     columns from ``h_off``; nothing when empty) into ``dh`` ``(H, B)``, and
     set ``cut[b]`` to whether the carry to the previous step is cut after
-    this one (every ``k_chunk`` processing steps; never when it is 0).
+    this one (every ``segment_steps`` processing steps; never when it is 0).
     """
     has_out = dH_out.shape[0] > 0
     for b in range(n_act):
         t, s = _real_step(lengths[b], n_steps, u, reverse)
-        cut[b] = k_chunk > 0 and s > 0 and s % k_chunk == 0
+        cut[b] = segment_steps > 0 and s > 0 and s % segment_steps == 0
         if has_out:
             for j in range(dh.shape[0]):
                 dh[j, b] += dH_out[t, b, h_off + j]
@@ -369,22 +315,6 @@ def _cut_carry(d_state, cut, n_act):
         if cut[b]:
             for j in range(d_state.shape[0]):
                 d_state[j, b] = 0.0
-
-
-@njit(**JIT_OPTIONS)
-def _into_block(da, dA, col, n_rows):
-    """Copy a step's gate gradients into its block's columns, zeros for the rest.
-
-    ``da`` is ``(G * H, n_act)``; ``dA`` is ``(G * H, n * B)`` and the step's
-    columns start at ``col``; inactive rows enter the block GEMMs with zero
-    gradient.
-    """
-    n_act = da.shape[1]
-    for r in range(da.shape[0]):
-        for b in range(n_act):
-            dA[r, col + b] = da[r, b]
-        for b in range(n_act, n_rows):
-            dA[r, col + b] = 0.0
 
 
 @njit(**JIT_OPTIONS)
@@ -448,16 +378,10 @@ def _add_block_gradients(
         Stored states entering each step (unit-major).
     block_start : int
         First slot of the block.
-    X : ndarray of shape (T, B, I)
-        Layer input of the chunk, in real time.
-    lengths : ndarray of shape (B,), dtype int64
-        Row lengths, sorted non-increasing.
-    reverse : bool
-        Direction.
+    X, lengths, reverse, W_ih
+        As given to :func:`_project_block`.
     u_first : int
         Global step of the block's first slot.
-    W_ih : ndarray of shape (G * H, I)
-        Input weights.
     X_steps : ndarray of shape (>= n, B, I)
         Workspace for the gathered inputs.
     H_block_buffer : ndarray of shape (>= n * B * H,)

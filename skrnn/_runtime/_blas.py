@@ -40,10 +40,10 @@ def _release_openblas():
     pthreads OpenBLAS change it afterwards, until that thread ends, and
     ignores the calls of every other thread. Fits in worker threads (joblib's
     threading backend), and the timer that restores a lingering limit, would
-    then set and restore nothing: BLAS ran multi-threaded inside concurrent
-    fits, and a threaded search became several times slower than a serial
-    one. Releasing before and after each change makes the change happen,
-    and leaves the control free for the user's own limits.
+    then set and restore nothing, and BLAS would run multi-threaded inside
+    concurrent fits (what that cost is in ``docs/scale_out.rst``).
+    Releasing before and after each change makes the change happen, and
+    leaves the control free for the user's own limits.
     """
     release = getattr(OpenBLASController, "clear_controlling_thread", None)
     if release is not None:

@@ -55,8 +55,9 @@ def wide_vector_features(cpu_name, features, environ):
     LLVM tunes every AVX-512 CPU from Skylake-SP on to prefer 256-bit
     vectors ("prefer-256-bit"), a choice made for the clock penalty of the
     first AVX-512 generation. The gate loops of the kernels are long chains
-    of polynomial arithmetic on independent rows; with 512-bit vectors they
-    run about 1.6 times faster on CPUs without that penalty. Vector width
+    of polynomial arithmetic on independent rows, which 512-bit vectors
+    speed up on CPUs without that penalty (measured in
+    ``docs/performance.rst``, "Figures behind the runtime"). Vector width
     never changes a result here: the kernels allow no reassociation, so
     every element follows the same sequence of operations at any width.
 

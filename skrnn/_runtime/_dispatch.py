@@ -11,21 +11,23 @@ Per-step arrays here have shape ``(C, T, Bc, features)`` (``C`` chunks of
 ``Bc`` rows), per-row arrays ``(C, Bc, H)`` and ``lengths`` ``(C, Bc)``.
 """
 
+import inspect
 import os
 import threading
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
-from .._kernels import CELL_GATES, STORE_WIDTHS
+from .._kernels import cell_spec
 from .._kernels._arrays import _product_into
-from .._kernels._gru import _gru_backward_chunk, _gru_forward_chunk
-from .._kernels._lstm import _lstm_backward_chunk, _lstm_forward_chunk
-from .._kernels._rnn import _rnn_backward_chunk, _rnn_forward_chunk
 from ._blas import concurrent_sessions
 from ._workers import ChunkWorkers, spin_seconds_from
 
 __all__ = [
+    "KernelError",
+    "LayerState",
+    "LayerWeights",
     "forget_after_fork",
     "layer_backward",
     "layer_forward",
@@ -216,8 +218,8 @@ def store_width(cell, hidden_size):
 
     Parameters
     ----------
-    cell : {"rnn", "lstm", "gru"}
-        Cell type.
+    cell : str
+        Cell type, a key of :data:`skrnn._kernels.CELLS`.
     hidden_size : int
         Number of hidden units ``H``.
 
@@ -227,121 +229,197 @@ def store_width(cell, hidden_size):
         Last dimension ``S`` of the ``store`` array of shape
         ``(C, n_store, Bc, S)``.
     """
-    return STORE_WIDTHS[cell] * hidden_size
+    return cell_spec(cell).store_width * hidden_size
+
+
+class LayerWeights(NamedTuple):
+    """The parameters of one layer-direction (or their gradients).
+
+    Shapes ``(G * H, I)``, ``(G * H, H)``, ``(G * H,)`` and ``(G * H,)``,
+    ``G`` the cell's gates, in PyTorch's gate order.
+    """
+
+    W_ih: np.ndarray
+    W_hh: np.ndarray
+    b_ih: np.ndarray
+    b_hh: np.ndarray
+
+
+class LayerState(NamedTuple):
+    """Per-row states of one layer-direction (or their gradients).
+
+    ``h`` is ``(C, Bc, H)``; ``c`` is ``(C, Bc, H)`` for a cell with a cell
+    state (LSTM) and ``(C, Bc, 0)`` otherwise.
+    """
+
+    h: np.ndarray
+    c: np.ndarray
+
+
+class KernelError(RuntimeError):
+    """Arrays that would make a kernel read or write outside its memory.
+
+    Raised by the dispatchers' checks, which stay on under ``python -O``:
+    the kernels index without bounds checks. The estimators validate their
+    input first, so this means a bug in skrnn: please report it.
+    """
+
+
+def _require(condition, what):
+    if not condition:
+        raise KernelError(
+            f"Internal error: {what}. The recurrent kernels index without bounds "
+            "checks and were not run. Please report this as a bug of skrnn."
+        )
 
 
 def _check_arrays(X, lengths, store, arrays):
+    _require(X.ndim == 4, f"X must be (C, T, Bc, I), got shape {X.shape}")
     n_chunks, n_steps, n_rows, _ = X.shape
-    assert X.dtype in (np.float32, np.float64)
-    assert lengths.shape == (n_chunks, n_rows)
-    assert lengths.dtype == np.int64
-    # The kernels index without bounds checks: lengths out of range or out of
-    # order would read and write outside the arrays.
-    assert lengths.size == 0 or (lengths.min() >= 0 and lengths.max() <= n_steps)
-    assert np.all(lengths[:, 1:] <= lengths[:, :-1])
-    assert store.shape[0] == n_chunks
-    assert store.shape[1] <= n_steps
+    _require(
+        X.dtype in (np.float32, np.float64),
+        f"X must be float32 or float64, got {X.dtype}",
+    )
+    _require(
+        lengths.shape == (n_chunks, n_rows) and lengths.dtype == np.int64,
+        f"lengths must be int64 of shape {(n_chunks, n_rows)}, got "
+        f"{lengths.dtype} of shape {lengths.shape}",
+    )
+    # Lengths out of range or out of order would read and write outside the
+    # arrays.
+    _require(
+        lengths.size == 0 or (lengths.min() >= 0 and lengths.max() <= n_steps),
+        f"lengths must lie in [0, {n_steps}], got values from {lengths.min()} "
+        f"to {lengths.max()}",
+    )
+    _require(
+        bool(np.all(lengths[:, 1:] <= lengths[:, :-1])),
+        "lengths must be non-increasing within each chunk",
+    )
+    _require(
+        store.ndim == 4 and store.shape[0] == n_chunks and store.shape[1] <= n_steps,
+        f"store must be (C={n_chunks}, n_store <= {n_steps}, Bc, S), got {store.shape}",
+    )
     for array in (X, lengths, *arrays):
         # One dtype and C order everywhere: anything else would compile
         # another variant of the kernels (and outputs are written in place).
-        assert array.flags.c_contiguous
-        assert array is lengths or array.dtype == X.dtype
+        _require(
+            array.flags.c_contiguous,
+            f"every array must be C-contiguous, got one of shape {array.shape}",
+        )
+        _require(
+            array is lengths or array.dtype == X.dtype,
+            f"every array must have X's dtype {X.dtype}, got {array.dtype}",
+        )
+
+
+# The layer interface's arguments that hold one entry per chunk (the others
+# are the same for every chunk).
+_PER_CHUNK = frozenset(
+    {"X", "lengths", "h0", "c0", "H_out", "h_n", "c_n", "store", "dH_out",
+     "dh_n", "dc_n", "dX", "dW_ih", "dW_hh", "db_ih", "db_hh", "dh0", "dc0"}
+)  # fmt: skip
+
+_kernel_parameters = {}
+
+
+def _parameters(kernel):
+    """The parameter names of a chunk kernel, in order (read once)."""
+    names = _kernel_parameters.get(kernel)
+    if names is None:
+        function = getattr(kernel, "py_func", kernel)
+        names = tuple(inspect.signature(function).parameters)
+        _kernel_parameters[kernel] = names
+    return names
+
+
+def _run_kernel(kernel, arguments, n_chunks):
+    """Run ``kernel`` on every chunk, passing the arguments it names.
+
+    ``arguments`` maps the layer interface's names (:mod:`skrnn._kernels`)
+    to values; those in :data:`_PER_CHUNK` are indexed by chunk.
+    """
+    names = _parameters(kernel)
+    unknown = [name for name in names if name not in arguments]
+    if unknown:
+        raise TypeError(
+            f"{kernel.__name__} takes {unknown}, which the layer interface "
+            f"does not provide; its names are {sorted(arguments)} "
+            "(see skrnn._kernels)."
+        )
+    shared = [None if name in _PER_CHUNK else arguments[name] for name in names]
+    per_chunk = [arguments[name] if name in _PER_CHUNK else None for name in names]
+
+    def run_chunk(c):
+        kernel(*[v if a is None else a[c] for v, a in zip(shared, per_chunk)])
+
+    run_chunks(run_chunk, n_chunks)
 
 
 def layer_forward(
-    cell, X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, act,
-    H_out, h_off, h_n, c_n, store,
-):  # fmt: skip
+    cell, X, lengths, weights, initial, *, reverse, act, H_out, h_off, final, store
+):
     """Forward pass of one recurrent layer-direction over a chunked batch.
 
     Parameters
     ----------
-    cell : {"rnn", "lstm", "gru"}
-        Cell type.
+    cell : str
+        Cell type, a key of :data:`skrnn._kernels.CELLS`.
     X : ndarray of shape (C, T, Bc, I), float32 or float64
         Layer input in real time; steps at or after a row's length are
         padding and never read.
     lengths : ndarray of shape (C, Bc), dtype int64
         Row lengths in ``[0, T]``, non-increasing within each chunk.
-    W_ih : ndarray of shape (G * H, I)
-        Input weights (``G`` = ``CELL_GATES[cell]``), PyTorch gate order.
-    W_hh : ndarray of shape (G * H, H)
-        Recurrent weights.
-    b_ih, b_hh : ndarray of shape (G * H,)
-        Input and recurrent biases.
-    h0 : ndarray of shape (C, Bc, H)
-        Initial hidden state.
-    c0 : ndarray of shape (C, Bc, H) or (C, Bc, 0)
-        Initial cell state (LSTM only; ignored otherwise).
+    weights : LayerWeights
+        ``W_ih``, ``W_hh``, ``b_ih``, ``b_hh`` of this layer-direction.
+    initial : LayerState
+        Initial states ``h0`` and ``c0``.
     reverse : bool
         Process each row from its last real step to its first.
     act : int
-        Elman activation, a value of ``ACTIVATION_CODES`` (ignored by LSTM and
-        GRU).
+        Elman activation, a value of ``ACTIVATION_CODES`` (ignored by the
+        cells that do not use it).
     H_out : ndarray of shape (C, T, Bc, D * H) or (C, 0, Bc, D * H)
         Written: hidden states at each real step in columns
         ``[h_off, h_off + H)``, zero at padded steps. Skipped if empty.
     h_off : int
         First output column of this direction.
-    h_n : ndarray of shape (C, Bc, H)
-        Written: hidden state after each row's last step.
-    c_n : ndarray of shape (C, Bc, H) or (C, Bc, 0)
-        Written (LSTM only): cell state after each row's last step.
+    final : LayerState
+        Written: the states after each row's last step.
     store : ndarray of shape (C, n_store, Bc, store_width(cell, H))
         Written: what :func:`layer_backward` needs for the last ``n_store``
         global steps.
     """
-    _check_arrays(
-        X, lengths, store, (W_ih, W_hh, b_ih, b_hh, h0, c0, H_out, h_n, c_n, store)
-    )
-    # Plain Python scalars keep the compiled signatures stable.
-    reverse, act, h_off = bool(reverse), int(act), int(h_off)
-    n_block = _chunk_block_steps(X, W_hh, X.shape[1])
-    if cell == "lstm":
-
-        def run_chunk(c):
-            _lstm_forward_chunk(
-                X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], c0[c], reverse,
-                n_block, H_out[c], h_off, h_n[c], c_n[c], store[c],
-            )  # fmt: skip
-
-    elif cell == "gru":
-
-        def run_chunk(c):
-            _gru_forward_chunk(
-                X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse, n_block,
-                H_out[c], h_off, h_n[c], store[c],
-            )  # fmt: skip
-
-    elif cell == "rnn":
-
-        def run_chunk(c):
-            _rnn_forward_chunk(
-                X[c], lengths[c], W_ih, W_hh, b_ih, b_hh, h0[c], reverse, act,
-                n_block, H_out[c], h_off, h_n[c], store[c],
-            )  # fmt: skip
-
-    else:
-        raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")
-    run_chunks(run_chunk, X.shape[0])
+    spec = cell_spec(cell)
+    _check_arrays(X, lengths, store, (*weights, *initial, H_out, *final, store))
+    W_ih, W_hh, b_ih, b_hh = weights
+    arguments = {
+        "X": X, "lengths": lengths, "W_ih": W_ih, "W_hh": W_hh, "b_ih": b_ih,
+        "b_hh": b_hh, "h0": initial.h, "c0": initial.c,
+        # Plain Python scalars keep the compiled signatures stable.
+        "reverse": bool(reverse), "act": int(act),
+        "n_block": _chunk_block_steps(X, W_hh, X.shape[1]),
+        "H_out": H_out, "h_off": int(h_off), "h_n": final.h, "c_n": final.c,
+        "store": store,
+    }  # fmt: skip
+    _run_kernel(spec.forward_chunk, arguments, X.shape[0])
 
 
 def layer_backward(
-    cell, X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, act, k_chunk,
-    store, dH_out, h_off, dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh, dh0, dc0,
+    cell, X, lengths, weights, *, reverse, act, segment_steps, store, dH_out,
+    h_off, d_final, dX, d_weights, d_initial,
 ):  # fmt: skip
     """Backpropagation through time for one recurrent layer-direction.
 
     Parameters
     ----------
-    cell : {"rnn", "lstm", "gru"}
-        Cell type.
-    X, lengths, W_ih, W_hh, b_ih, b_hh, h0, c0, reverse, act
-        As given to :func:`layer_forward` (biases and initial states are not
-        needed: everything comes from ``store``).
-    k_chunk : int
+    cell : str
+        Cell type, a key of :data:`skrnn._kernels.CELLS`.
+    X, lengths, weights, reverse, act
+        As given to :func:`layer_forward` (states come from ``store``).
+    segment_steps : int
         0, or cut the recurrent gradient when going back from processing step
-        ``s`` to ``s - 1`` whenever ``s % k_chunk == 0`` and ``s > 0``.
+        ``s`` to ``s - 1`` whenever ``s % segment_steps == 0`` and ``s > 0``.
     store : ndarray of shape (C, n_store, Bc, store_width(cell, H))
         As written by :func:`layer_forward`. Gradients flow back through the
         last ``n_store`` global steps only.
@@ -350,64 +428,40 @@ def layer_backward(
         steps are ignored. Empty means no output gradients.
     h_off : int
         First output column of this direction.
-    dh_n : ndarray of shape (C, Bc, H)
-        Gradient w.r.t. ``h_n``.
-    dc_n : ndarray of shape (C, Bc, H) or (C, Bc, 0)
-        Gradient w.r.t. ``c_n`` (LSTM only).
+    d_final : LayerState
+        Gradients w.r.t. the final states.
     dX : ndarray of shape (C, T, Bc, I) or (C, 0, Bc, I)
         Input gradient, ADDED to (the caller zeroes it, so that two
         directions can share it). Empty means do not compute it.
-    dW_ih, dW_hh, db_ih, db_hh : ndarray
-        Overwritten with the parameter gradients summed over chunks and rows
-        (shapes of the corresponding parameters).
-    dh0 : ndarray of shape (C, Bc, H)
-        Overwritten with the gradient w.r.t. ``h0``: zero for rows longer
-        than ``n_store`` and for rows of length 0.
-    dc0 : ndarray of shape (C, Bc, H) or (C, Bc, 0)
-        Same for ``c0`` (LSTM only).
+    d_weights : LayerWeights
+        Overwritten with the parameter gradients summed over chunks and rows.
+    d_initial : LayerState
+        Overwritten with the gradients w.r.t. the initial states: zero for
+        rows longer than ``n_store`` and for rows of length 0.
     """
+    spec = cell_spec(cell)
     _check_arrays(
         X, lengths, store,
-        (W_ih, W_hh, h0, c0, dH_out, dh_n, dc_n, dX, dW_ih, dW_hh, db_ih, db_hh,
-         dh0, dc0),
+        (*weights, dH_out, *d_final, dX, *d_weights, *d_initial),
     )  # fmt: skip
-    reverse, act, h_off = bool(reverse), int(act), int(h_off)
-    k_chunk = int(k_chunk)
-    n_block = _chunk_block_steps(X, W_hh, store.shape[1])
     n_chunks = X.shape[0]
     # The first chunk writes the outputs, the others their own buffers.
-    grads = (dW_ih, dW_hh, db_ih, db_hh)
-    per_chunk = [grads] + [
-        tuple(np.empty_like(g) for g in grads) for _ in range(n_chunks - 1)
+    per_chunk = [d_weights] + [
+        LayerWeights(*(np.empty_like(g) for g in d_weights))
+        for _ in range(n_chunks - 1)
     ]
-    if cell == "lstm":
-
-        def run_chunk(c):
-            _lstm_backward_chunk(
-                X[c], lengths[c], W_ih, W_hh, reverse, k_chunk, n_block, store[c],
-                dH_out[c], h_off, dh_n[c], dc_n[c], dX[c], *per_chunk[c], dh0[c],
-                dc0[c],
-            )  # fmt: skip
-
-    elif cell == "gru":
-
-        def run_chunk(c):
-            _gru_backward_chunk(
-                X[c], lengths[c], W_ih, W_hh, reverse, k_chunk, n_block, store[c],
-                dH_out[c], h_off, dh_n[c], dX[c], *per_chunk[c], dh0[c],
-            )  # fmt: skip
-
-    elif cell == "rnn":
-
-        def run_chunk(c):
-            _rnn_backward_chunk(
-                X[c], lengths[c], W_ih, W_hh, reverse, act, k_chunk, n_block,
-                store[c], dH_out[c], h_off, dh_n[c], dX[c], *per_chunk[c], dh0[c],
-            )  # fmt: skip
-
-    else:
-        raise ValueError(f"cell must be one of {sorted(CELL_GATES)}, got {cell!r}.")
-    run_chunks(run_chunk, n_chunks)
+    arguments = {
+        "X": X, "lengths": lengths, **weights._asdict(),
+        "reverse": bool(reverse), "act": int(act),
+        "segment_steps": int(segment_steps),
+        "n_block": _chunk_block_steps(X, weights.W_hh, store.shape[1]),
+        "store": store, "dH_out": dH_out, "h_off": int(h_off),
+        "dh_n": d_final.h, "dc_n": d_final.c, "dX": dX,
+        "dh0": d_initial.h, "dc0": d_initial.c,
+    }  # fmt: skip
+    for name in LayerWeights._fields:
+        arguments["d" + name] = [g._asdict()[name] for g in per_chunk]
+    _run_kernel(spec.backward_chunk, arguments, n_chunks)
     for chunk_grads in per_chunk[1:]:
-        for total, g in zip(grads, chunk_grads):
+        for total, g in zip(d_weights, chunk_grads):
             total += g

@@ -5,11 +5,10 @@ hundreds of KiB on every batch (the chunk kernels' buffers, the attention's
 and the output layer's arrays). glibc's malloc serves blocks above its mmap
 threshold (128 KiB at first, adapted as blocks are freed) with fresh
 ``mmap`` calls, and returns free memory at the top of the heap to the
-system as soon as it exceeds its trim threshold. The step's arrays then
-live in pages the kernel maps and zeroes again on every batch: in a process
-that has trained on batches of other shapes, hundreds of page faults per
-step, a fifth of a sequence translator's step time at 128 rows, and more of
-the attention's (``docs/performance.rst``).
+system as soon as it exceeds its trim threshold. In a process that has
+trained on batches of other shapes, the step's arrays then live in pages the
+kernel maps and zeroes again on every batch (the page faults this costs are
+measured in ``docs/performance.rst``, "Memory between batches").
 
 :func:`keep_heap` raises both thresholds once, when the first session
 starts, so that freed blocks stay in the heap for the next batch. The cost is

@@ -26,6 +26,8 @@ except ImportError as exc:  # pragma: no cover - exercised without hypothesis
         "pip install hypothesis"
     ) from exc
 
+from .._kernels import CELLS
+
 __all__ = ["network_params", "ragged_sequences"]
 
 
@@ -95,7 +97,7 @@ def ragged_sequences(
 def network_params(
     draw,
     *,
-    cells=("rnn", "lstm", "gru"),
+    cells=None,
     activations=("tanh", "relu", "logistic", "identity"),
     max_layers=3,
     max_hidden=8,
@@ -104,8 +106,8 @@ def network_params(
 
     Parameters
     ----------
-    cells : tuple of str, default=("rnn", "lstm", "gru")
-        Cells to draw from.
+    cells : tuple of str or None, default=None
+        Cells to draw from; None draws from every cell skrnn has.
     activations : tuple of str, default=all four
         Elman activations to draw from (used when the cell is ``'rnn'``).
     max_layers : int, default=3
@@ -134,7 +136,7 @@ def network_params(
     """
     n_layers = draw(st.integers(1, max_layers))
     return {
-        "cell": draw(st.sampled_from(cells)),
+        "cell": draw(st.sampled_from(tuple(CELLS) if cells is None else cells)),
         "hidden_layer_sizes": tuple(
             draw(st.lists(st.integers(1, max_hidden), min_size=n_layers,
                           max_size=n_layers))
