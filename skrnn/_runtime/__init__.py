@@ -3,6 +3,9 @@
 Everything that is not arithmetic lives here, between the pure kernels of
 :mod:`skrnn._kernels` and the network of :mod:`skrnn._network`:
 
+- where compiled kernels are cached (:mod:`._cache`): a per-user folder,
+  never the package's own, installed on import before any kernel is
+  decorated;
 - the code generator's target (:mod:`._codegen`), set up on import, before
   any kernel is compiled or loaded from Numba's cache;
 - the chunk workers, threads that wait by spinning before they sleep
@@ -23,9 +26,11 @@ control.
 
 import os
 
+from . import _cache
 from ._codegen import prefer_wide_vectors
 
 # Before anything below (or skrnn._kernels) decorates a Numba function.
+_cache.install()
 WIDE_VECTORS = prefer_wide_vectors()
 
 from . import _blas, _dispatch  # noqa: E402
