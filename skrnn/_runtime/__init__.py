@@ -5,7 +5,8 @@ Everything that is not arithmetic lives here, between the pure kernels of
 
 - where compiled kernels are cached (:mod:`._cache`): a per-user folder,
   never the package's own, installed on import before any kernel is
-  decorated;
+  decorated, and the one notice per process that kernels are compiling
+  (:mod:`._notice`);
 - the code generator's target (:mod:`._codegen`), set up on import, before
   any kernel is compiled or loaded from Numba's cache;
 - the chunk workers, threads that wait by spinning before they sleep
@@ -26,11 +27,12 @@ control.
 
 import os
 
-from . import _cache
+from . import _cache, _notice
 from ._codegen import prefer_wide_vectors
 
 # Before anything below (or skrnn._kernels) decorates a Numba function.
 _cache.install()
+_notice.install()
 WIDE_VECTORS = prefer_wide_vectors()
 
 from . import _blas, _dispatch  # noqa: E402
