@@ -24,6 +24,10 @@ import sys
 import time
 import warnings
 
+from ._runtime._cache import KernelCacheWarning
+
+__all__ = ["KernelCacheWarning", "compile_kernels", "main"]
+
 CELLS = ("rnn", "lstm", "gru")
 DTYPES = ("float32", "float64")
 
@@ -82,7 +86,7 @@ def compile_kernels(dtypes=DTYPES, cells=CELLS, log=None):
     with warnings.catch_warnings():
         # Convergence and the like mean nothing for these tiny fits.
         warnings.simplefilter("ignore")
-        warnings.simplefilter("always", _cache.KernelCacheWarning)
+        warnings.simplefilter("always", KernelCacheWarning)
         for dtype in dtypes:
             for cell in cells:
                 for name, X, y in _tasks(dtype):

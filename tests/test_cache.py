@@ -203,3 +203,91 @@ def test_nothing_writable_compiles_in_memory_with_one_warning(tmp_path):
     assert warning.startswith("KernelCacheWarning: skrnn cannot write its kernel")
     assert "compile in memory" in warning
     assert "SKRNN_CACHE_DIR" in warning
+
+
+_NOTICE_CHILD = textwrap.dedent(
+    """
+    import logging, sys
+    import numpy as np
+    import skrnn
+    from skrnn._kernels import _arrays
+
+    if sys.argv[1] == "quiet":
+        logging.getLogger("skrnn").setLevel(logging.ERROR)
+    src = np.arange(6.0).reshape(2, 3)
+    _arrays._copy_vector(src.ravel(), np.zeros(6))
+    _arrays._copy_matrix(src, np.zeros((2, 3)))
+    """
+)
+
+
+def _notice_lines(tmp_path, cache, mode):
+    env = _child_env(tmp_path, SKRNN_CACHE_DIR=str(cache))
+    done = subprocess.run(
+        [sys.executable, "-c", _NOTICE_CHILD, mode],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [line for line in done.stderr.splitlines() if line.startswith("skrnn:")]
+
+
+def test_one_compile_notice_per_process_then_none_from_the_cache(tmp_path):
+    cache = tmp_path / "cache"
+    (line,) = _notice_lines(tmp_path, cache, "loud")
+    assert line.startswith("skrnn: compiling kernels for first use")
+    assert str(cache) in line
+    assert "python -m skrnn.compile" in line
+    assert _notice_lines(tmp_path, cache, "loud") == []
+
+
+def test_compile_notice_silenced_by_the_logger_level(tmp_path):
+    assert _notice_lines(tmp_path, tmp_path / "cache", "quiet") == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--cells", "lstm,foo"], "--cells got 'lstm,foo'; expected"),
+        (["--cells", ","], "--cells got ','; expected"),
+        (["--dtype", "float16"], "invalid choice: 'float16'"),
+    ],
+)
+def test_compile_command_refuses_bad_options(argv, message, capsys):
+    from skrnn.compile import main
+
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_compile_command_fills_the_cache_a_fit_loads_from(tmp_path):
+    cache = tmp_path / "cache"
+    env = _child_env(tmp_path, SKRNN_CACHE_DIR=str(cache))
+    done = subprocess.run(
+        [sys.executable, "-m", "skrnn.compile", "--cells", "gru", "--dtype",
+         "float32"],
+        env=env, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "skrnn kernels ready in" in done.stdout
+    assert "skrnn:" not in done.stderr  # no compile notice from the command
+    fit = textwrap.dedent(
+        """
+        import numpy as np, skrnn, warnings
+        from numba.core import event
+        X = np.random.default_rng(1).normal(size=(70, 9)).astype(np.float32)
+        warnings.simplefilter("ignore")
+        with event.install_recorder("numba:compile") as record:
+            model = skrnn.RNNClassifier(cell="gru", max_iter=2).fit(X, X[:, 0] > 0)
+            model.predict_proba(X)
+        print(sum(1 for _, e in record.buffer if e.is_start))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", fit],
+        env=env, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-1] == "0"

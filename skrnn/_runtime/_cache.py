@@ -47,10 +47,12 @@ INSTALLED = False
 
 
 class KernelCacheWarning(UserWarning):
-    """skrnn's kernel cache cannot be written: kernels compile in memory.
+    """Warning that skrnn's kernel cache cannot be written.
 
-    Emitted at most once per process. Set ``SKRNN_CACHE_DIR`` to a writable
-    folder, or fill the cache ahead of time with ``python -m skrnn.compile``.
+    Kernels that are not in the cache then compile in memory, for the
+    running process only. Emitted at most once per process. Set
+    ``SKRNN_CACHE_DIR`` to a writable folder, or fill the cache ahead of time
+    with ``python -m skrnn.compile``.
     """
 
 
