@@ -16,9 +16,9 @@ import threading
 logger = logging.getLogger("skrnn")
 
 MESSAGE = (
-    "skrnn: compiling kernels for first use (several seconds per estimator; "
-    "they are cached in %s for later runs). To compile ahead of time, run "
-    "`python -m skrnn.compile`."
+    "skrnn: compiling kernels for first use, once (10-20 s per estimator on "
+    "an idle 2-core machine); later runs load them from the cache in %s. To "
+    "compile ahead of time, run `python -m skrnn.compile`."
 )
 
 _lock = threading.Lock()
