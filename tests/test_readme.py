@@ -2,7 +2,8 @@
 
 The first tests read README.md and .ci/run and check that they agree; the
 slow one runs the two commands as a new user would, one after the other in
-one fresh virtual environment, then imports skrnn from another folder.
+one fresh virtual environment, importing skrnn from another folder after
+each, then the first command again.
 """
 
 import os
@@ -62,7 +63,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def _copy_clone(destination):
-    """The project's files as a fresh clone has them (git's list if known)."""
+    """The project's files as a fresh clone has them (git's list of them)."""
     try:
         listed = subprocess.run(
             ["git", "ls-files", "-z"],
@@ -130,3 +131,14 @@ def test_readme_blocks_in_one_venv_then_import_elsewhere(tmp_path):
         elsewhere,
     ).strip()
     assert Path(where) == clone / "skrnn" / "__init__.py"
+
+    # And the other order: block 1 again, after block 2.
+    run(demo, clone)
+    where = run(
+        'python -c "from skrnn import RNNClassifier; import skrnn; '
+        'print(skrnn.__file__)"',
+        elsewhere,
+    ).strip()
+    assert Path(where) == installed / "__init__.py"
+    left = [p for p in installed.rglob("*") if p.suffix in {".nbi", ".nbc"}]
+    assert left == [], f"kernel cache files in the installed package: {left[:3]}"
