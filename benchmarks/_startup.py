@@ -1,8 +1,9 @@
 """Start-up costs: cold compilation and import plus a first fit from a warm cache.
 
-:func:`measure_startup` starts this module twice as a fresh Python process
-(``python -m benchmarks._startup``), both times with ``NUMBA_CACHE_DIR``
-pointed at the same new, empty temporary folder:
+:func:`measure_startup` starts this module twice per estimator as a fresh
+Python process (``python -m benchmarks._startup ESTIMATOR``), both times with
+the kernel cache (``SKRNN_CACHE_DIR``) pointed at the same new, empty
+temporary folder:
 
 1. cold: nothing is cached, so the first fit compiles every kernel a default
    fit uses (and ``predict`` the ones it adds); Numba's compile events give
@@ -10,8 +11,10 @@ pointed at the same new, empty temporary folder:
 2. warm: the same script again, now loading every kernel from the cache.
 
 The child times ``import skrnn`` from the very start of the process, then a
-small fit of a default :class:`~skrnn.RNNRegressor` (only ``max_iter`` and
-``random_state`` set) and a ``predict``, and prints the figures as JSON.
+small fit of a default estimator (:class:`~skrnn.RNNRegressor`,
+:class:`~skrnn.RNNClassifier`, :class:`~skrnn.SequenceTagger` or
+:class:`~skrnn.SequenceTranslator`; only ``max_iter`` and ``random_state``
+set) and a ``predict``, and prints the figures as JSON.
 """
 
 import time
@@ -31,6 +34,9 @@ import sys  # noqa: E402
 N_SEQUENCES = 100
 N_STEPS = 20
 MAX_ITER = 5
+
+# Every estimator, each measured in processes of its own.
+ESTIMATORS = ("RNNRegressor", "RNNClassifier", "SequenceTagger", "SequenceTranslator")
 
 
 def _compile_times(events):
@@ -64,34 +70,55 @@ def _compile_times(events):
     return self_time, signatures, total
 
 
-def _child():
+def _data(estimator):
+    """Small training data for a default fit of ``estimator`` (a class name)."""
+    import numpy as np
+
+    t = np.arange(N_SEQUENCES + N_STEPS) * 0.3
+    windows = np.lib.stride_tricks.sliding_window_view(np.cos(t), N_STEPS + 1)
+    X, y = windows[:N_SEQUENCES, :-1].copy(), windows[:N_SEQUENCES, -1].copy()
+    if estimator == "RNNRegressor":
+        return X, y
+    if estimator == "RNNClassifier":
+        return X, (y > 0).astype(int)
+    if estimator == "SequenceTagger":
+        return X, (X > 0).astype(int)
+    if estimator == "SequenceTranslator":
+        # Reversal of short integer sequences, ragged, fed as numbers.
+        rng = np.random.default_rng(0)
+        lengths = rng.integers(2, 7, size=N_SEQUENCES)
+        X = [rng.integers(1, 6, size=n).astype(float) for n in lengths]
+        return X, [x[::-1].astype(int) for x in X]
+    raise ValueError(f"unknown estimator {estimator!r}; expected one of {ESTIMATORS}")
+
+
+def _child(estimator):
     import warnings
 
     import skrnn
 
-    imported = time.perf_counter()
-    import numpy as np
+    imported, imported_cpu = time.perf_counter(), time.process_time()
     from numba.core import event
-    from sklearn.exceptions import ConvergenceWarning
 
-    t = np.arange(N_SEQUENCES + N_STEPS) * 0.3
-    X = np.lib.stride_tricks.sliding_window_view(np.cos(t), N_STEPS + 1)
-    X, y = X[:N_SEQUENCES, :-1].copy(), X[:N_SEQUENCES, -1].copy()
-    model = skrnn.RNNRegressor(max_iter=MAX_ITER, random_state=0)
+    X, y = _data(estimator)
+    model = getattr(skrnn, estimator)(max_iter=MAX_ITER, random_state=0)
     with event.install_recorder("numba:compile") as record:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore")
             model.fit(X, y)
-        fitted = time.perf_counter()
+        fitted, fitted_cpu = time.perf_counter(), time.process_time()
         model.predict(X)
         predicted = time.perf_counter()
     self_time, signatures, compiling = _compile_times(record.buffer)
     print(
         json.dumps(
             {
+                "estimator": estimator,
                 "import": imported - _PROCESS_START,
+                "import_cpu": imported_cpu,
                 "fit": fitted - start,
+                "fit_cpu": fitted_cpu - start_cpu,
                 "predict": predicted - fitted,
                 "import_and_fit": fitted - _PROCESS_START,
                 "compile_events": compiling,
@@ -102,15 +129,18 @@ def _child():
     )
 
 
-def _run_child(repo_root, cache_dir=None):
+def _run_child(repo_root, cache_dir=None, estimator="RNNRegressor"):
     import subprocess
 
     env = dict(os.environ)
     if cache_dir is not None:
+        # Both variables: skrnn's own kernels follow SKRNN_CACHE_DIR, and a
+        # tree whose kernels Numba locates itself follows NUMBA_CACHE_DIR.
         env["NUMBA_CACHE_DIR"] = str(cache_dir)
+        env["SKRNN_CACHE_DIR"] = str(cache_dir)
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks._startup"],
+        [sys.executable, "-m", "benchmarks._startup", estimator],
         cwd=repo_root,
         env=env,
         capture_output=True,
@@ -123,28 +153,12 @@ def _run_child(repo_root, cache_dir=None):
     return result
 
 
-def measure_startup(repo_root):
-    """Cold compile and warm start-up figures, each from a fresh process.
-
-    Parameters
-    ----------
-    repo_root : path-like
-        Folder from which ``python -m benchmarks._startup`` is run.
-
-    Returns
-    -------
-    result : dict
-        ``cold`` and ``warm`` child reports (``import``, ``fit``,
-        ``predict``, ``import_and_fit``, ``compile_events``,
-        ``compile_self_seconds``, ``kernel_signatures``, ``process_wall``)
-        and ``compile_seconds``: the cold run's fit plus predict minus the
-        warm run's.
-    """
+def _cold_and_warm(repo_root, estimator):
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="skrnn_bench_cache_") as cache_dir:
-        cold_result = _run_child(repo_root, cache_dir)
-        warm_result = _run_child(repo_root, cache_dir)
+        cold_result = _run_child(repo_root, cache_dir, estimator)
+        warm_result = _run_child(repo_root, cache_dir, estimator)
     compile_seconds = (cold_result["fit"] + cold_result["predict"]) - (
         warm_result["fit"] + warm_result["predict"]
     )
@@ -152,6 +166,40 @@ def measure_startup(repo_root):
         "cold": cold_result,
         "warm": warm_result,
         "compile_seconds": compile_seconds,
+    }
+
+
+def measure_startup(repo_root, estimators=ESTIMATORS):
+    """Cold compile and warm start-up figures, each from a fresh process.
+
+    Each estimator is measured on its own empty cache, so that its cold
+    figures include every kernel its first fit needs.
+
+    Parameters
+    ----------
+    repo_root : path-like
+        Folder from which ``python -m benchmarks._startup`` is run.
+    estimators : sequence of str, default=ESTIMATORS
+        Names of skrnn's estimators to measure.
+
+    Returns
+    -------
+    result : dict
+        ``estimators``: per estimator name, ``cold`` and ``warm`` child
+        reports (``import``, ``fit``, ``predict``, ``import_and_fit``,
+        ``compile_events``, ``compile_self_seconds``, ``kernel_signatures``,
+        ``process_wall``; wall-clock seconds, and ``import_cpu``, ``fit_cpu``:
+        CPU seconds of the process, all threads, which a busy shared machine
+        inflates less than wall-clock time) and ``compile_seconds`` (the
+        cold run's fit plus predict minus the warm run's). The first
+        estimator's entries are also at the top level (``cold``, ``warm``,
+        ``compile_seconds``).
+    """
+    per_estimator = {name: _cold_and_warm(repo_root, name) for name in estimators}
+    first = per_estimator[estimators[0]]
+    return {
+        **first,
+        "estimators": per_estimator,
         "n_sequences": N_SEQUENCES,
         "n_steps": N_STEPS,
         "max_iter": MAX_ITER,
@@ -162,9 +210,9 @@ def measure_warm_startup(repo_root):
     """Import plus first fit in a fresh process with the current cache.
 
     The quick mode's way to measure a warm start without paying a cold
-    compile: the child uses the environment's ``NUMBA_CACHE_DIR`` (or
-    Numba's default ``__pycache__`` folders), which the benchmark run has
-    just filled.
+    compile: the child uses the environment's cache folder (``SKRNN_CACHE_DIR``,
+    ``NUMBA_CACHE_DIR`` or skrnn's per-user default), which the benchmark run
+    has just filled.
 
     Parameters
     ----------
@@ -177,9 +225,11 @@ def measure_warm_startup(repo_root):
         The child's report, as the ``warm`` entry of :func:`measure_startup`.
     """
     result = _run_child(repo_root)
-    result["cache_dir"] = os.environ.get("NUMBA_CACHE_DIR")
+    result["cache_dir"] = os.environ.get("SKRNN_CACHE_DIR") or os.environ.get(
+        "NUMBA_CACHE_DIR"
+    )
     return result
 
 
 if __name__ == "__main__":
-    _child()
+    _child(sys.argv[1] if len(sys.argv) > 1 else "RNNRegressor")

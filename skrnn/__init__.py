@@ -6,15 +6,15 @@ Numba-compiled kernels, behind estimators that follow the conventions of
 :class:`sklearn.neural_network.MLPClassifier`.
 """
 
-# The runtime first: it sets up Numba's code generator before any kernel
-# compiles or loads from the cache.
-from . import _runtime  # noqa: F401, I001
-from ._classifier import RNNClassifier
-from ._regressor import RNNRegressor
-from ._tagger import SequenceTagger
-from ._translator import SequenceTranslator
-
 __version__ = "0.1.0.dev0"
+
+# The runtime first: it sets up Numba's code generator and skrnn's kernel
+# cache before any kernel compiles or loads from the cache.
+from . import _runtime  # noqa: F401, E402, I001
+from ._classifier import RNNClassifier  # noqa: E402
+from ._regressor import RNNRegressor  # noqa: E402
+from ._tagger import SequenceTagger  # noqa: E402
+from ._translator import SequenceTranslator  # noqa: E402
 
 __all__ = [
     "RNNClassifier",

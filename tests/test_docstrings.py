@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import skrnn
+import skrnn.compile
 import skrnn.datasets
 import skrnn.metrics
 import skrnn.preprocessing
@@ -27,6 +28,7 @@ IGNORED = set(CONFIG["tool"]["numpydoc_validation"]["checks"]) - {"all"}
 def _public_objects():
     for module in (
         skrnn,
+        skrnn.compile,
         skrnn.metrics,
         skrnn.testing,
         skrnn.preprocessing,

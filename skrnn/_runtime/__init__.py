@@ -3,6 +3,10 @@
 Everything that is not arithmetic lives here, between the pure kernels of
 :mod:`skrnn._kernels` and the network of :mod:`skrnn._network`:
 
+- where compiled kernels are cached (:mod:`._cache`): a per-user folder,
+  never the package's own, installed on import before any kernel is
+  decorated, and the one notice per process that kernels are compiling
+  (:mod:`._notice`);
 - the code generator's target (:mod:`._codegen`), set up on import, before
   any kernel is compiled or loaded from Numba's cache;
 - the chunk workers, threads that wait by spinning before they sleep
@@ -28,9 +32,12 @@ from ._environment import check_thread_variable
 # Before Numba is imported: it fails without naming the variable.
 check_thread_variable()
 
+from . import _cache, _notice  # noqa: E402
 from ._codegen import prefer_wide_vectors  # noqa: E402
 
 # Before anything below (or skrnn._kernels) decorates a Numba function.
+_cache.install()
+_notice.install()
 WIDE_VECTORS = prefer_wide_vectors()
 
 from . import _blas, _dispatch  # noqa: E402

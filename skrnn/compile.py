@@ -1,0 +1,175 @@
+"""Compile skrnn's kernels ahead of time, into the kernel cache.
+
+Run ``python -m skrnn.compile`` once where skrnn is installed (a Docker
+image's build step, a CI job whose cache is kept): later processes load the
+kernels from the cache and their first fit starts at once. Options:
+
+``--dtype {float32,float64,both}``
+    Precision of the data the kernels are compiled for (default both).
+``--cells rnn,lstm,gru``
+    The recurrent cells to compile (default all three).
+``--quiet``
+    Print nothing but errors.
+
+The kernels are compiled by small fits and predictions of every estimator
+with default settings, so exactly what such fits use is compiled; settings
+that use other kernels (bidirectional layers, token embeddings, truncated
+backpropagation, L-BFGS) may compile a few more on their first use. The
+cache folder is that of :mod:`skrnn._runtime._cache`: ``SKRNN_CACHE_DIR``,
+else ``NUMBA_CACHE_DIR/skrnn``, else the per-user cache folder.
+"""
+
+import argparse
+import sys
+import time
+import warnings
+
+from ._runtime._cache import KernelCacheWarning
+
+__all__ = ["KernelCacheWarning", "compile_kernels", "main"]
+
+CELLS = ("rnn", "lstm", "gru")
+DTYPES = ("float32", "float64")
+
+# Enough sequences for batches split across threads, and a short last batch
+# for the single-chunk path.
+_N_SEQUENCES = 100
+_N_STEPS = 6
+
+
+def _tasks(dtype):
+    """(estimator name, X, y) of one small default fit per estimator."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(_N_SEQUENCES, _N_STEPS)).astype(dtype)
+    y = X.sum(axis=1)
+    lengths = rng.integers(2, 6, size=_N_SEQUENCES)
+    tokens = [rng.integers(1, 5, size=n).astype(dtype) for n in lengths]
+    return [
+        ("RNNRegressor", X, y),
+        ("RNNClassifier", X, (y > 0).astype(int)),
+        ("RNNClassifier", X, np.digitize(y, [-1.0, 1.0])),
+        ("SequenceTagger", X, (X > 0).astype(int)),
+        ("SequenceTranslator", tokens, [t[::-1].astype(int) for t in tokens]),
+    ]
+
+
+def compile_kernels(dtypes=DTYPES, cells=CELLS, log=None):
+    """Compile (or load) the kernels of default fits into the kernel cache.
+
+    Parameters
+    ----------
+    dtypes : sequence of {'float32', 'float64'}, default=('float32', 'float64')
+        Precisions to compile for.
+    cells : sequence of {'rnn', 'lstm', 'gru'}, default=('rnn', 'lstm', 'gru')
+        Recurrent cells to compile for.
+    log : callable or None, default=None
+        Called with one line of progress per step; None says nothing.
+
+    Returns
+    -------
+    report : dict
+        ``cache_dir``: the folder of the cache; ``compiled``: how many
+        kernel signatures were compiled (the others loaded from the cache);
+        ``seconds``: the time taken.
+    """
+    from numba.core import event
+
+    import skrnn
+
+    from ._runtime import _cache, _notice
+
+    _notice.silence()
+    start = time.perf_counter()
+    compiled = 0
+    with warnings.catch_warnings():
+        # Convergence and the like mean nothing for these tiny fits.
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("always", KernelCacheWarning)
+        for dtype in dtypes:
+            for cell in cells:
+                for name, X, y in _tasks(dtype):
+                    model = getattr(skrnn, name)(
+                        cell=cell, hidden_layer_sizes=(4,), max_iter=1, random_state=0
+                    )
+                    step = time.perf_counter()
+                    with event.install_recorder("numba:compile") as record:
+                        model.fit(X, y)
+                        model.predict(X)
+                    new = sum(
+                        1
+                        for _, e in record.buffer
+                        if e.is_start and _notice._is_skrnn_kernel(e)
+                    )
+                    compiled += new
+                    if log is not None:
+                        log(
+                            f"{name:<18} {cell:<4} {dtype}: {new:3d} compiled, "
+                            f"{time.perf_counter() - step:5.1f} s"
+                        )
+    return {
+        "cache_dir": _cache.cache_dir(),
+        "compiled": compiled,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m skrnn.compile",
+        description="Compile skrnn's kernels ahead of time into the kernel cache.",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=[*DTYPES, "both"],
+        default="both",
+        help="precision of the data to compile for (default: both)",
+    )
+    parser.add_argument(
+        "--cells",
+        default=",".join(CELLS),
+        help="comma-separated recurrent cells (default: rnn,lstm,gru)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print nothing")
+    args = parser.parse_args(argv)
+    cells = tuple(c.strip() for c in args.cells.split(",") if c.strip())
+    unknown = [c for c in cells if c not in CELLS]
+    if unknown or not cells:
+        parser.error(
+            f"--cells got {args.cells!r}; expected a comma-separated list of "
+            f"{', '.join(CELLS)}, for example --cells lstm,gru"
+        )
+    dtypes = DTYPES if args.dtype == "both" else (args.dtype,)
+    return dtypes, cells, args.quiet
+
+
+def main(argv=None):
+    """Command line entry point: ``python -m skrnn.compile [options]``.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        Arguments (``sys.argv[1:]`` when None).
+
+    Returns
+    -------
+    status : int
+        0 on success.
+    """
+    dtypes, cells, quiet = _parse(argv)
+
+    def log(line):
+        print(line, flush=True)
+
+    report = compile_kernels(dtypes, cells, log=None if quiet else log)
+    if not quiet:
+        log(
+            f"skrnn kernels ready in {report['cache_dir']}: {report['compiled']} "
+            f"compiled, {report['seconds']:.1f} s"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
