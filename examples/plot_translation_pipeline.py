@@ -78,9 +78,9 @@ print(f"held-out exact match: {sequence_accuracy(Y_test, predicted):.3f}")
 # :meth:`~skrnn.SequenceTranslator.attention_weights` takes token ids, the
 # translator's own input: the steps before it in the pipeline,
 # ``model[:-1]``, make them from the strings. Each row is an output character
-# (the last one the end token), each column an input character. The year is
-# read from the year digits whatever their place, the month from its name or
-# its digits.
+# (the last one the end token), each column an input character. The year's
+# digits are read from wherever the format puts them, and the month mostly
+# from the end of its name or from its digits.
 
 examples = ["Saturday, July 3, 1999", "03.07.1999", "Jul 3 1999", "1999/07/03"]
 fig, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained")
