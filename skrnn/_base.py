@@ -51,7 +51,7 @@ from ._losses import ROW_LOSSES
 from ._network import RecurrentNetwork, Workspace
 from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
 from ._runtime import n_chunks, session
-from ._validation import validate_sequences, validate_tokens
+from ._validation import token_dtype, validate_sequences, validate_tokens
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -837,6 +837,13 @@ class BaseRecurrent(BaseEstimator, ABC):
                 dtype=np.dtype(dtype),
             )
         n_tokens = self._validate_tokens(seqs, reset=reset)
+        if n_tokens is not None and dtype is None:
+            wanted = token_dtype(X, n_tokens)
+            seqs = replace(
+                seqs,
+                sequences=[s.astype(wanted, copy=False) for s in seqs.sequences],
+                dtype=wanted,
+            )
         Y, y_raw, loss = self._encode_targets(
             y, seqs, first_pass=reset, incremental=incremental
         )

@@ -58,11 +58,8 @@ alpha : float, default=0.0001
     learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
         Learning-rate schedule of ``solver='sgd'``.
 
-    learning_rate_init : float, default=0.001
-        Initial step size of the stochastic solvers. The default is MLP's and
-        safe on noisy data; 0.003-0.01 often learns clean or long-memory
-        tasks 2-5x faster (pair it with ``early_stopping=True`` on noisy
-        data, where a large step overfits).
+    learning_rate_init : float, default={learning_rate_init_default}
+        Initial step size of the stochastic solvers. {learning_rate_init_note}
 
     power_t : float, default=0.5
         Exponent of the ``'invscaling'`` schedule.
@@ -260,6 +257,16 @@ def _substitute(text, values):
     return text
 
 
+# Placeholders of SECTIONS that an estimator may fill differently.
+_DEFAULT_EXTRA = {
+    "learning_rate_init_default": "0.001",
+    "learning_rate_init_note": """The default is MLP's and
+        safe on noisy data; 0.003-0.01 often learns clean or long-memory
+        tasks 2-5x faster (pair it with ``early_stopping=True`` on noisy
+        data, where a large step overfits).""",
+}
+
+
 def fill_doc(**extra):
     """Class decorator inserting :data:`SECTIONS` into the docstrings.
 
@@ -268,8 +275,10 @@ def fill_doc(**extra):
     in which ``{key}`` placeholders are replaced by ``extra``.
     """
 
+    values = {**_DEFAULT_EXTRA, **extra}
+
     def decorate(cls):
-        sections = {k: _substitute(v, extra) for k, v in SECTIONS.items()}
+        sections = {k: _substitute(v, values) for k, v in SECTIONS.items()}
         # "parameters" holds the names of other sections: expand it first.
         sections = {
             k: _substitute(v, sections) if k == "parameters" else v

@@ -920,6 +920,56 @@ def _check_embedding_size(estimator, largest, X_seqs):
     )
 
 
+# Every integer up to 2 ** 24 is exact in float32.
+_FLOAT32_EXACT_IDS = 2**24
+
+
+def token_dtype(X, n_tokens):
+    """The compute dtype of a model that embeds the token ids ``X``.
+
+    Token ids index an embedding table: their float width carries no
+    precision, so the rule of float32 input for float32 computation does not
+    fit them. Integer ids (:class:`~skrnn.preprocessing.TextTokenizer`'s
+    int64 arrays, lists of Python ints), booleans and float32 ids compute in
+    float32, the faster dtype; ids given as float64 arrays (or lists of Python
+    floats) keep float64, which is how to ask for it. A vocabulary of more
+    than ``2 ** 24`` ids, not all exact in float32, computes in float64.
+
+    Parameters
+    ----------
+    X : {array-like, list of array-like}
+        The token ids, already accepted by :func:`validate_sequences` and
+        :func:`validate_tokens`.
+    n_tokens : int
+        The vocabulary size, as :func:`validate_tokens` returns it.
+
+    Returns
+    -------
+    dtype : numpy.dtype
+        float32 or float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrnn._validation import token_dtype
+    >>> token_dtype([np.array([3, 1, 4]), np.array([1, 5])], 6)
+    dtype('float32')
+    >>> token_dtype(np.array([[3.0, 1.0], [1.0, 5.0]]), 6)
+    dtype('float64')
+    """
+    if n_tokens > _FLOAT32_EXACT_IDS:
+        return np.dtype(np.float64)
+    form, data = _detect_form(X)
+    if form == "ragged":
+        dtypes = [np.asarray(sequence).dtype for sequence in data]
+    elif hasattr(data, "dtypes"):  # a DataFrame: one dtype per column
+        dtypes = list(data.dtypes)
+    else:
+        dtypes = [np.asarray(data).dtype]
+    wide = any(str(dtype) == "float64" for dtype in dtypes)
+    return np.dtype(np.float64 if wide else np.float32)
+
+
 def _locate(flat_index, lengths):
     """(sequence, step) of an index into the concatenated steps."""
     ends = np.cumsum(lengths)

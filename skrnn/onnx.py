@@ -15,7 +15,9 @@ The model's inputs:
   n_features)`` (``(n_sequences, n_steps)`` for a model fitted on a 2-D
   table of univariate sequences), or ``int64`` token ids ``(n_sequences,
   n_steps)`` for a model with ``embedding_dim``; :func:`pad_sequences` turns a
-  ragged list into this form;
+  ragged list into this form. A sample passed as ``to_onnx(model, X[:1])``,
+  as to skl2onnx's ``to_onnx``, sets another type: float64 (cast to float32
+  at the model's entry) or an integer type;
 - ``lengths``: ``int32`` of shape ``(n_sequences,)``, the real length of each
   sequence (omit it with ``lengths=False`` when every sequence has all
   ``n_steps`` steps).
@@ -345,7 +347,7 @@ def _multilabel(model):
     return binarizer is not None and binarizer.y_type_.startswith("multilabel")
 
 
-def to_onnx(model, *, lengths=True, univariate=None, name="skrnn"):
+def to_onnx(model, X=None, *, lengths=True, univariate=None, name="skrnn"):
     """Convert a fitted skrnn estimator, or a Pipeline ending in one, to ONNX.
 
     Parameters
@@ -354,11 +356,21 @@ def to_onnx(model, *, lengths=True, univariate=None, name="skrnn"):
         Fitted estimator. A :class:`~sklearn.pipeline.Pipeline` is converted
         by skl2onnx with the converters of :func:`register_converters`, on
         2-D input ``(n_sequences, n_steps)`` without ``lengths``.
+    X : array-like or list of array-like, default=None
+        A sample of the input, as for ``skl2onnx.to_onnx(model, X)``: one
+        sequence (``X[:1]``) is enough. Its dtype becomes the type of the
+        model's ``X`` input: float32 or float64 (cast to float32 inside the
+        model, whose weights are float32), or an integer type for token ids;
+        a 2-D sample means univariate sequences ``(n_sequences, n_steps)``
+        and a 3-D one ``(n_sequences, n_steps, n_features)`` (unless
+        ``univariate`` says otherwise). None: float32 input (int64 for token
+        ids), in the form the model was fitted on.
     lengths : bool, default=True
         Whether the model takes a ``lengths`` input for ragged batches.
     univariate : bool or None, default=None
         Whether ``X`` is 2-D ``(n_sequences, n_steps)`` of univariate
-        sequences; None reads it from the fit (one feature per step).
+        sequences; None reads it from the sample ``X`` if given, else from
+        the fit (one feature per step).
     name : str, default="skrnn"
         Name of the ONNX graph.
 
@@ -371,6 +383,10 @@ def to_onnx(model, *, lengths=True, univariate=None, name="skrnn"):
     ------
     NotImplementedError
         For what does not export (see :mod:`skrnn.onnx`).
+    TypeError
+        If the sample ``X`` is not numeric.
+    ValueError
+        If the sample ``X`` does not have the shape the model reads.
 
     Examples
     --------
@@ -388,14 +404,26 @@ def to_onnx(model, *, lengths=True, univariate=None, name="skrnn"):
     >>> out = session.run(None, {"X": X_padded, "lengths": lengths})[0]
     >>> np.allclose(out, reg.predict(X[:3]), rtol=1e-4, atol=1e-5)
     True
+
+    As with skl2onnx, a sample sets the input type; here float64:
+
+    >>> X_padded, lengths = pad_sequences(X[:3], dtype=np.float64)
+    >>> onnx_model = to_onnx(reg, X_padded[:1])
+    >>> session = ort.InferenceSession(onnx_model.SerializeToString())
+    >>> out = session.run(None, {"X": X_padded, "lengths": lengths})[0]
+    >>> np.allclose(out, reg.predict(X[:3]), rtol=1e-4, atol=1e-5)
+    True
     """
     from onnx import TensorProto, checker, helper
     from sklearn.pipeline import Pipeline
 
+    sample = None if X is None else _sample_array(X)
     if isinstance(model, Pipeline):
-        return _pipeline_to_onnx(model, name)
+        return _pipeline_to_onnx(model, name, sample)
     _check_exportable(model)
     elem, shape, auto_univariate = _input_info(model)
+    if sample is not None:
+        elem, auto_univariate = _sample_input(model, sample, univariate)
     if univariate is None:
         univariate = auto_univariate
     if univariate and not model._network.embeds:
@@ -406,8 +434,11 @@ def to_onnx(model, *, lengths=True, univariate=None, name="skrnn"):
         inputs.append(
             helper.make_tensor_value_info("lengths", TensorProto.INT32, ["N"])
         )
+    x = "X"
+    if elem != TensorProto.FLOAT and not model._network.embeds:
+        x = graph.node("Cast", [x], "X_float", to=TensorProto.FLOAT)
     outputs = _build(
-        graph, model, "X", "lengths" if lengths else None, univariate=univariate
+        graph, model, x, "lengths" if lengths else None, univariate=univariate
     )
     for role, tensor in outputs.items():
         graph.nodes.append(helper.make_node("Identity", [tensor], [role]))
@@ -425,6 +456,58 @@ def to_onnx(model, *, lengths=True, univariate=None, name="skrnn"):
     onnx_model.ir_version = 8
     checker.check_model(onnx_model)
     return onnx_model
+
+
+def _sample_array(X):
+    """The sample ``X`` of :func:`to_onnx` as an array (a ragged list: its first)."""
+    if isinstance(X, (list, tuple)):
+        if len(X) == 0:
+            raise ValueError("The sample X passed to to_onnx holds no sequence.")
+        try:
+            sample = np.asarray(X)
+        except ValueError:  # ragged: the first sequence stands for all
+            sample = None
+        if sample is None or sample.dtype == object:
+            sample = np.asarray(X[0])[np.newaxis]
+        return sample
+    return np.asarray(X)
+
+
+# Sample dtypes an exported model can take as its X input.
+_SAMPLE_KINDS = "fiu"
+
+
+def _sample_input(model, sample, univariate):
+    """``(elem_type, univariate)`` of the ``X`` input, read from a sample."""
+    from onnx import helper
+
+    if sample.dtype.kind not in _SAMPLE_KINDS or sample.dtype == np.float16:
+        raise TypeError(
+            f"The sample X passed to to_onnx has dtype {sample.dtype}; an exported "
+            "model takes float32 or float64 values (or integer token ids). Pass a "
+            "numeric sample such as X[:1], or no sample for float32 input."
+        )
+    network = model._network
+    if network.embeds or univariate or (univariate is None and sample.ndim == 2):
+        expected, form = 2, "(n_sequences, n_steps)"
+    else:
+        expected, form = 3, f"(n_sequences, n_steps, {network.n_inputs})"
+    wrong_features = expected == 3 and sample.shape[-1:] != (network.n_inputs,)
+    if sample.ndim != expected or wrong_features:
+        raise ValueError(
+            f"The sample X passed to to_onnx has shape {sample.shape}, but the "
+            f"model reads {form} here. Pass a sample of the input it will get "
+            "(X[:1] of the padded batch)."
+        )
+    if expected == 2 and not network.embeds and network.n_inputs != 1:
+        raise ValueError(
+            f"The sample X passed to to_onnx is 2-D, (n_sequences, n_steps) of "
+            f"univariate sequences, but the model reads {network.n_inputs} "
+            "features per step. Pass a 3-D sample (n_sequences, n_steps, "
+            "n_features)."
+        )
+    elem = helper.np_dtype_to_tensor_dtype(sample.dtype)
+    return elem, expected == 2 and not network.embeds
 
 
 def _skl2onnx_shape(operator):
@@ -448,9 +531,16 @@ def _skl2onnx_shape(operator):
 
 
 def _skl2onnx_convert(scope, operator, container):
+    from onnx import TensorProto
+    from skl2onnx.common.data_types import DoubleTensorType
+
     model = operator.raw_operator
     graph = _Graph(scope, container)
     X = operator.inputs[0].full_name
+    if isinstance(operator.inputs[0].type, DoubleTensorType):
+        # float64 from the steps before (a sample X of float64): the exported
+        # weights are float32.
+        X = graph.node("Cast", [X], "X_float", to=TensorProto.FLOAT)
     outputs = _build(graph, model, X, None, univariate=not model._network.embeds)
     for tensor, variable in zip(outputs.values(), operator.outputs):
         container.add_node(
@@ -482,9 +572,9 @@ def register_converters():
         )  # fmt: skip
 
 
-def _pipeline_to_onnx(pipeline, name):
+def _pipeline_to_onnx(pipeline, name, sample=None):
     from skl2onnx import to_onnx as skl2onnx_to_onnx
-    from skl2onnx.common.data_types import FloatTensorType
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
     for step_name, step in pipeline.steps[:-1]:
         if type(step).__module__.startswith("skrnn"):
@@ -509,9 +599,19 @@ def _pipeline_to_onnx(pipeline, name):
     if hasattr(final, "classes_"):
         options = {id(final): {"zipmap": False}}
     n_steps = pipeline.n_features_in_
+    tensor_type = FloatTensorType
+    if sample is not None:
+        if sample.dtype not in (np.float32, np.float64) or sample.ndim != 2:
+            raise ValueError(
+                f"The sample X passed to to_onnx has dtype {sample.dtype} and shape "
+                f"{sample.shape}; a Pipeline exports on 2-D float32 or float64 "
+                "input (n_sequences, n_steps)."
+            )
+        if sample.dtype == np.float64:
+            tensor_type = DoubleTensorType
     return skl2onnx_to_onnx(
         pipeline,
-        initial_types=[("X", FloatTensorType([None, n_steps]))],
+        initial_types=[("X", tensor_type([None, n_steps]))],
         options=options,
         target_opset=_OPSET,
         naming=name,

@@ -311,3 +311,85 @@ def test_model_is_valid_onnx():
     onnx.checker.check_model(model, full_check=True)
     assert model.graph.name == "my_model"
     assert {node.op_type for node in model.graph.node} >= {"LSTM", "MatMul"}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sample_X_sets_the_input_type(dtype):
+    # skl2onnx's first call: to_onnx(model, X[:1]).
+    X = _ragged()
+    y = np.array([x.sum() for x in X])
+    reg = RNNRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    X_padded, lengths = pad_sequences(X, dtype=dtype)
+    session = ort.InferenceSession(to_onnx(reg, X_padded[:1]).SerializeToString())
+    expected = "tensor(float)" if dtype == np.float32 else "tensor(double)"
+    assert session.get_inputs()[0].type == expected
+    (out,) = _run(session, X_padded, lengths)
+    assert out.dtype == np.float32
+    _close(out, reg.predict(X))
+    # A ragged list as the sample: its first sequence stands for all.
+    model = to_onnx(reg, [x.astype(dtype) for x in X])
+    assert model.graph.input[0].type.tensor_type.elem_type == (
+        1 if dtype == np.float32 else 11
+    )
+
+
+def test_sample_X_2d_is_univariate_and_int_ids_stay_ints():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 6))
+    reg = RNNRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
+    reg.fit(X[:, :, np.newaxis], X.sum(axis=1))  # fitted on 3-D input
+    session = ort.InferenceSession(
+        to_onnx(reg, X[:1], lengths=False).SerializeToString()
+    )
+    assert session.get_inputs()[0].shape == ["N", "T"]
+    (out,) = session.run(None, {"X": X})
+    _close(out, reg.predict(X[:, :, np.newaxis]))
+
+    ids = rng.randint(0, 9, size=(20, 5)).astype(np.int32)
+    clf = RNNClassifier(embedding_dim=3, hidden_layer_sizes=(4,), max_iter=3)
+    clf.set_params(random_state=0).fit(ids, np.arange(20) % 2)
+    session = ort.InferenceSession(to_onnx(clf, ids[:1]).SerializeToString())
+    assert session.get_inputs()[0].type == "tensor(int32)"
+    label, _ = session.run(None, {"X": ids, "lengths": np.full(20, 5, np.int32)})
+    np.testing.assert_array_equal(label, clf.predict(ids))
+
+
+def test_sample_X_in_a_pipeline_float64():
+    rng = np.random.RandomState(0)
+    X = rng.normal(loc=3.0, scale=2.0, size=(40, 6))
+    pipe = make_pipeline(
+        StandardScaler(),
+        RNNRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0),
+    ).fit(X, X.sum(axis=1))
+    session = ort.InferenceSession(to_onnx(pipe, X[:1]).SerializeToString())
+    assert session.get_inputs()[0].type == "tensor(double)"
+    (out,) = session.run(None, {"X": X})
+    _close(out.ravel(), pipe.predict(X))
+
+
+@pytest.mark.parametrize(
+    ("sample", "error", "match"),
+    [
+        (np.array([["a", "b"]]), TypeError, "dtype <U1"),
+        (
+            np.zeros((1, 4, 2)),
+            ValueError,
+            r"shape \(1, 4, 2\).*\(n_sequences, n_steps, 3\)",
+        ),
+        (np.zeros(4), ValueError, r"shape \(4,\)"),
+        (np.zeros((1, 4)), ValueError, "is 2-D.*reads 3 features per step"),
+    ],
+)
+def test_bad_sample_X(sample, error, match):
+    X = _ragged()
+    reg = RNNRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    reg.fit(X, np.zeros(len(X)))
+    with pytest.raises(error, match=match):
+        to_onnx(reg, sample)
+
+
+def test_sample_X_of_a_pipeline_must_be_2d_float():
+    X = np.random.RandomState(0).normal(size=(20, 4))
+    pipe = make_pipeline(StandardScaler(), RNNRegressor(max_iter=2)).fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="2-D float32 or float64"):
+        to_onnx(pipe, X[:1].astype(np.int64))
