@@ -10,6 +10,8 @@ dropping blanks.
   ``K`` only).
 - :func:`forward_likelihood` is the forward recursion of Graves et al. (2006)
   in probability space, written as in the paper.
+- :func:`log_forward_backward` is the paper's forward-backward in log space,
+  with the gradient w.r.t. the logits (any length, any range of scores).
 """
 
 import itertools
@@ -22,6 +24,7 @@ __all__ = [
     "brute_force_log_likelihood",
     "collapse",
     "forward_likelihood",
+    "log_forward_backward",
     "log_softmax",
 ]
 
@@ -116,3 +119,63 @@ def forward_likelihood(probs, target):
                 a += alpha[t - 1, s - 2]
             alpha[t, s] = a * probs[t, ext[s]]
     return alpha[T - 1, S - 1] + (alpha[T - 1, S - 2] if S > 1 else 0.0)
+
+
+def log_forward_backward(logits, target):
+    """Loss and gradient w.r.t. the logits by forward-backward in log space.
+
+    The textbook recursions (Graves et al., 2006, eqs. 6-16) over the
+    extended labels with ``np.logaddexp``, one frame at a time; ``logits``
+    is ``(T, K)``. Returns ``(-log P, grad)``, ``(inf, zeros)`` when no path
+    collapses to the target.
+    """
+    log_probs = log_softmax(logits)
+    T, K = log_probs.shape
+    blank = K - 1
+    ext = [blank]
+    for k in target:
+        ext += [int(k), blank]
+    ext = np.array(ext)
+    S = len(ext)
+    can_skip = np.zeros(S, bool)
+    for s in range(2, S):
+        can_skip[s] = ext[s] != blank and ext[s] != ext[s - 2]
+    if T == 0:
+        return (0.0 if S == 1 else np.inf), np.zeros((0, K))
+    alpha = np.full((T, S), -np.inf)
+    alpha[0, 0] = log_probs[0, blank]
+    if S > 1:
+        alpha[0, 1] = log_probs[0, ext[1]]
+    for t in range(1, T):
+        for s in range(S):
+            terms = [alpha[t - 1, s]]
+            if s >= 1:
+                terms.append(alpha[t - 1, s - 1])
+            if can_skip[s]:
+                terms.append(alpha[t - 1, s - 2])
+            alpha[t, s] = np.logaddexp.reduce(terms) + log_probs[t, ext[s]]
+    # beta here includes the frame's own emission, as in the paper.
+    beta = np.full((T, S), -np.inf)
+    beta[T - 1, S - 1] = log_probs[T - 1, ext[S - 1]]
+    if S > 1:
+        beta[T - 1, S - 2] = log_probs[T - 1, ext[S - 2]]
+    for t in range(T - 2, -1, -1):
+        for s in range(S):
+            terms = [beta[t + 1, s]]
+            if s + 1 < S:
+                terms.append(beta[t + 1, s + 1])
+            if s + 2 < S and can_skip[s + 2]:
+                terms.append(beta[t + 1, s + 2])
+            beta[t, s] = np.logaddexp.reduce(terms) + log_probs[t, ext[s]]
+    log_p = np.logaddexp.reduce(alpha[T - 1, S - 2 :])
+    if log_p == -np.inf:
+        return np.inf, np.zeros((T, K))
+    grad = np.exp(log_probs)
+    for t in range(T):
+        for k in range(K):
+            states = ext == k
+            if states.any():
+                # alpha * beta counts the frame's emission twice.
+                lab = np.logaddexp.reduce(alpha[t, states] + beta[t, states])
+                grad[t, k] -= np.exp(lab - log_probs[t, k] - log_p)
+    return -log_p, grad

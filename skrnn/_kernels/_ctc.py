@@ -42,6 +42,13 @@ from ._math import fast_exp
 NEG_INF = -np.inf
 # States of padding on either side of a row of the dynamic programmes.
 PAD = 2
+# Probability-space steps keep every value a normal float: relative
+# probabilities below exp(-RANGE) (1e-300) send a step to log space, and so
+# does a product below TINY.
+RANGE = 690.0
+TINY = 1e-300
+# Sums of posteriors of a frame below this are recomputed in log space.
+TINY_SUM = 1e-280
 
 
 @njit(**JIT_OPTIONS)
@@ -76,7 +83,7 @@ def _log_softmax_frames(logits, b, T, logp):
 
 
 @njit(**JIT_OPTIONS)
-def _extend_labels(targets, start, L, blank, ext, skip):
+def _extend_labels(targets, start, L, blank, ext, skip, allow_skip):
     """Extended label sequence and its skip transitions, padded.
 
     Parameters
@@ -93,6 +100,8 @@ def _extend_labels(targets, start, L, blank, ext, skip):
     skip : ndarray of shape (>= 2 L + 1 + 2 * PAD,), float64
         Output: ``skip[s + PAD]`` is 0 when a path may enter state ``s``
         from ``s - 2`` and ``-inf`` otherwise.
+    allow_skip : ndarray of shape (>= 2 L + 1 + 2 * PAD,), float64
+        Output: ``exp(skip)``, 1 or 0.
 
     Returns
     -------
@@ -103,11 +112,13 @@ def _extend_labels(targets, start, L, blank, ext, skip):
     for i in range(S + 2 * PAD):
         ext[i] = blank
         skip[i] = NEG_INF
+        allow_skip[i] = 0.0
     for i in range(L):
         s = 2 * i + 1
         ext[s + PAD] = targets[start + i]
         if i > 0 and targets[start + i] != targets[start + i - 1]:
             skip[s + PAD] = 0.0
+            allow_skip[s + PAD] = 1.0
     return S
 
 
@@ -120,12 +131,36 @@ def _band(t, T, S):
 
 
 @njit(**JIT_OPTIONS)
-def _emissions(logp, T, ext, S, emit):
-    """``emit[t, s + PAD] = logp[t, l'[s]]`` for every frame and state."""
+def _frame_probabilities(logits, b, T, logp, probs, log_top, exact):
+    """Log-softmax of each frame, and its probabilities relative to the top one.
+
+    ``logp[t]`` is the log-softmax of ``logits[t, b]`` and ``probs[t, k] =
+    exp(logp[t, k] - log_top[t])``, with ``log_top[t]`` the frame's largest
+    log-probability. ``exact[t]`` is False when some output of non-zero
+    probability is so much less probable than the top one that its relative
+    probability is not a normal float (such a frame's steps run in log
+    space).
+    """
+    K = logits.shape[2]
     for t in range(T):
-        src, dst = logp[t], emit[t]
-        for i in range(S + 2 * PAD):
-            dst[i] = src[ext[i]]
+        row, dst, rel = logits[t, b], logp[t], probs[t]
+        top = np.float64(row[0])
+        for k in range(1, K):
+            top = max(top, np.float64(row[k]))
+        total = 0.0
+        ok = True
+        for k in range(K):
+            shifted = np.float64(row[k]) - top
+            dst[k] = shifted
+            e = fast_exp(shifted)
+            rel[k] = e
+            total += e
+            ok &= (shifted >= -RANGE) | (shifted == NEG_INF)
+        log_total = np.log(total)
+        for k in range(K):
+            dst[k] -= log_total
+        log_top[t] = -log_total
+        exact[t] = ok
 
 
 @njit(**JIT_OPTIONS)
@@ -147,87 +182,274 @@ def _log_add3(a, b, c):
 
 
 @njit(**JIT_OPTIONS)
-def _ctc_forward(emit, T, S, skip, alpha):
-    """Forward variables ``alpha[t, s + PAD] = log P(l'[:s+1], frames 0..t)``.
+def _normalise(row, lo, hi, width):
+    """Scale a probability-space row so that its largest entry in the band is 1.
 
-    Entries outside the band of each frame (and the padding) are ``-inf``.
+    Returns the log of the factor taken out (``-inf`` for a row of zeros).
+    """
+    top = 0.0
+    for i in range(lo + PAD, hi + PAD):
+        top = max(top, row[i])
+    if top == 0.0:
+        return NEG_INF
+    inv = 1.0 / top
+    for i in range(lo + PAD, hi + PAD):
+        row[i] *= inv
+    return np.log(top)
+
+
+@njit(**JIT_OPTIONS)
+def _to_probabilities(row, lo, hi, width):
+    """Make a log-space row relative to its largest entry, in probabilities if it can.
+
+    The largest entry in the band is subtracted; then, if every entry of the
+    band is within ``RANGE`` of it (or ``-inf``), the row becomes
+    probabilities (``exp``, zero outside the band). A row of ``-inf`` becomes
+    a row of zeros.
 
     Returns
     -------
-    log_likelihood : float
-        ``log P(l | x)``, summed over the two final states.
+    top : float
+        The largest entry (``-inf`` for a row of ``-inf``).
+    in_log : bool
+        Whether the row stayed in log space.
+    """
+    top = NEG_INF
+    low = np.inf
+    for i in range(lo + PAD, hi + PAD):
+        v = row[i]
+        top = max(top, v)
+        low = min(low, v if v > NEG_INF else np.inf)
+    if top == NEG_INF:
+        _fill(row, 0, width, 0.0)
+        return NEG_INF, False
+    if low < top - RANGE:
+        for i in range(lo + PAD, hi + PAD):
+            row[i] -= top
+        return top, True
+    _fill(row, 0, lo + PAD, 0.0)
+    _fill(row, hi + PAD, width, 0.0)
+    for i in range(lo + PAD, hi + PAD):
+        row[i] = fast_exp(row[i] - top)
+    return top, False
+
+
+@njit(**JIT_OPTIONS)
+def _as_log(row, in_log, lo, hi, width, out):
+    """The log-space form of a row: itself, or ``log(row)`` written to ``out``."""
+    if in_log:
+        return row
+    _fill(out, 0, width, NEG_INF)
+    for i in range(lo + PAD, hi + PAD):
+        out[i] = np.log(row[i])
+    return out
+
+
+@njit(**JIT_OPTIONS)
+def _alpha_step_scaled(prev, cur, probs_t, ext, allow_skip, lo, hi, width):
+    """One forward step in probability space; False if precision would be lost."""
+    _fill(cur, 0, lo + PAD, 0.0)
+    _fill(cur, hi + PAD, width, 0.0)
+    lost = False
+    for i in range(lo + PAD, hi + PAD):
+        total = prev[i] + prev[i - 1] + allow_skip[i] * prev[i - 2]
+        y = probs_t[ext[i]]
+        v = total * y
+        cur[i] = v
+        lost |= (v < TINY) & (total > 0.0) & (y > 0.0)
+    return not lost
+
+
+@njit(**JIT_OPTIONS)
+def _alpha_step_log(prev, cur, logp_t, ext, skip, lo, hi, width):
+    """One forward step in log space (exact over any range)."""
+    _fill(cur, 0, lo + PAD, NEG_INF)
+    _fill(cur, hi + PAD, width, NEG_INF)
+    for i in range(lo + PAD, hi + PAD):
+        cur[i] = _log_add3(prev[i], prev[i - 1], prev[i - 2] + skip[i]) + logp_t[ext[i]]
+
+
+@njit(**JIT_OPTIONS)
+def _ctc_forward(logp, probs, log_top, exact, T, S, ext, skip, allow_skip,
+                 alpha, shift, in_log, scratch):  # fmt: skip
+    """Forward variables of every frame; returns ``log P(labels | frames)``.
+
+    Row ``alpha[t]`` holds the forward variables of frame ``t``, ``log
+    P(l'[:s+1], frames 0..t)``, in one of two forms: probabilities relative
+    to ``exp(shift[t])`` (``in_log[t]`` False; zero outside the band), or
+    their logs minus ``shift[t]`` (``in_log[t]`` True; ``-inf`` outside the
+    band). A step runs
+    in probability space (additions and products only) when its inputs and
+    results are all normal floats, which keeps every value to the precision
+    of the log-space recursion, and in log space otherwise; a row returns to
+    probability space as soon as its range allows.
     """
     width = S + 2 * PAD
-    _fill(alpha[0], 0, width, NEG_INF)
-    alpha[0, PAD] = emit[0, PAD]
+    row = alpha[0]
+    _fill(row, 0, width, NEG_INF)
+    row[PAD] = logp[0, ext[PAD]]
     if S > 1:
-        alpha[0, PAD + 1] = emit[0, PAD + 1]
+        row[PAD + 1] = logp[0, ext[PAD + 1]]
+    lo, hi = _band(0, T, S)
+    top, in_log[0] = _to_probabilities(row, lo, hi, width)
+    if top == NEG_INF:
+        return NEG_INF
+    shift[0] = top
     for t in range(1, T):
-        prev, cur, e = alpha[t - 1], alpha[t], emit[t]
+        prev, cur = alpha[t - 1], alpha[t]
         lo, hi = _band(t, T, S)
-        _fill(cur, 0, lo + PAD, NEG_INF)
-        _fill(cur, hi + PAD, width, NEG_INF)
-        for i in range(lo + PAD, hi + PAD):
-            cur[i] = _log_add3(prev[i], prev[i - 1], prev[i - 2] + skip[i]) + e[i]
+        scaled = False
+        if not in_log[t - 1] and exact[t]:
+            scaled = _alpha_step_scaled(
+                prev, cur, probs[t], ext, allow_skip, lo, hi, width
+            )
+        if scaled:
+            log_scale = _normalise(cur, lo, hi, width)
+            if log_scale == NEG_INF:
+                return NEG_INF
+            in_log[t], shift[t] = False, shift[t - 1] + log_scale + log_top[t]
+        else:
+            lo_prev, hi_prev = _band(t - 1, T, S)
+            prev_log = _as_log(prev, in_log[t - 1], lo_prev, hi_prev, width, scratch)
+            _alpha_step_log(prev_log, cur, logp[t], ext, skip, lo, hi, width)
+            top, in_log[t] = _to_probabilities(cur, lo, hi, width)
+            if top == NEG_INF:
+                return NEG_INF
+            shift[t] = shift[t - 1] + top
     last = alpha[T - 1]
-    return _log_add3(last[S - 1 + PAD], last[S - 2 + PAD], NEG_INF)
+    if in_log[T - 1]:
+        log_end = _log_add3(last[S - 1 + PAD], last[S - 2 + PAD], NEG_INF)
+    else:
+        log_end = np.log(last[S - 1 + PAD] + last[S - 2 + PAD])
+    return log_end + shift[T - 1]
 
 
 @njit(**JIT_OPTIONS)
-def _frame_gradient(logp_t, alpha_t, beta_t, ext, lo, hi, log_likelihood, occ, out):
-    """Gradient of ``-log P`` w.r.t. one frame's logits.
+def _beta_step_scaled(cur, prev, probs_t, ext, allow_skip, lo, hi, lo_prev, hi_prev,
+                      width, emitted):  # fmt: skip
+    """One backward step in probability space; False if precision would be lost.
 
-    ``softmax - occupation``: the occupation of output ``k`` is the posterior
-    probability that the frame emits ``k``, the sum over the states ``s``
-    with ``l'[s] = k`` of ``alpha_t(s) * beta_t(s) / P``.
+    ``cur`` holds frame ``t``'s backward variables, ``prev`` receives frame
+    ``t - 1``'s; ``emitted`` is a scratch row.
     """
-    K = occ.shape[0]
-    for k in range(K):
-        occ[k] = 0.0
+    _fill(emitted, 0, width, 0.0)
+    lost = False
     for i in range(lo + PAD, hi + PAD):
-        occ[ext[i]] += fast_exp(alpha_t[i] + beta_t[i] - log_likelihood)
-    for k in range(K):
-        out[k] = fast_exp(logp_t[k]) - occ[k]
+        y = probs_t[ext[i]]
+        v = cur[i] * y
+        emitted[i] = v
+        lost |= (v < TINY) & (cur[i] > 0.0) & (y > 0.0)
+    if lost:
+        return False
+    _fill(prev, 0, width, 0.0)
+    for i in range(lo_prev + PAD, hi_prev + PAD):
+        prev[i] = emitted[i] + emitted[i + 1] + allow_skip[i + 2] * emitted[i + 2]
+    return True
 
 
 @njit(**JIT_OPTIONS)
-def _ctc_backward(logp, emit, T, S, ext, skip, alpha, log_likelihood, work, grad, b):
+def _beta_step_log(cur, prev, logp_t, ext, skip, lo, hi, lo_prev, hi_prev, width,
+                   emitted):  # fmt: skip
+    """One backward step in log space (``cur`` in log space)."""
+    _fill(emitted, 0, width, NEG_INF)
+    for i in range(lo + PAD, hi + PAD):
+        emitted[i] = cur[i] + logp_t[ext[i]]
+    _fill(prev, 0, width, NEG_INF)
+    for i in range(lo_prev + PAD, hi_prev + PAD):
+        prev[i] = _log_add3(emitted[i], emitted[i + 1], emitted[i + 2] + skip[i + 2])
+
+
+@njit(**JIT_OPTIONS)
+def _frame_occupation(alpha_t, log_a, beta_t, log_b, ext, lo, hi, width, scratch,
+                      occ):  # fmt: skip
+    """Posterior probability of each output at one frame, into ``occ``.
+
+    The posterior of state ``s`` is ``alpha_t(s) beta_t(s) / P``; the states
+    of a frame partition the paths, so with both rows in probability space
+    the products are normalised by their sum (no exponential needed).
+    """
+    for k in range(occ.shape[0]):
+        occ[k] = 0.0
+    if not log_a and not log_b:
+        total = 0.0
+        for i in range(lo + PAD, hi + PAD):
+            g = alpha_t[i] * beta_t[i]
+            scratch[i] = g
+            total += g
+        if total > TINY_SUM:
+            inv = 1.0 / total
+            for i in range(lo + PAD, hi + PAD):
+                occ[ext[i]] += scratch[i] * inv
+            return
+    # In log space, normalised by the frame's own sum (which equals the
+    # likelihood): rows are relative to their frame's shift, common to all
+    # states, so values stay near 0 and keep their precision.
+    top = NEG_INF
+    for i in range(lo + PAD, hi + PAD):
+        a = alpha_t[i] if log_a else np.log(alpha_t[i])
+        b = beta_t[i] if log_b else np.log(beta_t[i])
+        scratch[i] = a + b
+        top = max(top, a + b)
+    if top == NEG_INF:
+        return
+    total = 0.0
+    for i in range(lo + PAD, hi + PAD):
+        total += fast_exp(scratch[i] - top)
+    log_total = top + np.log(total)
+    for i in range(lo + PAD, hi + PAD):
+        occ[ext[i]] += fast_exp(scratch[i] - log_total)
+
+
+@njit(**JIT_OPTIONS)
+def _ctc_backward(logp, probs, log_top, exact, T, S, ext, skip, allow_skip, alpha,
+                  in_log, work, grad, b):  # fmt: skip
     """Backward variables, frame by frame from the last, and the gradient.
 
     ``beta_t(s) = log P(frames t+1..T-1 complete the labelling | state s at
-    frame t)`` (the frame's own emission excluded), kept for two frames only.
-    ``grad[t, b]`` receives the gradient of ``-log P`` w.r.t. ``logits[t, b]``.
+    frame t)`` (the frame's own emission excluded), kept for two frames only
+    and in either form, as in :func:`_ctc_forward`. ``grad[t, b]`` receives
+    the gradient of ``-log P`` w.r.t. ``logits[t, b]``: the frame's softmax
+    minus the posterior probability of each output.
     """
     width = S + 2 * PAD
     K = logp.shape[1]
-    beta, beta_prev = work[0], work[1]
-    scaled = work[2]
+    beta, beta_prev, emitted, scratch = work[0], work[1], work[2], work[3]
     occ = np.empty(K)
-    out = np.empty(K)
-    _fill(beta, 0, width, NEG_INF)
-    beta[S - 1 + PAD] = 0.0
+    _fill(beta, 0, width, 0.0)
+    beta[S - 1 + PAD] = 1.0
     if S > 1:
-        beta[S - 2 + PAD] = 0.0
+        beta[S - 2 + PAD] = 1.0
+    beta_log = False
     for t in range(T - 1, -1, -1):
         lo, hi = _band(t, T, S)
-        _frame_gradient(logp[t], alpha[t], beta, ext, lo, hi, log_likelihood, occ, out)
-        dst = grad[t, b]
+        _frame_occupation(
+            alpha[t], in_log[t], beta, beta_log, ext, lo, hi, width, scratch, occ
+        )
+        # The softmax is the relative probabilities times the top one.
+        dst, rel = grad[t, b], probs[t]
+        p_top = fast_exp(log_top[t])
         for k in range(K):
-            dst[k] = out[k]
+            dst[k] = rel[k] * p_top - occ[k]
         if t == 0:
             break
-        # beta_{t-1}(s) from the states s, s+1, s+2 of frame t, each with
-        # frame t's emission.
-        e = emit[t]
-        _fill(scaled, 0, width, NEG_INF)
-        for i in range(lo + PAD, hi + PAD):
-            scaled[i] = beta[i] + e[i]
         lo_prev, hi_prev = _band(t - 1, T, S)
-        _fill(beta_prev, 0, width, NEG_INF)
-        for i in range(lo_prev + PAD, hi_prev + PAD):
-            beta_prev[i] = _log_add3(
-                scaled[i], scaled[i + 1], scaled[i + 2] + skip[i + 2]
-            )
+        scaled = False
+        if not beta_log and exact[t]:
+            scaled = _beta_step_scaled(
+                beta, beta_prev, probs[t], ext, allow_skip, lo, hi, lo_prev,
+                hi_prev, width, emitted,
+            )  # fmt: skip
+        if scaled:
+            # Only ratios within a frame matter: the scale is not kept.
+            _normalise(beta_prev, lo_prev, hi_prev, width)
+            beta_log = False
+        else:
+            cur = _as_log(beta, beta_log, lo, hi, width, scratch)
+            _beta_step_log(
+                cur, beta_prev, logp[t], ext, skip, lo, hi, lo_prev, hi_prev, width,
+                emitted,
+            )  # fmt: skip
+            _, beta_log = _to_probabilities(beta_prev, lo_prev, hi_prev, width)
         beta, beta_prev = beta_prev, beta
 
 
@@ -239,6 +461,44 @@ def required_frames(targets, start, L):
         if targets[start + i] == targets[start + i - 1]:
             needed += 1
     return needed
+
+
+@njit(**JIT_OPTIONS)
+def _buffers(input_lengths, target_lengths, b_start, b_stop, K):
+    """Buffers for the longest sequence of a range, made once per range."""
+    T_big, L_big = 1, 0
+    for b in range(b_start, b_stop):
+        T_big = max(T_big, input_lengths[b])
+        L_big = max(L_big, target_lengths[b])
+    width = 2 * L_big + 1 + 2 * PAD
+    logp = np.empty((T_big, K))
+    probs = np.empty((T_big, K))
+    log_top = np.empty(T_big)
+    exact = np.empty(T_big, np.bool_)
+    alpha = np.empty((T_big, width))
+    shift = np.empty(T_big)
+    in_log = np.empty(T_big, np.bool_)
+    rows = np.empty((4, width))
+    ext = np.empty(width, np.int64)
+    skip = np.empty(width)
+    allow_skip = np.empty(width)
+    return (
+        logp, probs, log_top, exact, alpha, shift, in_log, rows, ext, skip,
+        allow_skip,
+    )  # fmt: skip
+
+
+@njit(**JIT_OPTIONS)
+def _sequence_forward(logits, b, T, targets, start, L, buffers):
+    """Log-likelihood of one feasible pair with ``T >= 1``; fills the buffers."""
+    logp, probs, log_top, exact, alpha, shift, in_log, rows, ext, skip, allow = buffers
+    K = logits.shape[2]
+    _frame_probabilities(logits, b, T, logp, probs, log_top, exact)
+    S = _extend_labels(targets, start, L, K - 1, ext, skip, allow)
+    return _ctc_forward(
+        logp, probs, log_top, exact, T, S, ext, skip, allow, alpha, shift, in_log,
+        rows[0],
+    )  # fmt: skip
 
 
 @njit(**JIT_OPTIONS)
@@ -276,19 +536,8 @@ def ctc_loss_range(
         Sequences in the range whose likelihood is zero.
     """
     T_max, _, K = logits.shape
-    blank = K - 1
-    # Buffers for the longest sequence of the range, made once.
-    T_big, L_big = 1, 0
-    for b in range(b_start, b_stop):
-        T_big = max(T_big, input_lengths[b])
-        L_big = max(L_big, target_lengths[b])
-    width = 2 * L_big + 1 + 2 * PAD
-    logp = np.empty((T_big, K))
-    emit = np.empty((T_big, width))
-    alpha = np.empty((T_big, width))
-    work = np.empty((3, width))
-    ext = np.empty(width, np.int64)
-    skip = np.empty(width)
+    buffers = _buffers(input_lengths, target_lengths, b_start, b_stop, K)
+    logp, probs, log_top, exact, alpha, shift, in_log, rows, ext, skip, allow = buffers
     n_infinite = 0
     for b in range(b_start, b_stop):
         T, L, start = input_lengths[b], target_lengths[b], target_starts[b]
@@ -299,14 +548,12 @@ def ctc_loss_range(
         elif T == 0:
             log_likelihood = 0.0  # the empty labelling of the empty input
         else:
-            _log_softmax_frames(logits, b, T, logp)
-            S = _extend_labels(targets, start, L, blank, ext, skip)
-            _emissions(logp, T, ext, S, emit)
-            log_likelihood = _ctc_forward(emit, T, S, skip, alpha)
+            log_likelihood = _sequence_forward(logits, b, T, targets, start, L, buffers)
             if log_likelihood > NEG_INF:
                 _ctc_backward(
-                    logp, emit, T, S, ext, skip, alpha, log_likelihood, work, grad, b
-                )
+                    logp, probs, log_top, exact, T, 2 * L + 1, ext, skip, allow,
+                    alpha, in_log, rows, grad, b,
+                )  # fmt: skip
         if log_likelihood == NEG_INF:
             n_infinite += 1
             losses[b] = 0.0 if zero_infinity else np.inf
@@ -328,16 +575,7 @@ def ctc_log_likelihood_range(
     whose likelihood is zero.
     """
     K = logits.shape[2]
-    T_big, L_big = 1, 0
-    for b in range(b_start, b_stop):
-        T_big = max(T_big, input_lengths[b])
-        L_big = max(L_big, target_lengths[b])
-    width = 2 * L_big + 1 + 2 * PAD
-    logp = np.empty((T_big, K))
-    emit = np.empty((T_big, width))
-    alpha = np.empty((T_big, width))
-    ext = np.empty(width, np.int64)
-    skip = np.empty(width)
+    buffers = _buffers(input_lengths, target_lengths, b_start, b_stop, K)
     for b in range(b_start, b_stop):
         T, L, start = input_lengths[b], target_lengths[b], target_starts[b]
         if required_frames(targets, start, L) > T:
@@ -345,10 +583,7 @@ def ctc_log_likelihood_range(
         elif T == 0:
             out[b] = 0.0
         else:
-            _log_softmax_frames(logits, b, T, logp)
-            S = _extend_labels(targets, start, L, K - 1, ext, skip)
-            _emissions(logp, T, ext, S, emit)
-            out[b] = _ctc_forward(emit, T, S, skip, alpha)
+            out[b] = _sequence_forward(logits, b, T, targets, start, L, buffers)
 
 
 @njit(**JIT_OPTIONS)
@@ -567,6 +802,15 @@ def ctc_beam_search_range(
 
 
 @njit(**JIT_OPTIONS)
+def _emissions(logp, T, ext, S, emit):
+    """``emit[t, s + PAD] = logp[t, l'[s]]`` for every frame and state."""
+    for t in range(T):
+        src, dst = logp[t], emit[t]
+        for i in range(S + 2 * PAD):
+            dst[i] = src[ext[i]]
+
+
+@njit(**JIT_OPTIONS)
 def _viterbi_forward(emit, T, S, skip, delta, back):
     """Best-path variables over the extended labels, with back-pointers.
 
@@ -630,6 +874,7 @@ def ctc_align_range(
     back = np.zeros((T_big, width), np.int8)
     ext = np.empty(width, np.int64)
     skip = np.empty(width)
+    allow = np.empty(width)
     for b in range(b_start, b_stop):
         T, L, start = input_lengths[b], target_lengths[b], target_starts[b]
         for t in range(T_max):
@@ -641,7 +886,7 @@ def ctc_align_range(
             scores[b] = 0.0
             continue
         _log_softmax_frames(logits, b, T, logp)
-        S = _extend_labels(targets, start, L, K - 1, ext, skip)
+        S = _extend_labels(targets, start, L, K - 1, ext, skip, allow)
         _emissions(logp, T, ext, S, emit)
         _viterbi_forward(emit, T, S, skip, delta, back)
         last = delta[T - 1]
