@@ -16,18 +16,29 @@ normalises each frame by a log-softmax in float64, so log-probabilities
 sequence ``b``'s labels are
 ``targets[target_starts[b] : target_starts[b] + target_lengths[b]]``.
 
-All sums run in float64 in log space, so that sequences of tens of thousands
-of frames neither underflow nor lose precision. The dynamic programmes run
-over the extended label sequence ``l'`` of ``S = 2 L + 1`` states, the
-labels with a blank before, between and after them (even states are
-blanks, state ``2 i + 1`` is label ``i``); a path moves from state ``s`` to
-``s``, ``s + 1``, or ``s + 2`` when ``l'[s + 2]`` is a label different from
-``l'[s]`` (a blank must separate repeated labels). Rows of states are kept
-with two padding entries of ``-inf`` on either side (state ``s`` at index
-``s + 2``), so that the loops over states need no tests at the ends and LLVM
-vectorises them. Only the states from which the last state can still be
-reached in time, and that can have been reached from the first frame, are
-visited (a band of at most ``2 T`` states per frame).
+Everything runs in float64. The forward-backward recursions of the loss keep
+each frame's row of variables relative to its largest entry, with the log of
+the factor taken out kept aside (Rabiner's scaling): in probability space a
+step is additions and products, with no exponential or logarithm per state.
+A step whose inputs or results would leave the normal floats (a relative
+probability below 1e-300, which loses precision and then underflows) is done
+in log space instead, and its row stays there until its range allows the
+return; so sequences of tens of thousands of frames, and scores of any
+range, keep the precision of a log-space recursion at the cost of one only
+where it is needed. Posteriors are normalised by each frame's own sum. The
+decoders and the alignment work in log space throughout.
+
+The dynamic programmes run over the extended label sequence ``l'`` of
+``S = 2 L + 1`` states, the labels with a blank before, between and after
+them (even states are blanks, state ``2 i + 1`` is label ``i``); a path
+moves from state ``s`` to ``s``, ``s + 1``, or ``s + 2`` when ``l'[s + 2]``
+is a label different from ``l'[s]`` (a blank must separate repeated labels).
+Rows of states are kept with two padding entries on either side (state ``s``
+at index ``s + 2``; zero, or ``-inf`` in log space), so that the loops over
+states need no tests at the ends. Only the states that lie on some complete
+path by their position are visited: reachable from the first frame and able
+to reach the last state in time (a band of at most ``2 T`` states per
+frame).
 
 The kernels are single-threaded and release the GIL; the Python wrappers in
 :mod:`skrnn._ctc` split a batch into ranges of sequences run on threads.
