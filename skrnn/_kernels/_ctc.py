@@ -571,7 +571,8 @@ def ctc_loss_range(
             for t in range(T):
                 grad[t, b] = 0.0
         else:
-            losses[b] = -log_likelihood
+            # 0 rather than -0 for a labelling of probability 1.
+            losses[b] = -log_likelihood if log_likelihood < 0.0 else 0.0
     return n_infinite
 
 
