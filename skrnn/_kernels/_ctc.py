@@ -691,6 +691,37 @@ def _prefix_extensions(logp_t, blank, beam_node, pb, pnb, n_beam, label, parent,
 
 
 @njit(**JIT_OPTIONS)
+def _top_candidates(score, n, W, order):
+    """The (at most) ``W`` best of ``score[:n]``, best first, into ``order``.
+
+    Insertion into a short sorted list: once it is full, most candidates
+    are turned away by one comparison. Among equal scores the earlier
+    candidate comes first (a beam prefix before an extension, a lower
+    label before a higher one). Candidates of probability zero are left
+    out, unless all are (then the first is kept).
+
+    Returns
+    -------
+    kept : int
+    """
+    kept = 0
+    for m in range(n):
+        s = score[m]
+        if s == NEG_INF or (kept == W and s <= score[order[W - 1]]):
+            continue
+        j = kept if kept < W else W - 1
+        while j > 0 and score[order[j - 1]] < s:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = m
+        kept = min(kept + 1, W)
+    if kept == 0:
+        order[0] = 0
+        kept = 1
+    return kept
+
+
+@njit(**JIT_OPTIONS)
 def ctc_beam_search_one(logits, b, T, beam_width, out):
     """CTC prefix beam search over the frames of one sequence.
 
@@ -751,30 +782,27 @@ def ctc_beam_search_one(logits, b, T, beam_width, out):
     c_label = np.empty(n_cand, np.int64)
     c_pb = np.empty(n_cand)
     c_pnb = np.empty(n_cand)
-    neg_score = np.empty(n_cand)
+    score = np.empty(n_cand)
+    order = np.empty(W, np.int64)
     for t in range(T):
         n = _prefix_extensions(
             logp[t], blank, beam_node, pb, pnb, n_beam, label, parent, position,
             child_of, c_from, c_label, c_pb, c_pnb,
         )  # fmt: skip
         for m in range(n):
-            neg_score[m] = -_log_add(c_pb[m], c_pnb[m])
-        # Stable: among equal scores the earlier candidate (a shorter
-        # prefix, or a lower label) wins.
-        order = np.argsort(neg_score[:n], kind="mergesort")
-        kept = 0
-        for r in range(min(W, n)):
+            # New prefixes have no paths ending in a blank yet.
+            pb_m, pnb_m = c_pb[m], c_pnb[m]
+            score[m] = pnb_m if pb_m == NEG_INF else _log_add(pb_m, pnb_m)
+        kept = _top_candidates(score, n, W, order)
+        for r in range(kept):
             m = order[r]
-            if kept > 0 and neg_score[m] == np.inf:
-                break  # prefixes of probability zero are not kept
             if c_label[m] < 0:
                 node = beam_node[c_from[m]]
             else:
                 node = n_nodes
                 parent[node], label[node] = beam_node[c_from[m]], c_label[m]
                 n_nodes += 1
-            new_node[kept], new_pb[kept], new_pnb[kept] = node, c_pb[m], c_pnb[m]
-            kept += 1
+            new_node[r], new_pb[r], new_pnb[r] = node, c_pb[m], c_pnb[m]
         n_beam = kept
         beam_node, new_node = new_node, beam_node
         pb, new_pb = new_pb, pb
