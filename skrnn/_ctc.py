@@ -90,6 +90,21 @@ def _check_logits(logits):
     return np.ascontiguousarray(logits)
 
 
+def _check_frames(logits, lengths):
+    """Refuse a real frame whose outputs are all ``-inf`` (no distribution)."""
+    zero = np.isneginf(logits)
+    if not zero.any():
+        return
+    dead = zero.all(axis=2) & (np.arange(logits.shape[0])[:, None] < lengths)
+    if dead.any():
+        t, b = np.argwhere(dead)[0]
+        raise ValueError(
+            f"frame {t} of sequence {b} gives -inf to every output, which is no "
+            "probability distribution. Check the network's outputs, or "
+            "input_lengths if the frame is padding."
+        )
+
+
 def _as_int_array(values, name):
     array = np.asarray(values)
     if array.size == 0:
@@ -209,6 +224,7 @@ def _prepare(logits, targets, input_lengths, target_lengths):
     logits = _check_logits(logits)
     T_max, B, K = logits.shape
     lengths = _check_input_lengths(input_lengths, T_max, B)
+    _check_frames(logits, lengths)
     flat, starts, t_lengths = _split_targets(targets, target_lengths, B)
     _check_labels(flat, starts, K - 1)
     return logits, lengths, flat, starts, t_lengths
@@ -415,6 +431,7 @@ def ctc_greedy_decode(logits, input_lengths=None):
     logits = _check_logits(logits)
     T_max, B, _ = logits.shape
     lengths = _check_input_lengths(input_lengths, T_max, B)
+    _check_frames(logits, lengths)
     labels = np.empty((B, T_max), np.int64)
     n_labels = np.empty(B, np.int64)
     scores = np.empty(B)
@@ -462,6 +479,7 @@ def ctc_beam_search(logits, input_lengths=None, beam_width=10):
     logits = _check_logits(logits)
     T_max, B, K = logits.shape
     lengths = _check_input_lengths(input_lengths, T_max, B)
+    _check_frames(logits, lengths)
     labels = np.empty((B, max(T_max, 1)), np.int64)
     n_labels = np.empty(B, np.int64)
     scores = np.empty(B)

@@ -436,6 +436,21 @@ def test_invalid_arguments(kwargs, match):
         ctc_loss(**arguments)
 
 
+def test_frames_of_all_minus_infinity_are_refused_unless_padding():
+    logits = np.zeros((4, 2, 3))
+    logits[3, 1] = -np.inf
+    ctc_loss(logits, [[0], [1]], [4, 3])  # padding: never read
+    message = "frame 3 of sequence 1 gives -inf to every output"
+    for call in (
+        lambda: ctc_loss(logits, [[0], [1]]),
+        lambda: ctc_greedy_decode(logits),
+        lambda: ctc_beam_search(logits),
+        lambda: ctc_align(logits, [[0], [1]]),
+    ):
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
 @pytest.mark.parametrize("width", [0, -3, 2.5, True, "4"])
 def test_beam_width_must_be_a_positive_integer(width):
     with pytest.raises(ValueError, match="beam_width must be an integer >= 1"):
