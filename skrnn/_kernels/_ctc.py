@@ -235,6 +235,8 @@ def _to_probabilities(row, lo, hi, width):
         _fill(row, 0, width, 0.0)
         return NEG_INF, False
     if low < top - RANGE:
+        _fill(row, 0, lo + PAD, NEG_INF)
+        _fill(row, hi + PAD, width, NEG_INF)
         for i in range(lo + PAD, hi + PAD):
             row[i] -= top
         return top, True
