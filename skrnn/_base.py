@@ -49,6 +49,7 @@ from ._losses import ROW_LOSSES
 from ._network import RecurrentNetwork, Workspace
 from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
 from ._runtime import n_chunks, session
+from ._stream import stream as _stream_method
 from ._validation import validate_sequences, validate_tokens
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -1055,6 +1056,9 @@ class BaseRecurrent(BaseEstimator, ABC):
                     outputs, state = network.forward(
                         theta, batch, state=state, return_state=True
                     )
+
+    # Live streams, step by step (skrnn/_stream.py).
+    stream = _stream_method
 
     def _require_unidirectional(self, method):
         """Refuse ``method``, which carries the state forward, if bidirectional."""

@@ -1,0 +1,257 @@
+"""The streaming kernel: steps of every layer and the head, for each stream.
+
+A stream advances the recurrent state of a fitted unidirectional network by a
+few steps at a time (often one) and reads the head after each step. The
+training kernels are laid out for many rows at once (units-major, one BLAS
+product per step over the active rows); with one row their gate loops run one
+element at a time. Here the state of each stream is a row, and every product
+is a sum of columns of a transposed weight matrix (``acc += W.T[j] * v[j]``),
+a loop over gate units that LLVM vectorises without reordering any sum, so
+that one step of one stream costs about its arithmetic.
+
+Parameters live in one flat vector ``params`` laid out by
+:func:`skrnn._stream.pack_parameters`, and ``layout`` (int64) says where:
+
+- row ``l`` for each recurrent layer ``l``: ``(I, H, W_ih.T, W_hh.T,
+  bias_x, bias_hn, h, c)``: input and hidden size, the offsets in
+  ``params`` of the transposed weights ``(I, G*H)`` and ``(H, G*H)``, of
+  the input-side bias ``(G*H,)`` (``b_ih + b_hh``, but ``b_in`` alone for
+  the GRU's candidate gate) and of ``b_hn`` ``(H,)`` (GRU), then the
+  offsets of ``h`` and ``c`` (LSTM; -1 otherwise) in a row of ``state``;
+- the last row: ``(cell, activation, head, K, W_out.T, b_out, embedding,
+  n_tokens)``: the cell code (:data:`CELL_CODES`), the Elman activation
+  code, the head code (:data:`HEAD_CODES`), the number of outputs, the
+  offsets of the transposed output weights ``(H_last, K)`` and bias
+  ``(K,)``, and of the embedding ``(n_tokens, E)`` (-1 without one), and
+  the number of token ids (0 without an embedding).
+"""
+
+import numpy as np
+from numba import njit
+
+from ._config import JIT_OPTIONS
+from ._math import fast_sigmoid, fast_tanh
+from ._rnn import LOGISTIC, RELU, TANH
+
+CELL_CODES = {"rnn": 0, "lstm": 1, "gru": 2}
+_RNN, _LSTM, _GRU = 0, 1, 2
+
+# What the head writes: its pre-activations, or outputs through the identity,
+# logistic, softmax or exponential function, or for a binary classifier the
+# two columns ``1 - p, p`` of the one logistic output ``p``.
+HEAD_CODES = {"identity": 0, "logistic": 1, "softmax": 2, "exponential": 3, "binary": 4}
+_IDENTITY, _LOGISTIC_OUT, _SOFTMAX, _EXPONENTIAL, _BINARY = 0, 1, 2, 3, 4
+
+# Columns of ``layout``.
+_LAYOUT_WIDTH = 8
+
+
+@njit(**JIT_OPTIONS)
+def _add_columns(WT, v, acc):
+    """``acc += WT.T @ v`` as a sum of the rows of ``WT`` scaled by ``v``.
+
+    Parameters
+    ----------
+    WT : ndarray of shape (n, m)
+        A transposed weight matrix (C order).
+    v : ndarray of shape (n,)
+        The vector multiplied.
+    acc : ndarray of shape (m,)
+        Accumulator, added to. Each entry sums its terms in the order of
+        ``j``, so the inner loop vectorises without reassociation.
+    """
+    for j in range(WT.shape[0]):
+        v_j = v[j]
+        row = WT[j]
+        for g in range(acc.shape[0]):
+            acc[g] += row[g] * v_j
+
+
+@njit(**JIT_OPTIONS)
+def _fill(dst, value):
+    for g in range(dst.shape[0]):
+        dst[g] = value
+
+
+@njit(**JIT_OPTIONS)
+def _lstm_update(ax, ah, bias, h, c):
+    """LSTM cell from the input and recurrent sums of its four gates."""
+    H = h.shape[0]
+    for j in range(H):
+        i = fast_sigmoid(ax[j] + ah[j] + bias[j])
+        f = fast_sigmoid(ax[H + j] + ah[H + j] + bias[H + j])
+        g = fast_tanh(ax[2 * H + j] + ah[2 * H + j] + bias[2 * H + j])
+        o = fast_sigmoid(ax[3 * H + j] + ah[3 * H + j] + bias[3 * H + j])
+        c_new = f * c[j] + i * g
+        c[j] = c_new
+        h[j] = o * fast_tanh(c_new)
+
+
+@njit(**JIT_OPTIONS)
+def _gru_update(ax, ah, bias, b_hn, h):
+    """GRU cell; ``bias`` holds ``b_ih + b_hh`` for r and z, ``b_in`` for n."""
+    H = h.shape[0]
+    one = h.dtype.type(1.0)
+    for j in range(H):
+        r = fast_sigmoid(ax[j] + ah[j] + bias[j])
+        z = fast_sigmoid(ax[H + j] + ah[H + j] + bias[H + j])
+        n = fast_tanh(ax[2 * H + j] + bias[2 * H + j] + r * (ah[2 * H + j] + b_hn[j]))
+        h[j] = (one - z) * n + z * h[j]
+
+
+@njit(**JIT_OPTIONS)
+def _rnn_update(ax, ah, bias, act, h):
+    """Elman cell; one loop per activation keeps each one branch-free."""
+    zero = h.dtype.type(0.0)
+    if act == TANH:
+        for j in range(h.shape[0]):
+            h[j] = fast_tanh(ax[j] + ah[j] + bias[j])
+    elif act == RELU:
+        for j in range(h.shape[0]):
+            a = ax[j] + ah[j] + bias[j]
+            h[j] = zero if a < zero else a  # NaN propagates, as np.maximum
+    elif act == LOGISTIC:
+        for j in range(h.shape[0]):
+            h[j] = fast_sigmoid(ax[j] + ah[j] + bias[j])
+    else:
+        for j in range(h.shape[0]):
+            h[j] = ax[j] + ah[j] + bias[j]
+
+
+@njit(**JIT_OPTIONS)
+def _head(WT, b, h, z, head, out):
+    """Output layer on the top state ``h``; writes one row of ``out``."""
+    K = b.shape[0]
+    for q in range(K):
+        z[q] = b[q]
+    _add_columns(WT, h, z)
+    one = z.dtype.type(1.0)
+    if head == _LOGISTIC_OUT:
+        for q in range(K):
+            out[q] = one / (one + np.exp(-z[q]))
+    elif head == _BINARY:
+        p = one / (one + np.exp(-z[0]))
+        out[0] = one - p
+        out[1] = p
+    elif head == _SOFTMAX:
+        top = z[0]
+        for q in range(1, K):
+            top = max(top, z[q])
+        total = z.dtype.type(0.0)
+        for q in range(K):
+            e = np.exp(z[q] - top)
+            out[q] = e
+            total += e
+        for q in range(K):
+            out[q] = out[q] / total
+    elif head == _EXPONENTIAL:
+        for q in range(K):
+            out[q] = np.exp(z[q])
+    else:
+        for q in range(K):
+            out[q] = z[q]
+
+
+@njit(**JIT_OPTIONS)
+def _first_bad_input(X, ids, n_tokens):
+    """Flat index of the first non-finite value or unknown token id, or -1."""
+    if n_tokens > 0:
+        flat_ids = ids.ravel()
+        for i in range(flat_ids.shape[0]):
+            if flat_ids[i] < 0 or flat_ids[i] >= n_tokens:
+                return i
+        return -1
+    flat = X.ravel()
+    for i in range(flat.shape[0]):
+        # x - x is 0 for finite values, NaN for NaN and infinity.
+        if flat[i] - flat[i] != 0:
+            return i
+    return -1
+
+
+@njit(**JIT_OPTIONS)
+def stream_forward(X, ids, params, layout, state, out):
+    """Advance every stream by its steps; write the head's outputs.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, k, I)
+        The next ``k`` steps of each of ``N`` streams (any shape for a
+        network with an embedding, which reads ``ids``).
+    ids : ndarray of shape (N, k), dtype int64
+        Token ids of the steps, for a network with an embedding (any shape
+        otherwise).
+    params : ndarray of shape (n_params,)
+        Packed parameters (see the module docstring).
+    layout : ndarray of shape (L + 1, 8), dtype int64
+        Where the parameters and states are (see the module docstring).
+    state : ndarray of shape (N, S)
+        Each stream's recurrent state: every layer's ``h`` (and ``c``),
+        updated in place.
+    out : ndarray of shape (N, k, n_out) or (N, 1, n_out)
+        Written: the head's outputs after every step, or after the last step
+        only. ``n_out`` is ``K``, or 2 for the binary head.
+
+    Returns
+    -------
+    bad : int
+        -1; or, leaving ``state`` and ``out`` untouched, the flat index into
+        ``X`` (``ids``) of the first value that is not finite (id that is
+        out of the vocabulary).
+    """
+    L = layout.shape[0] - 1
+    cell, act, head = layout[L, 0], layout[L, 1], layout[L, 2]
+    K, off_w, off_b, off_e = layout[L, 3], layout[L, 4], layout[L, 5], layout[L, 6]
+    n_tokens = layout[L, 7]
+    n_streams = state.shape[0]
+    embeds = off_e >= 0
+    n_steps = ids.shape[1] if embeds else X.shape[1]
+    bad = _first_bad_input(X, ids, n_tokens)
+    if bad >= 0:
+        return bad
+    all_steps = out.shape[1] == n_steps
+    dtype = params.dtype
+    G = 4 if cell == _LSTM else (3 if cell == _GRU else 1)
+    width = 0
+    for layer in range(L):
+        width = max(width, G * layout[layer, 1])
+    ax = np.empty(width, dtype=dtype)
+    ah = np.empty(width, dtype=dtype)
+    z = np.empty(K, dtype=dtype)
+    H_top = layout[L - 1, 1]
+    W_out = params[off_w : off_w + H_top * K].reshape(H_top, K)
+    b_out = params[off_b : off_b + K]
+    zero = dtype.type(0.0)
+    for s in range(n_streams):
+        row = state[s]
+        for t in range(n_steps):
+            for layer in range(L):
+                I, H = layout[layer, 0], layout[layer, 1]
+                GH = G * H
+                o_ih, o_hh = layout[layer, 2], layout[layer, 3]
+                o_bx, o_bh = layout[layer, 4], layout[layer, 5]
+                o_h, o_c = layout[layer, 6], layout[layer, 7]
+                if layer > 0:
+                    x = row[layout[layer - 1, 6] : layout[layer - 1, 6] + I]
+                elif embeds:
+                    token = ids[s, t]
+                    x = params[off_e + token * I : off_e + (token + 1) * I]
+                else:
+                    x = X[s, t]
+                h = row[o_h : o_h + H]
+                a_x, a_h = ax[:GH], ah[:GH]
+                _fill(a_x, zero)
+                _fill(a_h, zero)
+                _add_columns(params[o_ih : o_ih + I * GH].reshape(I, GH), x, a_x)
+                _add_columns(params[o_hh : o_hh + H * GH].reshape(H, GH), h, a_h)
+                bias = params[o_bx : o_bx + GH]
+                if cell == _LSTM:
+                    _lstm_update(a_x, a_h, bias, h, row[o_c : o_c + H])
+                elif cell == _GRU:
+                    _gru_update(a_x, a_h, bias, params[o_bh : o_bh + H], h)
+                else:
+                    _rnn_update(a_x, a_h, bias, act, h)
+            if all_steps or t == n_steps - 1:
+                top = row[layout[L - 1, 6] : layout[L - 1, 6] + H_top]
+                _head(W_out, b_out, top, z, head, out[s, t if all_steps else 0])
+    return -1
