@@ -49,6 +49,7 @@ from ._losses import ROW_LOSSES
 from ._network import RecurrentNetwork, Workspace
 from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
 from ._runtime import n_chunks, session
+from ._stream import single_sequence_outputs
 from ._stream import stream as _stream_method
 from ._validation import validate_sequences, validate_tokens
 
@@ -988,6 +989,12 @@ class BaseRecurrent(BaseEstimator, ABC):
         estimators, a list of ``(T_i, n_outputs)`` arrays for per-step ones.
         """
         n = len(sequences)
+        if n == 1 and not self._network.bidirectional:
+            # One sequence: the streaming kernel, without the batch's fixed costs.
+            values = single_sequence_outputs(
+                self._network, self._theta, sequences[0], activate
+            )
+            return [values] if self._per_step else values[None]
         lengths = np.fromiter(map(len, sequences), np.int64, count=n)
         order = np.argsort(-lengths, kind="stable")
         dtype = self._theta.dtype

@@ -21,7 +21,16 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._kernels import ACTIVATION_CODES
-from ._kernels._stream import CELL_CODES, HEAD_CODES, stream_forward
+from ._kernels._stream import (
+    CELL_CODES,
+    HEAD_CODES,
+    PACK_COPY,
+    PACK_SUM,
+    PACK_TRANSPOSE,
+    PACK_ZERO,
+    pack,
+    stream_forward,
+)
 from ._network import RecurrentNetwork
 
 __all__ = ["Stream", "pack_parameters", "single_sequence_outputs", "stream"]
@@ -32,6 +41,65 @@ _NO_STEPS = {
     np.dtype(np.float32): np.zeros((0, 0, 0), dtype=np.float32),
     np.dtype(np.float64): np.zeros((0, 0, 0), dtype=np.float64),
 }
+
+
+def _packing(network, head):
+    """The plan, layout and state width of :func:`pack_parameters`.
+
+    They depend only on the network's structure, so they are computed once
+    per network object and kept on it.
+    """
+    key = ("_stream_packing", head)
+    cached = network.__dict__.get(key)
+    if cached is not None:
+        return cached
+    blocks = {b.name: b for b in network.blocks}
+    cell = network.cell
+    sizes = network.hidden_layer_sizes
+    plan, size = [], 0
+
+    def add(step, source, a, b=0):
+        nonlocal size
+        plan.append((step, source, a, b, size))
+        start = size
+        size += a * b if step == PACK_TRANSPOSE else a
+        return start
+
+    def transposed(name):
+        block = blocks[name]
+        return add(PACK_TRANSPOSE, block.start, *block.shape)
+
+    layout = np.zeros((len(sizes) + 1, 8), dtype=np.int64)
+    embedding, n_tokens, in_size = -1, 0, network.n_inputs
+    if network.embeds:
+        table = blocks["embedding.weight"]
+        embedding = add(PACK_COPY, table.start, table.stop - table.start)
+        n_tokens, in_size = network.n_tokens, network.embedding_dim
+    state_offset = 0
+    for k, H in enumerate(sizes):
+        b_ih, b_hh = blocks[f"bias_ih_l{k}"].start, blocks[f"bias_hh_l{k}"].start
+        W_ih, W_hh = transposed(f"weight_ih_l{k}"), transposed(f"weight_hh_l{k}")
+        if cell == "gru":
+            # The candidate gate adds b_hn inside r * (W_hn h + b_hn).
+            bias = add(PACK_SUM, b_ih, 2 * H, b_hh)
+            add(PACK_COPY, b_ih + 2 * H, H)
+            b_hn = add(PACK_COPY, b_hh + 2 * H, H)
+        else:
+            bias = add(PACK_SUM, b_ih, network.n_gates * H, b_hh)
+            b_hn = add(PACK_ZERO, 0, H)
+        c_offset = state_offset + H if cell == "lstm" else -1
+        layout[k] = (in_size, H, W_ih, W_hh, bias, b_hn, state_offset, c_offset)
+        state_offset += 2 * H if cell == "lstm" else H
+        in_size = H
+    output_bias = blocks["output.bias"]
+    layout[-1] = (
+        CELL_CODES[cell], ACTIVATION_CODES[network.activation], HEAD_CODES[head],
+        network.n_outputs, transposed("output.weight"),
+        add(PACK_COPY, output_bias.start, network.n_outputs), embedding, n_tokens,
+    )  # fmt: skip
+    cached = (np.array(plan, dtype=np.int64), size, layout, state_offset)
+    network.__dict__[key] = cached
+    return cached
 
 
 def pack_parameters(network, theta, head):
@@ -53,49 +121,14 @@ def pack_parameters(network, theta, head):
         Transposed weights and summed biases (see
         :mod:`skrnn._kernels._stream`).
     layout : ndarray of shape (n_layers + 1, 8), dtype int64
-        Where each layer's parameters and state are.
+        Where each layer's parameters and state are (shared: do not write).
     state_width : int
         Floats of state per stream: each layer's ``h`` (and ``c`` for LSTM).
     """
-    P = network.views(theta)
-    cell = network.cell
-    sizes = network.hidden_layer_sizes
-    pieces, offset = [], 0
-
-    def add(array):
-        nonlocal offset
-        pieces.append(np.ravel(array))
-        start, offset = offset, offset + array.size
-        return start
-
-    layout = np.zeros((len(sizes) + 1, 8), dtype=np.int64)
-    embedding, n_tokens, in_size = -1, 0, network.n_inputs
-    if network.embeds:
-        embedding = add(P["embedding.weight"])
-        n_tokens, in_size = network.n_tokens, network.embedding_dim
-    state_offset = 0
-    for k, H in enumerate(sizes):
-        b_ih, b_hh = P[f"bias_ih_l{k}"], P[f"bias_hh_l{k}"]
-        bias = b_ih + b_hh
-        b_hn = np.zeros(H, dtype=theta.dtype)
-        if cell == "gru":
-            # The candidate gate adds b_hn inside r * (W_hn h + b_hn).
-            bias[2 * H :] = b_ih[2 * H :]
-            b_hn = b_hh[2 * H :]
-        c_offset = state_offset + H if cell == "lstm" else -1
-        layout[k] = (
-            in_size, H, add(P[f"weight_ih_l{k}"].T), add(P[f"weight_hh_l{k}"].T),
-            add(bias), add(b_hn), state_offset, c_offset,
-        )  # fmt: skip
-        state_offset += 2 * H if cell == "lstm" else H
-        in_size = H
-    layout[-1] = (
-        CELL_CODES[cell], ACTIVATION_CODES[network.activation], HEAD_CODES[head],
-        network.n_outputs, add(P["output.weight"].T), add(P["output.bias"]),
-        embedding, n_tokens,
-    )  # fmt: skip
-    params = np.concatenate(pieces).astype(theta.dtype, copy=False)
-    return params, layout, state_offset
+    plan, size, layout, state_width = _packing(network, head)
+    params = np.empty(size, dtype=theta.dtype)
+    pack(theta, plan, params)
+    return params, layout, state_width
 
 
 def single_sequence_outputs(network, theta, sequence, activate=True):
@@ -199,8 +232,7 @@ def _check_n_streams(n_streams):
         return None
     if isinstance(n_streams, (bool, np.bool_)) or not isinstance(n_streams, Integral):
         raise TypeError(
-            f"n_streams must be None (one stream) or a positive int, got "
-            f"{n_streams!r}."
+            f"n_streams must be None (one stream) or a positive int, got {n_streams!r}."
         )
     if n_streams < 1:
         raise ValueError(
@@ -392,7 +424,7 @@ class Stream:
     def _token_ids(self, X):
         if X.dtype.kind in "iu":
             ids = X.astype(np.int64, copy=False)
-        elif X.dtype.kind == "f" and (X == np.floor(X)).all():
+        elif X.dtype.kind == "f" and (np.floor(X) == X).all():
             ids = X.astype(np.int64)
         else:
             raise TypeError(
@@ -534,6 +566,5 @@ class Stream:
     def __repr__(self):
         streams = "" if self.n_streams is None else f"n_streams={self.n_streams}, "
         return (
-            f"Stream({self._estimator_name}, {streams}"
-            f"steps_seen={self.steps_seen!r})"
+            f"Stream({self._estimator_name}, {streams}steps_seen={self.steps_seen!r})"
         )

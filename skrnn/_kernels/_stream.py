@@ -46,6 +46,44 @@ _IDENTITY, _LOGISTIC_OUT, _SOFTMAX, _EXPONENTIAL, _BINARY = 0, 1, 2, 3, 4
 _LAYOUT_WIDTH = 8
 
 
+# Steps of a packing plan: copy, copy transposed, sum of two vectors, zeros.
+PACK_COPY, PACK_TRANSPOSE, PACK_SUM, PACK_ZERO = 0, 1, 2, 3
+
+
+@njit(**JIT_OPTIONS)
+def pack(theta, plan, params):
+    """Lay the flat parameters ``theta`` out for :func:`stream_forward`.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,)
+        The network's flat parameters.
+    plan : ndarray of shape (n_items, 5), dtype int64
+        One row ``(step, source, a, b, destination)`` per piece of
+        ``params``: ``PACK_COPY`` copies ``a`` values; ``PACK_TRANSPOSE``
+        writes the transpose of the ``(a, b)`` matrix at ``source``;
+        ``PACK_SUM`` writes ``theta[source + i] + theta[b + i]`` for ``i <
+        a``; ``PACK_ZERO`` writes ``a`` zeros.
+    params : ndarray
+        Written.
+    """
+    for item in range(plan.shape[0]):
+        step, src, a, b, dst = plan[item]
+        if step == PACK_COPY:
+            for i in range(a):
+                params[dst + i] = theta[src + i]
+        elif step == PACK_TRANSPOSE:
+            for i in range(a):
+                for j in range(b):
+                    params[dst + j * a + i] = theta[src + i * b + j]
+        elif step == PACK_SUM:
+            for i in range(a):
+                params[dst + i] = theta[src + i] + theta[b + i]
+        else:
+            for i in range(a):
+                params[dst + i] = 0
+
+
 @njit(**JIT_OPTIONS)
 def _add_columns(WT, v, acc):
     """``acc += WT.T @ v`` as a sum of the rows of ``WT`` scaled by ``v``.
@@ -60,11 +98,25 @@ def _add_columns(WT, v, acc):
         Accumulator, added to. Each entry sums its terms in the order of
         ``j``, so the inner loop vectorises without reassociation.
     """
-    for j in range(WT.shape[0]):
-        v_j = v[j]
-        row = WT[j]
-        for g in range(acc.shape[0]):
-            acc[g] += row[g] * v_j
+    n, m = WT.shape
+    j = 0
+    # Four rows per pass: one load and store of ``acc`` per four products,
+    # each entry still summed in the order of ``j``.
+    while j + 4 <= n:
+        v0, v1, v2, v3 = v[j], v[j + 1], v[j + 2], v[j + 3]
+        r0, r1, r2, r3 = WT[j], WT[j + 1], WT[j + 2], WT[j + 3]
+        for g in range(m):
+            a = acc[g] + r0[g] * v0
+            a += r1[g] * v1
+            a += r2[g] * v2
+            acc[g] = a + r3[g] * v3
+        j += 4
+    while j < n:
+        v0 = v[j]
+        r0 = WT[j]
+        for g in range(m):
+            acc[g] += r0[g] * v0
+        j += 1
 
 
 @njit(**JIT_OPTIONS)
@@ -226,23 +278,23 @@ def stream_forward(X, ids, params, layout, state, out):
         row = state[s]
         for t in range(n_steps):
             for layer in range(L):
-                I, H = layout[layer, 0], layout[layer, 1]
+                n_in, H = layout[layer, 0], layout[layer, 1]
                 GH = G * H
                 o_ih, o_hh = layout[layer, 2], layout[layer, 3]
                 o_bx, o_bh = layout[layer, 4], layout[layer, 5]
                 o_h, o_c = layout[layer, 6], layout[layer, 7]
                 if layer > 0:
-                    x = row[layout[layer - 1, 6] : layout[layer - 1, 6] + I]
+                    x = row[layout[layer - 1, 6] : layout[layer - 1, 6] + n_in]
                 elif embeds:
                     token = ids[s, t]
-                    x = params[off_e + token * I : off_e + (token + 1) * I]
+                    x = params[off_e + token * n_in : off_e + (token + 1) * n_in]
                 else:
                     x = X[s, t]
                 h = row[o_h : o_h + H]
                 a_x, a_h = ax[:GH], ah[:GH]
                 _fill(a_x, zero)
                 _fill(a_h, zero)
-                _add_columns(params[o_ih : o_ih + I * GH].reshape(I, GH), x, a_x)
+                _add_columns(params[o_ih : o_ih + n_in * GH].reshape(n_in, GH), x, a_x)
                 _add_columns(params[o_hh : o_hh + H * GH].reshape(H, GH), h, a_h)
                 bias = params[o_bx : o_bx + GH]
                 if cell == _LSTM:
