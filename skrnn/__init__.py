@@ -11,6 +11,7 @@ Numba-compiled kernels, behind estimators that follow the conventions of
 from . import _runtime  # noqa: F401, I001
 from ._classifier import RNNClassifier
 from ._regressor import RNNRegressor
+from ._stream import Stream
 from ._tagger import SequenceTagger
 from ._translator import SequenceTranslator
 
@@ -21,5 +22,6 @@ __all__ = [
     "RNNRegressor",
     "SequenceTagger",
     "SequenceTranslator",
+    "Stream",
     "__version__",
 ]
