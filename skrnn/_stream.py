@@ -14,6 +14,7 @@ batched kernels' fixed costs (batch layout, BLAS limits, a product per step
 over a single row) would dominate.
 """
 
+import threading
 from numbers import Integral
 
 import numpy as np
@@ -29,6 +30,7 @@ from ._kernels._stream import (
     PACK_TRANSPOSE,
     PACK_ZERO,
     pack,
+    repack,
     stream_forward,
 )
 from ._network import RecurrentNetwork
@@ -131,6 +133,32 @@ def pack_parameters(network, theta, head):
     return params, layout, state_width
 
 
+_repack_lock = threading.Lock()
+
+
+def _current_parameters(network, theta, head):
+    """Packed parameters of ``theta``, kept on the network between calls.
+
+    ``predict`` on one sequence would otherwise pack the weights at every
+    call, which costs about as much as reading a short sequence. The copy
+    kept is checked against ``theta`` (which fits and ``set_weights`` change
+    in place) by one vectorised comparison, and packed again when it
+    differs. It costs twice the memory of the parameters, on the network
+    object, which a saved estimator does not keep.
+    """
+    key = ("_stream_parameters", head, theta.dtype.str)
+    with _repack_lock:
+        kept = network.__dict__.get(key)
+        if kept is None or kept[0].shape != theta.shape:
+            plan, size, layout, width = _packing(network, head)
+            seen = np.full(theta.shape, np.nan, dtype=theta.dtype)
+            kept = (seen, np.empty(size, dtype=theta.dtype), layout, width)
+            network.__dict__[key] = kept
+        seen, params, layout, width = kept
+        repack(theta, seen, _packing(network, head)[0], params)
+    return params, layout, width
+
+
 def single_sequence_outputs(network, theta, sequence, activate=True):
     """Head outputs for one sequence read from a zero state.
 
@@ -155,7 +183,7 @@ def single_sequence_outputs(network, theta, sequence, activate=True):
         After every step for a per-step network, after the last otherwise.
     """
     head = network.out_activation if activate else "identity"
-    params, layout, width = pack_parameters(network, theta, head)
+    params, layout, width = _current_parameters(network, theta, head)
     dtype = theta.dtype
     n_steps = sequence.shape[0]
     state = np.zeros((1, width), dtype=dtype)

@@ -73,15 +73,38 @@ def pack(theta, plan, params):
             for i in range(a):
                 params[dst + i] = theta[src + i]
         elif step == PACK_TRANSPOSE:
-            for i in range(a):
+            # Blocks of rows, so that the strided writes stay in cache lines.
+            for i0 in range(0, a, 16):
+                i1 = min(i0 + 16, a)
                 for j in range(b):
-                    params[dst + j * a + i] = theta[src + i * b + j]
+                    for i in range(i0, i1):
+                        params[dst + j * a + i] = theta[src + i * b + j]
         elif step == PACK_SUM:
             for i in range(a):
                 params[dst + i] = theta[src + i] + theta[b + i]
         else:
             for i in range(a):
                 params[dst + i] = 0
+
+
+@njit(**JIT_OPTIONS)
+def repack(theta, seen, plan, params):
+    """:func:`pack` ``theta`` into ``params`` unless ``seen`` equals ``theta``.
+
+    ``seen`` is the ``theta`` that ``params`` was last packed from (NaN at
+    first, which equals nothing); it is updated after packing. Returns
+    whether it packed. The comparison reads every value without an early
+    exit, so that it vectorises.
+    """
+    changed = 0
+    for i in range(theta.shape[0]):
+        changed += theta[i] != seen[i]
+    if changed == 0:
+        return False
+    pack(theta, plan, params)
+    for i in range(theta.shape[0]):
+        seen[i] = theta[i]
+    return True
 
 
 @njit(**JIT_OPTIONS)
@@ -126,14 +149,14 @@ def _fill(dst, value):
 
 
 @njit(**JIT_OPTIONS)
-def _lstm_update(ax, ah, bias, h, c):
-    """LSTM cell from the input and recurrent sums of its four gates."""
+def _lstm_update(a, bias, h, c):
+    """LSTM cell from the weighted sums ``a`` of its four gates."""
     H = h.shape[0]
     for j in range(H):
-        i = fast_sigmoid(ax[j] + ah[j] + bias[j])
-        f = fast_sigmoid(ax[H + j] + ah[H + j] + bias[H + j])
-        g = fast_tanh(ax[2 * H + j] + ah[2 * H + j] + bias[2 * H + j])
-        o = fast_sigmoid(ax[3 * H + j] + ah[3 * H + j] + bias[3 * H + j])
+        i = fast_sigmoid(a[j] + bias[j])
+        f = fast_sigmoid(a[H + j] + bias[H + j])
+        g = fast_tanh(a[2 * H + j] + bias[2 * H + j])
+        o = fast_sigmoid(a[3 * H + j] + bias[3 * H + j])
         c_new = f * c[j] + i * g
         c[j] = c_new
         h[j] = o * fast_tanh(c_new)
@@ -152,22 +175,22 @@ def _gru_update(ax, ah, bias, b_hn, h):
 
 
 @njit(**JIT_OPTIONS)
-def _rnn_update(ax, ah, bias, act, h):
+def _rnn_update(a, bias, act, h):
     """Elman cell; one loop per activation keeps each one branch-free."""
     zero = h.dtype.type(0.0)
     if act == TANH:
         for j in range(h.shape[0]):
-            h[j] = fast_tanh(ax[j] + ah[j] + bias[j])
+            h[j] = fast_tanh(a[j] + bias[j])
     elif act == RELU:
         for j in range(h.shape[0]):
-            a = ax[j] + ah[j] + bias[j]
-            h[j] = zero if a < zero else a  # NaN propagates, as np.maximum
+            v = a[j] + bias[j]
+            h[j] = zero if v < zero else v  # NaN propagates, as np.maximum
     elif act == LOGISTIC:
         for j in range(h.shape[0]):
-            h[j] = fast_sigmoid(ax[j] + ah[j] + bias[j])
+            h[j] = fast_sigmoid(a[j] + bias[j])
     else:
         for j in range(h.shape[0]):
-            h[j] = ax[j] + ah[j] + bias[j]
+            h[j] = a[j] + bias[j]
 
 
 @njit(**JIT_OPTIONS)
@@ -291,18 +314,24 @@ def stream_forward(X, ids, params, layout, state, out):
                 else:
                     x = X[s, t]
                 h = row[o_h : o_h + H]
-                a_x, a_h = ax[:GH], ah[:GH]
-                _fill(a_x, zero)
-                _fill(a_h, zero)
-                _add_columns(params[o_ih : o_ih + n_in * GH].reshape(n_in, GH), x, a_x)
-                _add_columns(params[o_hh : o_hh + H * GH].reshape(H, GH), h, a_h)
+                W_ih = params[o_ih : o_ih + n_in * GH].reshape(n_in, GH)
+                W_hh = params[o_hh : o_hh + H * GH].reshape(H, GH)
                 bias = params[o_bx : o_bx + GH]
+                a = ax[:GH]
+                _fill(a, zero)
+                _add_columns(W_ih, x, a)
+                if cell == _GRU:
+                    # The candidate gate needs W_hn h apart.
+                    a_h = ah[:GH]
+                    _fill(a_h, zero)
+                    _add_columns(W_hh, h, a_h)
+                    _gru_update(a, a_h, bias, params[o_bh : o_bh + H], h)
+                    continue
+                _add_columns(W_hh, h, a)
                 if cell == _LSTM:
-                    _lstm_update(a_x, a_h, bias, h, row[o_c : o_c + H])
-                elif cell == _GRU:
-                    _gru_update(a_x, a_h, bias, params[o_bh : o_bh + H], h)
+                    _lstm_update(a, bias, h, row[o_c : o_c + H])
                 else:
-                    _rnn_update(a_x, a_h, bias, act, h)
+                    _rnn_update(a, bias, act, h)
             if all_steps or t == n_steps - 1:
                 top = row[layout[L - 1, 6] : layout[L - 1, 6] + H_top]
                 _head(W_out, b_out, top, z, head, out[s, t if all_steps else 0])
