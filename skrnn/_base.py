@@ -49,7 +49,7 @@ from ._losses import ROW_LOSSES
 from ._network import RecurrentNetwork, Workspace
 from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
 from ._runtime import n_chunks, session
-from ._stream import single_sequence_outputs
+from ._stream import quick_sequences, single_sequence_outputs
 from ._stream import stream as _stream_method
 from ._validation import validate_sequences, validate_tokens
 
@@ -975,6 +975,9 @@ class BaseRecurrent(BaseEstimator, ABC):
 
     def _validate_for_predict(self, X):
         """Check that the model is fitted and validate ``X`` against the fit."""
+        seqs = quick_sequences(self, X)  # one plain sequence: a few checks
+        if seqs is not None:
+            return seqs
         check_is_fitted(self)
         seqs = validate_sequences(self, X, reset=False)
         if self._network.embeds:

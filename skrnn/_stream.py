@@ -29,13 +29,21 @@ from ._kernels._stream import (
     PACK_SUM,
     PACK_TRANSPOSE,
     PACK_ZERO,
+    first_bad_input,
     pack,
     repack,
     stream_forward,
 )
 from ._network import RecurrentNetwork
+from ._validation import Sequences
 
-__all__ = ["Stream", "pack_parameters", "single_sequence_outputs", "stream"]
+__all__ = [
+    "Stream",
+    "pack_parameters",
+    "quick_sequences",
+    "single_sequence_outputs",
+    "stream",
+]
 
 # Stand-ins for the kernel argument a network does not read.
 _NO_IDS = np.zeros((0, 0), dtype=np.int64)
@@ -196,6 +204,43 @@ def single_sequence_outputs(network, theta, sequence, activate=True):
         ids = _NO_IDS
     stream_forward(X, ids, params, layout, state, out)
     return out[0] if network.per_step else out[0, 0]
+
+
+def quick_sequences(estimator, X):
+    """``X`` validated for ``predict``, if it is one plain sequence; else None.
+
+    The common call of a server, ``predict([x])`` with ``x`` a float32 or
+    float64 array ``(n_steps, n_features)``, validated with a few checks
+    instead of the general path, for the same result: the "array" form of
+    one sequence (as ``np.asarray([x])`` reads it). Anything else (other
+    containers, dtypes or shapes, an unfitted model, token ids, a value
+    that is not finite) returns None, and the general validation decides
+    and words the error.
+    """
+    if type(X) is not list or len(X) != 1:
+        return None
+    x = X[0]
+    if type(x) is not np.ndarray or x.ndim != 2 or x.dtype not in _NO_STEPS:
+        return None
+    expected = estimator.__dict__.get("_n_step_features")
+    network = estimator.__dict__.get("_network")
+    if (
+        "_theta" not in estimator.__dict__
+        or x.shape[1] != expected
+        or x.shape[0] == 0
+        or getattr(network, "embeds", True)
+    ):
+        return None
+    x = np.ascontiguousarray(x)
+    if first_bad_input(x, _NO_IDS, 0) >= 0:
+        return None
+    return Sequences(
+        sequences=[x],
+        lengths=np.array([x.shape[0]], dtype=np.int64),
+        form="array",
+        n_features=expected,
+        dtype=x.dtype,
+    )
 
 
 def _streamable(estimator):

@@ -123,8 +123,23 @@ def _add_columns(WT, v, acc):
     """
     n, m = WT.shape
     j = 0
-    # Four rows per pass: one load and store of ``acc`` per four products,
-    # each entry still summed in the order of ``j``.
+    # Eight rows per pass, then four: one load and store of ``acc`` per
+    # eight (four) products, each entry still summed in the order of ``j``.
+    while j + 8 <= n:
+        v0, v1, v2, v3 = v[j], v[j + 1], v[j + 2], v[j + 3]
+        v4, v5, v6, v7 = v[j + 4], v[j + 5], v[j + 6], v[j + 7]
+        r0, r1, r2, r3 = WT[j], WT[j + 1], WT[j + 2], WT[j + 3]
+        r4, r5, r6, r7 = WT[j + 4], WT[j + 5], WT[j + 6], WT[j + 7]
+        for g in range(m):
+            a = acc[g] + r0[g] * v0
+            a += r1[g] * v1
+            a += r2[g] * v2
+            a += r3[g] * v3
+            a += r4[g] * v4
+            a += r5[g] * v5
+            a += r6[g] * v6
+            acc[g] = a + r7[g] * v7
+        j += 8
     while j + 4 <= n:
         v0, v1, v2, v3 = v[j], v[j + 1], v[j + 2], v[j + 3]
         r0, r1, r2, r3 = WT[j], WT[j + 1], WT[j + 2], WT[j + 3]
@@ -228,7 +243,7 @@ def _head(WT, b, h, z, head, out):
 
 
 @njit(**JIT_OPTIONS)
-def _first_bad_input(X, ids, n_tokens):
+def first_bad_input(X, ids, n_tokens):
     """Flat index of the first non-finite value or unknown token id, or -1."""
     if n_tokens > 0:
         flat_ids = ids.ravel()
@@ -281,7 +296,7 @@ def stream_forward(X, ids, params, layout, state, out):
     n_streams = state.shape[0]
     embeds = off_e >= 0
     n_steps = ids.shape[1] if embeds else X.shape[1]
-    bad = _first_bad_input(X, ids, n_tokens)
+    bad = first_bad_input(X, ids, n_tokens)
     if bad >= 0:
         return bad
     all_steps = out.shape[1] == n_steps
