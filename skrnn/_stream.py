@@ -325,6 +325,13 @@ class Stream:
     object is for one thread at a time; make one per thread (all from the
     same estimator if you like) to serve streams in parallel.
 
+    Parameters
+    ----------
+    estimator : RNNRegressor, RNNClassifier or SequenceTagger
+        A fitted unidirectional estimator.
+    n_streams : int or None, default=None
+        None for one stream, an int for that many streams pushed together.
+
     Attributes
     ----------
     n_streams : int or None
@@ -538,6 +545,7 @@ class Stream:
         Returns
         -------
         self : Stream
+            The stream, reset.
         """
         index = slice(None) if streams is None else self._stream_index(streams)
         self._state[index] = 0
