@@ -209,6 +209,18 @@ def test_output_forms():
     out = single.stream().push(x)
     assert out.shape == (len(x),)
     np.testing.assert_allclose(out[-1], single.predict([x, x[:1]])[0], rtol=1e-10)
+    # Multilabel probabilities and the exponential output of the Poisson loss.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        labels = np.stack([y % 2, (y + 1) % 2, y // 2], axis=1)
+        multilabel = RNNClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(X, labels)
+        poisson = RNNRegressor(hidden_layer_sizes=(3,), max_iter=2, loss="poisson")
+        poisson.fit(X, y * 1.0)
+    for model in (multilabel, poisson):
+        pushed = model.stream().push(x)
+        np.testing.assert_allclose(
+            pushed[-1], _outputs(model, [x, x[:1]])[0], rtol=1e-10
+        )
     # A model fitted on a table of univariate rows takes (k,) steps.
     row = np.random.RandomState(1).normal(size=5)
     pushed = table.stream().push(row)
