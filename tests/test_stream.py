@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skrnn import RNNClassifier, RNNRegressor, SequenceTagger, SequenceTranslator
+from skrnn._kernels._stream import BLAS_MIN_STREAMS
 from skrnn._stream import quick_sequences
 from tests.naive import naive_forward
 
@@ -186,6 +187,32 @@ def test_many_streams_equal_single_streams(kind):
     np.testing.assert_array_equal(many.steps_seen, [6, 0, 6])
     again = many.push(X[:, :1])
     np.testing.assert_array_equal(again[1], together[1, :1])
+
+
+@pytest.mark.parametrize(("cell", "activation"), CELL_VARIANTS)
+@pytest.mark.parametrize("embedding", [False, True])
+def test_many_streams_by_matrix_products(cell, activation, embedding):
+    """From BLAS_MIN_STREAMS streams on, one product per layer and step."""
+    N = BLAS_MIN_STREAMS + 3
+    rng = np.random.RandomState(10)
+    if embedding:
+        X = [rng.randint(0, 5, size=int(t)) for t in rng.randint(2, 9, 20)]
+        y = [x % 2 for x in X]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            estimator = SequenceTagger(
+                hidden_layer_sizes=(4, 3), cell=cell, activation=activation,
+                bidirectional=False, embedding_dim=2, max_iter=2, random_state=0,
+            ).fit(X, y)  # fmt: skip
+        steps = rng.randint(0, 5, size=(N, 6))
+    else:
+        estimator = _fitted("tagger", cell, activation, (4, 3), np.float64)
+        steps = rng.normal(size=(N, 6, N_FEATURES))
+    many = estimator.stream(n_streams=N)
+    together = np.concatenate([many.push(steps[:, :4]), many.push(steps[:, 4:])], 1)
+    for i in (0, N - 1):
+        alone = estimator.stream().push(steps[i])
+        np.testing.assert_allclose(together[i], alone, rtol=1e-12, atol=1e-14)
 
 
 def test_output_forms():

@@ -7,7 +7,9 @@ product per step over the active rows); with one row their gate loops run one
 element at a time. Here the state of each stream is a row, and every product
 is a sum of columns of a transposed weight matrix (``acc += W.T[j] * v[j]``),
 a loop over gate units that LLVM vectorises without reordering any sum, so
-that one step of one stream costs about its arithmetic.
+that one step of one stream costs about its arithmetic. From
+:data:`BLAS_MIN_STREAMS` streams on, each layer and step makes one BLAS
+product over all streams instead.
 
 Parameters live in one flat vector ``params`` laid out by
 :func:`skrnn._stream.pack_parameters`, and ``layout`` (int64) says where:
@@ -259,6 +261,78 @@ def first_bad_input(X, ids, n_tokens):
     return -1
 
 
+# Streams from which one BLAS product per layer and step, over all streams,
+# beats the per-stream sums of columns (benchmarks/stream.py measures both).
+BLAS_MIN_STREAMS = 32
+
+
+@njit(**JIT_OPTIONS)
+def _streams_by_products(X, ids, params, layout, state, out, G, width, n_steps):
+    """:func:`stream_forward` for many streams: one matrix product per layer
+    and step over all streams (BLAS), then each stream's gate loop."""
+    L = layout.shape[0] - 1
+    cell, act, head = layout[L, 0], layout[L, 1], layout[L, 2]
+    K, off_w, off_b, off_e = layout[L, 3], layout[L, 4], layout[L, 5], layout[L, 6]
+    n_streams = state.shape[0]
+    dtype = params.dtype
+    widest = 0
+    for layer in range(L):
+        widest = max(widest, layout[layer, 0], layout[layer, 1])
+    A_buffer = np.empty(n_streams * width, dtype=dtype)
+    Ah_buffer = np.empty(n_streams * width, dtype=dtype)
+    x_buffer = np.empty(n_streams * widest, dtype=dtype)
+    h_buffer = np.empty(n_streams * widest, dtype=dtype)
+    z = np.empty(K, dtype=dtype)
+    H_top = layout[L - 1, 1]
+    W_out = params[off_w : off_w + H_top * K].reshape(H_top, K)
+    b_out = params[off_b : off_b + K]
+    all_steps = out.shape[1] == n_steps
+    for t in range(n_steps):
+        for layer in range(L):
+            n_in, H = layout[layer, 0], layout[layer, 1]
+            GH = G * H
+            o_h, o_c = layout[layer, 6], layout[layer, 7]
+            x_in = x_buffer[: n_streams * n_in].reshape(n_streams, n_in)
+            for s in range(n_streams):
+                if layer > 0:
+                    x = state[s, layout[layer - 1, 6] : layout[layer - 1, 6] + n_in]
+                elif off_e >= 0:
+                    x = params[
+                        off_e + ids[s, t] * n_in : off_e + (ids[s, t] + 1) * n_in
+                    ]
+                else:
+                    x = X[s, t]
+                for j in range(n_in):
+                    x_in[s, j] = x[j]
+            h_all = h_buffer[: n_streams * H].reshape(n_streams, H)
+            for s in range(n_streams):
+                for j in range(H):
+                    h_all[s, j] = state[s, o_h + j]
+            A = A_buffer[: n_streams * GH].reshape(n_streams, GH)
+            Ah = Ah_buffer[: n_streams * GH].reshape(n_streams, GH)
+            o_ih, o_hh = layout[layer, 2], layout[layer, 3]
+            np.dot(x_in, params[o_ih : o_ih + n_in * GH].reshape(n_in, GH), A)
+            np.dot(h_all, params[o_hh : o_hh + H * GH].reshape(H, GH), Ah)
+            bias = params[layout[layer, 4] : layout[layer, 4] + GH]
+            for s in range(n_streams):
+                h = state[s, o_h : o_h + H]
+                if cell == _GRU:
+                    b_hn = params[layout[layer, 5] : layout[layer, 5] + H]
+                    _gru_update(A[s], Ah[s], bias, b_hn, h)
+                    continue
+                a, a_h = A[s], Ah[s]
+                for g in range(GH):
+                    a[g] += a_h[g]
+                if cell == _LSTM:
+                    _lstm_update(a, bias, h, state[s, o_c : o_c + H])
+                else:
+                    _rnn_update(a, bias, act, h)
+        if all_steps or t == n_steps - 1:
+            for s in range(n_streams):
+                top = state[s, layout[L - 1, 6] : layout[L - 1, 6] + H_top]
+                _head(W_out, b_out, top, z, head, out[s, t if all_steps else 0])
+
+
 @njit(**JIT_OPTIONS)
 def stream_forward(X, ids, params, layout, state, out):
     """Advance every stream by its steps; write the head's outputs.
@@ -305,6 +379,9 @@ def stream_forward(X, ids, params, layout, state, out):
     width = 0
     for layer in range(L):
         width = max(width, G * layout[layer, 1])
+    if n_streams >= BLAS_MIN_STREAMS:
+        _streams_by_products(X, ids, params, layout, state, out, G, width, n_steps)
+        return -1
     ax = np.empty(width, dtype=dtype)
     ah = np.empty(width, dtype=dtype)
     z = np.empty(K, dtype=dtype)
