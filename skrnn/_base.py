@@ -992,12 +992,12 @@ class BaseRecurrent(BaseEstimator, ABC):
         estimators, a list of ``(T_i, n_outputs)`` arrays for per-step ones.
         """
         n = len(sequences)
-        if n == 1 and not self._network.bidirectional:
-            # One sequence: the streaming kernel, without the batch's fixed costs.
+        if n == 1:  # the streaming kernel, without the batch's fixed costs
             values = single_sequence_outputs(
                 self._network, self._theta, sequences[0], activate
             )
-            return [values] if self._per_step else values[None]
+            if values is not None:
+                return [values] if self._per_step else values[None]
         lengths = np.fromiter(map(len, sequences), np.int64, count=n)
         order = np.argsort(-lengths, kind="stable")
         dtype = self._theta.dtype

@@ -187,9 +187,13 @@ def single_sequence_outputs(network, theta, sequence, activate=True):
 
     Returns
     -------
-    outputs : ndarray of shape (n_steps, n_outputs) or (n_outputs,)
-        After every step for a per-step network, after the last otherwise.
+    outputs : ndarray of shape (n_steps, n_outputs) or (n_outputs,), or None
+        After every step for a per-step network, after the last otherwise;
+        None for a network the kernel does not run (bidirectional, or of
+        another class), which the batched path computes instead.
     """
+    if type(network) is not RecurrentNetwork or network.bidirectional:
+        return None
     head = network.out_activation if activate else "identity"
     params, layout, width = _current_parameters(network, theta, head)
     dtype = theta.dtype
