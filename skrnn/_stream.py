@@ -214,14 +214,17 @@ def quick_sequences(estimator, X):
     """``X`` validated for ``predict``, if it is one plain sequence; else None.
 
     The common call of a server, ``predict([x])`` with ``x`` a float32 or
-    float64 array ``(n_steps, n_features)``, validated with a few checks
+    float64 array ``(n_steps, n_features)`` (or ``predict(x[None])``),
+    validated with a few checks
     instead of the general path, for the same result: the "array" form of
     one sequence (as ``np.asarray([x])`` reads it). Anything else (other
     containers, dtypes or shapes, an unfitted model, token ids, a value
     that is not finite) returns None, and the general validation decides
     and words the error.
     """
-    if type(X) is not list or len(X) != 1:
+    one_in_list = type(X) is list and len(X) == 1
+    one_in_array = type(X) is np.ndarray and X.ndim == 3 and X.shape[0] == 1
+    if not (one_in_list or one_in_array):
         return None
     x = X[0]
     if type(x) is not np.ndarray or x.ndim != 2 or x.dtype not in _NO_STEPS:
@@ -257,7 +260,7 @@ def stream(self, n_streams=None):
     """Start live streams: feed steps as they arrive, get each step's output.
 
     The stream keeps the recurrent state between calls of its
-    :meth:`~skrnn._stream.Stream.push`, so each new step costs one step of
+    :meth:`~skrnn.Stream.push`, so each new step costs one step of
     the network instead of a new pass over the whole sequence. Output ``t``
     is what ``predict_proba`` (classifier, tagger) or ``predict``
     (regressor) gives for the sequence seen up to step ``t``.

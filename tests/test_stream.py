@@ -355,6 +355,8 @@ def test_quick_validation_leaves_the_rest_to_the_general_path():
     x = np.random.RandomState(8).normal(size=(5, N_FEATURES))
     assert quick_sequences(reg, [x.astype(np.float16)]) is None
     assert quick_sequences(reg, (x,)) is None
+    assert quick_sequences(reg, x[None]).form == "array"
+    assert quick_sequences(reg, np.stack([x, x])) is None
     assert quick_sequences(reg, [x[:, :2]]) is None
     assert quick_sequences(RNNRegressor(), [x]) is None
     bad = x.copy()
