@@ -19,18 +19,15 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skrnn import RNNClassifier, RNNRegressor, SequenceTagger, SequenceTranslator
+from skrnn._kernels import ACTIVATION_CODES
 from skrnn._kernels._stream import BLAS_MIN_STREAMS
 from skrnn._stream import quick_sequences
+from tests.conftest import CELLS
 from tests.naive import naive_forward
 
 # Every cell, and the Elman cell with each of its activations.
-CELL_VARIANTS = [
-    ("rnn", "tanh"),
-    ("rnn", "relu"),
-    ("rnn", "logistic"),
-    ("rnn", "identity"),
-    ("lstm", "tanh"),
-    ("gru", "tanh"),
+CELL_VARIANTS = [("rnn", name) for name in ACTIVATION_CODES] + [
+    (cell, "tanh") for cell in CELLS if cell != "rnn"
 ]
 KINDS = {
     "classifier": RNNClassifier,
