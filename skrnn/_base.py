@@ -51,6 +51,8 @@ from ._losses import ROW_LOSSES
 from ._network import RecurrentNetwork, Workspace
 from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
 from ._runtime import n_chunks, session
+from ._stream import quick_sequences, single_sequence_outputs
+from ._stream import stream as _stream_method
 from ._validation import token_dtype, validate_sequences, validate_tokens
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -1192,6 +1194,9 @@ class BaseRecurrent(BaseEstimator, ABC):
 
     def _validate_for_predict(self, X):
         """Check that the model is fitted and validate ``X`` against the fit."""
+        seqs = quick_sequences(self, X)  # one plain sequence: a few checks
+        if seqs is not None:
+            return seqs
         check_is_fitted(self)
         seqs = validate_sequences(self, X, reset=False)
         if self._network.embeds:
@@ -1206,6 +1211,12 @@ class BaseRecurrent(BaseEstimator, ABC):
         estimators, a list of ``(T_i, n_outputs)`` arrays for per-step ones.
         """
         n = len(sequences)
+        if n == 1:  # the streaming kernel, without the batch's fixed costs
+            values = single_sequence_outputs(
+                self._network, self._theta, sequences[0], activate
+            )
+            if values is not None:
+                return [values] if self._per_step else values[None]
         lengths = np.fromiter(map(len, sequences), np.int64, count=n)
         order = np.argsort(-lengths, kind="stable")
         dtype = self._theta.dtype
@@ -1274,6 +1285,9 @@ class BaseRecurrent(BaseEstimator, ABC):
                     outputs, state = network.forward(
                         theta, batch, state=state, return_state=True
                     )
+
+    # Live streams, step by step (skrnn/_stream.py).
+    stream = _stream_method
 
     def _require_unidirectional(self, method):
         """Refuse ``method``, which carries the state forward, if bidirectional."""

@@ -347,7 +347,9 @@ def _multilabel(model):
     return binarizer is not None and binarizer.y_type_.startswith("multilabel")
 
 
-def to_onnx(model, X=None, *, lengths=True, univariate=None, name="skrnn"):
+def to_onnx(
+    model, X=None, *, lengths=True, univariate=None, name="skrnn", stateful=False
+):
     """Convert a fitted skrnn estimator, or a Pipeline ending in one, to ONNX.
 
     Parameters
@@ -373,6 +375,15 @@ def to_onnx(model, X=None, *, lengths=True, univariate=None, name="skrnn"):
         the fit (one feature per step).
     name : str, default="skrnn"
         Name of the ONNX graph.
+    stateful : bool, default=False
+        Add the recurrent state as inputs and outputs, so that a server
+        reads streams chunk by chunk (as :meth:`~skrnn.RNNClassifier.stream`
+        does), feeding each chunk's final state to the next call: per
+        layer ``l``, inputs ``initial_h_{l}`` (and ``initial_c_{l}`` for
+        LSTM) and outputs ``final_h_{l}`` (``final_c_{l}``), ``float32`` of
+        shape ``(1, n_sequences, H_l)``, the layout of
+        :attr:`skrnn.Stream.state`. Zeros start a sequence. Unidirectional
+        models only; not for a Pipeline.
 
     Returns
     -------
@@ -419,6 +430,11 @@ def to_onnx(model, X=None, *, lengths=True, univariate=None, name="skrnn"):
 
     sample = None if X is None else _sample_array(X)
     if isinstance(model, Pipeline):
+        if stateful:
+            raise NotImplementedError(
+                "stateful=True exports a skrnn estimator alone, not a Pipeline: "
+                "apply the preprocessing in Python and export the final estimator."
+            )
         return _pipeline_to_onnx(model, name, sample)
     _check_exportable(model)
     elem, shape, auto_univariate = _input_info(model)
@@ -442,12 +458,17 @@ def to_onnx(model, X=None, *, lengths=True, univariate=None, name="skrnn"):
     )
     for role, tensor in outputs.items():
         graph.nodes.append(helper.make_node("Identity", [tensor], [role]))
+    state_outputs = []
+    if stateful:
+        state_inputs, state_outputs = _carry_state(graph, model)
+        inputs += state_inputs
     onnx_graph = helper.make_graph(
         graph.nodes, name, inputs,
         [
             helper.make_tensor_value_info(role, elem, shape)
             for role, (elem, shape) in _output_info(model).items()
-        ],
+        ]
+        + state_outputs,
         initializer=graph.initializers,
     )  # fmt: skip
     onnx_model = helper.make_model(
@@ -508,6 +529,48 @@ def _sample_input(model, sample, univariate):
         )
     elem = helper.np_dtype_to_tensor_dtype(sample.dtype)
     return elem, expected == 2 and not network.embeds
+
+
+def _carry_state(graph, model):
+    """Wire the recurrent nodes' initial and final states to the graph's edge.
+
+    Each layer's node reads ``initial_h_{l}`` (``initial_c_{l}``) and its
+    final state goes out as ``final_h_{l}`` (``final_c_{l}``). Returns the
+    value infos of the new inputs and outputs.
+    """
+    from onnx import TensorProto, helper
+
+    network = model._network
+    if network.bidirectional:
+        raise ValueError(
+            f"stateful=True carries the state forward from chunk to chunk, but "
+            f"this {type(model).__name__} is bidirectional: its backward "
+            "direction reads each sequence from its end, which a stream has not "
+            "seen yet. Fit it with bidirectional=False to serve streams."
+        )
+    states = ("h", "c") if network.spec.has_cell_state else ("h",)
+    operators = {spec.onnx_op for spec in CELLS.values() if spec.onnx_op}
+    nodes = [node for node in graph.nodes if node.op_type in operators]
+    inputs, outputs = [], []
+    for k, (node, H) in enumerate(zip(nodes, network.hidden_layer_sizes)):
+        while len(node.input) < 5:
+            node.input.append("")  # no sequence_lens: optional input left empty
+        while len(node.output) < 1 + len(states):
+            node.output.append(graph.name(f"Y_c_l{k}"))
+        for s, state in enumerate(states):
+            node.input.append(f"initial_{state}_{k}")
+            graph.nodes.append(
+                helper.make_node(
+                    "Identity", [node.output[1 + s]], [f"final_{state}_{k}"]
+                )
+            )
+            for names, prefix in ((inputs, "initial"), (outputs, "final")):
+                names.append(
+                    helper.make_tensor_value_info(
+                        f"{prefix}_{state}_{k}", TensorProto.FLOAT, [1, "N", H]
+                    )
+                )
+    return inputs, outputs
 
 
 def _skl2onnx_shape(operator):

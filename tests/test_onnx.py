@@ -316,7 +316,7 @@ def test_model_is_valid_onnx():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sample_X_sets_the_input_type(dtype):
     # skl2onnx's first call: to_onnx(model, X[:1]).
-    X = _ragged()
+    X = ragged(n_features=3)
     y = np.array([x.sum() for x in X])
     reg = RNNRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
     X_padded, lengths = pad_sequences(X, dtype=dtype)
@@ -381,7 +381,7 @@ def test_sample_X_in_a_pipeline_float64():
     ],
 )
 def test_bad_sample_X(sample, error, match):
-    X = _ragged()
+    X = ragged(n_features=3)
     reg = RNNRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
     reg.fit(X, np.zeros(len(X)))
     with pytest.raises(error, match=match):
