@@ -115,8 +115,8 @@ def _empty_positions(X):
     learning_rate_init_default="0.003",
     learning_rate_init_note="""Three times MLP's default:
         with attention, it learned the reversal, addition and date tasks of
-        the user guide's table of defaults as well as 0.001 in fewer epochs
-        (use 0.001 on noisy data, or with ``early_stopping=True``).""",
+        the user guide's table of defaults better than 0.001, in fewer
+        epochs (use 0.001 on noisy data, or ``early_stopping=True``).""",
 )
 class SequenceTranslator(BaseRecurrent):
     """Encoder-decoder recurrent network mapping sequences to sequences.

@@ -184,9 +184,12 @@ def test_embedding_weights_reproduce_predictions_in_pytorch():
     X, rng = token_data(n=6)
     X = np.array([np.resize(x, 5) for x in X])
     y = rng.normal(size=len(X))
+    # float64 ids keep the model in float64, for parity at 1e-10 (integer ids
+    # would compute in float32).
+    X64 = X.astype(np.float64)
     reg = RNNRegressor(hidden_layer_sizes=(4,), embedding_dim=3, **{
         k: v for k, v in SMALL.items() if k != "hidden_layer_sizes"
-    }).fit(X, y)  # fmt: skip
+    }).fit(X64, y)  # fmt: skip
     W = {k: torch.from_numpy(v) for k, v in reg.get_weights().items()}
     embedding = torch.nn.Embedding(reg.n_tokens_, 3).double()
     lstm = torch.nn.LSTM(3, 4, batch_first=True).double()
@@ -199,7 +202,7 @@ def test_embedding_weights_reproduce_predictions_in_pytorch():
         head.bias.copy_(W["output.bias"])
         out, _ = lstm(embedding(torch.from_numpy(X)))
         expected = head(out[:, -1]).numpy().ravel()
-    np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(reg.predict(X64), expected, rtol=1e-10, atol=1e-12)
 
 
 # ----------------------------------------------------------------- forecast
