@@ -248,7 +248,7 @@ def test_divergence_message_says_what_to_do():
     clf, X, y = _issue_repro()
     with pytest.raises(
         ValueError,
-        match=r"in iteration \d+\. .*lower learning_rate_init, or set clip_norm",
+        match=r"diverged in iteration \d+: .*lower learning_rate_init, or set clip",
     ):
         clf.fit(X, y)
 
