@@ -61,18 +61,20 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 # or partial_fit is diverging, even while it is still finite.
 _DIVERGENCE_FACTOR = 1e6
 
-_DIVERGENCE_ADVICE = (
-    "The input data may contain large values and need to be preprocessed: "
+_SCALING_ADVICE = (
     "scale X and y (for instance with StandardScaler, and "
     "TransformedTargetRegressor for the targets of a regressor), lower "
-    "learning_rate_init, or set clip_norm (for instance clip_norm=1.0). The "
-    "estimator is left as it was before this call."
+    "learning_rate_init, or set clip_norm (for instance clip_norm=1.0)"
 )
 
 
-def _non_finite_weights(where):
-    """The error message of weights that training made non-finite."""
-    return f"Solver produced non-finite parameter weights {where}. {_DIVERGENCE_ADVICE}"
+def _divergence_message(what, where):
+    """The error of a diverged fit; begins as MLP's for non-finite weights."""
+    return (
+        f"Solver produced {what}. The input data may contain large values and "
+        f"need to be preprocessed. Training diverged {where}: {_SCALING_ADVICE}. "
+        "The estimator is left as it was before this call."
+    )
 
 
 # Sequences per batch at prediction time and in full-batch L-BFGS evaluations:
@@ -599,11 +601,10 @@ class BaseRecurrent(BaseEstimator, ABC):
         ``where`` says when, for the message ("in iteration 3").
         """
         if not np.isfinite(theta).all():
-            raise ValueError(_non_finite_weights(where))
+            raise ValueError(_divergence_message("non-finite parameter weights", where))
         if not np.isfinite(loss):
             raise ValueError(
-                f"Solver produced a non-finite training loss ({loss}) {where}. "
-                f"{_DIVERGENCE_ADVICE}"
+                _divergence_message(f"a non-finite training loss ({loss})", where)
             )
 
     def _warn_if_loss_grew(self, start):
@@ -621,7 +622,7 @@ class BaseRecurrent(BaseEstimator, ABC):
             warnings.warn(
                 f"The training loss grew from {reference:.6g} to {largest:.6g} "
                 f"(more than {_DIVERGENCE_FACTOR:g} times) during this fit: "
-                f"training is diverging. {_DIVERGENCE_ADVICE.split(' The ')[0]}",
+                f"training is diverging. To prevent it, {_SCALING_ADVICE}.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -900,7 +901,11 @@ class BaseRecurrent(BaseEstimator, ABC):
                 self._fit_lbfgs(data.seqs, data.Y, data.sample_weight, data.step_weight)
 
         if not np.isfinite(self._theta).all():
-            raise ValueError(_non_finite_weights(f"in iteration {self.n_iter_}"))
+            raise ValueError(
+                _divergence_message(
+                    "non-finite parameter weights", f"in iteration {self.n_iter_}"
+                )
+            )
         self._warn_if_loss_grew(start)
         return self
 

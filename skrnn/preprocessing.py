@@ -413,6 +413,11 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         -------
         self : TextTokenizer
             The fitted tokenizer.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` holds no document, or is a single string.
         """
         texts = _check_texts(X)
         if not texts:

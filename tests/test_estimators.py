@@ -596,7 +596,7 @@ def test_divergence_stops_at_once_with_a_clear_error():
     )  # fmt: skip
     # Not all 50 epochs: the error comes in one of the first.
     with pytest.raises(
-        ValueError, match=r"Solver produced (a )?non-finite .* in iteration [1-4]\."
+        ValueError, match=r"Solver produced (a )?non-finite .* in iteration [1-4]:"
     ):
         reg.fit(X, y)
     assert not hasattr(reg, "n_iter_")  # the failed fit is rolled back

@@ -248,7 +248,7 @@ def test_divergence_message_says_what_to_do():
     clf, X, y = _issue_repro()
     with pytest.raises(
         ValueError,
-        match=r"in iteration \d+\. .*lower learning_rate_init, or set clip_norm",
+        match=r"diverged in iteration \d+: .*lower learning_rate_init, or set clip",
     ):
         clf.fit(X, y)
 
@@ -302,6 +302,18 @@ def test_translator_score_counts_unseen_labels_as_wrong():
     expected_hits = np.array([p == t for p, t in zip(model.predict(X[:4]), Y[:4])])
     assert reference == pytest.approx(expected_hits.mean())
     assert unseen == pytest.approx(expected_hits[1:].sum() / 4)
+
+
+def test_translator_cross_validation_scores_every_fold():
+    from sklearn.model_selection import KFold, cross_val_score
+
+    X = [[1, 2], [2, 1], [1, 1], [2, 2]] * 3
+    Y = ["ab", "ba", "aa", "bb"] * 2 + ["az", "za", "zz", "zb"]
+    model = SequenceTranslator(embedding_dim=2, **QUICK)
+    # The last fold's targets hold 'z', which its training folds never show.
+    scores = cross_val_score(model, X, Y, cv=KFold(3), error_score="raise")
+    assert np.isfinite(scores).all()
+    assert scores[-1] == 0.0
 
 
 def test_translator_log_likelihood_refuses_unseen_labels_without_advising_refit():
