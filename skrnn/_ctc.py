@@ -368,6 +368,15 @@ def ctc_loss(logits, targets, input_lengths=None, target_lengths=None, *,
         The gradient of each sequence's loss w.r.t. its scores (zero beyond
         each sequence's length): the frame's softmax minus the posterior
         probability of each output at that frame.
+
+    Notes
+    -----
+    Losses and gradients are PyTorch's ``CTCLoss(blank=n_labels,
+    reduction='none')`` applied to ``log_softmax(logits)``, except for pairs
+    of likelihood zero without ``zero_infinity``, whose gradient PyTorch
+    gives as NaN and this function as zero. The forward variables of a
+    sequence are kept for its backward pass: ``n_frames * (2 * L + 5)``
+    floats for a target of ``L`` labels, per thread.
     """
     logits, lengths, flat, starts, t_lengths = _prepare(
         logits, targets, input_lengths, target_lengths

@@ -146,7 +146,7 @@ def test_long_sequence_does_not_underflow():
     rng = np.random.default_rng(1)
     T, K = 10_000, 4
     logits = 3.0 * rng.normal(size=(T, 2, K))
-    targets = [np.array([0, 1, 1, 2, 0]), rng.integers(0, K - 1, size=2000)]
+    targets = [np.array([0, 1, 1, 2, 0]), rng.integers(0, K - 1, size=300)]
     losses, grad = ctc_loss(logits, targets)
     assert np.all(np.isfinite(losses))
     assert np.all(losses > 1000)

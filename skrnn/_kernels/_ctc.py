@@ -844,29 +844,24 @@ def ctc_beam_search_range(
 
 
 @njit(**JIT_OPTIONS)
-def _emissions(logp, T, ext, S, emit):
-    """``emit[t, s + PAD] = logp[t, l'[s]]`` for every frame and state."""
-    for t in range(T):
-        src, dst = logp[t], emit[t]
-        for i in range(S + 2 * PAD):
-            dst[i] = src[ext[i]]
-
-
-@njit(**JIT_OPTIONS)
-def _viterbi_forward(emit, T, S, skip, delta, back):
+def _viterbi_forward(logp, T, S, ext, skip, rows, back):
     """Best-path variables over the extended labels, with back-pointers.
 
-    ``delta[t, s + PAD]`` is the log-probability of the best path through
-    frames ``0..t`` ending in state ``s``; ``back[t, s]`` is how many states
-    that path moved at frame ``t`` (0, 1 or 2). Ties go to the smaller move.
+    The best path through frames ``0..t`` ending in state ``s`` has
+    log-probability ``delta_t(s)``; ``back[t, s]`` is how many states it
+    moved at frame ``t`` (0, 1 or 2; ties go to the smaller move). Two rows
+    of ``delta`` are kept; returns the last frame's.
     """
     width = S + 2 * PAD
-    _fill(delta[0], 0, width, NEG_INF)
-    delta[0, PAD] = emit[0, PAD]
+    cur = rows[0]
+    _fill(cur, 0, width, NEG_INF)
+    cur[PAD] = logp[0, ext[PAD]]
     if S > 1:
-        delta[0, PAD + 1] = emit[0, PAD + 1]
+        cur[PAD + 1] = logp[0, ext[PAD + 1]]
+    prev = rows[1]
     for t in range(1, T):
-        prev, cur, e = delta[t - 1], delta[t], emit[t]
+        prev, cur = cur, prev
+        e = logp[t]
         lo, hi = _band(t, T, S)
         _fill(cur, 0, lo + PAD, NEG_INF)
         _fill(cur, hi + PAD, width, NEG_INF)
@@ -877,8 +872,9 @@ def _viterbi_forward(emit, T, S, skip, delta, back):
                 move, best = 1, step
             if jump > best:
                 move, best = 2, jump
-            cur[i] = best + e[i]
+            cur[i] = best + e[ext[i]]
             back[t, i - PAD] = move
+    return cur
 
 
 @njit(**JIT_OPTIONS)
@@ -911,8 +907,7 @@ def ctc_align_range(
         L_big = max(L_big, target_lengths[b])
     width = 2 * L_big + 1 + 2 * PAD
     logp = np.empty((T_big, K))
-    emit = np.empty((T_big, width))
-    delta = np.empty((T_big, width))
+    rows = np.empty((2, width))
     back = np.zeros((T_big, width), np.int8)
     ext = np.empty(width, np.int64)
     skip = np.empty(width)
@@ -929,9 +924,7 @@ def ctc_align_range(
             continue
         _log_softmax_frames(logits, b, T, logp)
         S = _extend_labels(targets, start, L, K - 1, ext, skip, allow)
-        _emissions(logp, T, ext, S, emit)
-        _viterbi_forward(emit, T, S, skip, delta, back)
-        last = delta[T - 1]
+        last = _viterbi_forward(logp, T, S, ext, skip, rows, back)
         s = S - 1
         if S > 1 and last[S - 2 + PAD] > last[S - 1 + PAD]:
             s = S - 2
