@@ -207,9 +207,12 @@ def test_many_streams_by_matrix_products(cell, activation, embedding):
         steps = rng.normal(size=(N, 6, N_FEATURES))
     many = estimator.stream(n_streams=N)
     together = np.concatenate([many.push(steps[:, :4]), many.push(steps[:, 4:])], 1)
+    # Integer token ids compute in float32.
+    float64 = estimator.get_weights()["output.weight"].dtype == np.float64
+    rtol, atol = (1e-12, 1e-14) if float64 else (1e-5, 1e-7)
     for i in (0, N - 1):
         alone = estimator.stream().push(steps[i])
-        np.testing.assert_allclose(together[i], alone, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(together[i], alone, rtol=rtol, atol=atol)
 
 
 def test_output_forms():
