@@ -16,7 +16,7 @@ import threading
 logger = logging.getLogger("skrnn")
 
 MESSAGE = (
-    "skrnn: compiling kernels for first use, once (10-20 s per estimator on "
+    "skrnn: compiling kernels for first use, once (15-20 s per estimator on "
     "an idle 2-core machine); later runs load them from the cache in %s. To "
     "compile ahead of time, run `python -m skrnn.compile`."
 )
