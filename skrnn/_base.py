@@ -17,8 +17,6 @@ predictions.
 """
 
 import copy
-import inspect
-import types
 import warnings
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
@@ -33,7 +31,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
 
@@ -45,7 +42,6 @@ from ._compat import (
     _check_optimize_result,
     _check_partial_fit_first_call,
     _check_sample_weight,
-    _fit_context,
 )
 from ._losses import ROW_LOSSES
 from ._network import RecurrentNetwork, Workspace
@@ -82,68 +78,6 @@ def _divergence_message(what, where):
 _INFERENCE_BATCH = 512
 
 
-def _copy_function(func, *, doc):
-    """Copy of a function with another docstring."""
-    new = types.FunctionType(
-        func.__code__, func.__globals__, func.__name__, func.__defaults__,
-        func.__closure__,
-    )  # fmt: skip
-    new.__kwdefaults__ = func.__kwdefaults__
-    new.__dict__.update(func.__dict__)  # __wrapped__ of decorated methods
-    new.__doc__ = doc
-    new.__qualname__ = func.__qualname__
-    return new
-
-
-def derived_init(init, *, defaults=None, params=None):
-    """An ``__init__`` built from a base class's, for a derived estimator.
-
-    Lets an estimator share the base signature without restating thirty
-    parameters: ``defaults`` changes the defaults of some of them (the
-    tagger is bidirectional by default) and ``params`` adds keyword-only
-    parameters, with their defaults, after them (the regressor's ``loss``).
-    The new ``__init__`` stores every added parameter as an attribute of the
-    same name and passes the others to ``init``. scikit-learn reads parameter
-    names and defaults from the signature (``get_params``, ``clone``,
-    ``repr``), which the new function carries.
-    """
-    base = inspect.signature(init)
-    defaults, params = dict(defaults or {}), dict(params or {})
-    unknown = set(defaults) - set(base.parameters)
-    if unknown:
-        raise TypeError(f"Not parameters of {init.__qualname__}: {sorted(unknown)}")
-    clash = set(params) & set(base.parameters)
-    if clash:
-        raise TypeError(f"Parameters of {init.__qualname__} already: {sorted(clash)}")
-    signature = base.replace(
-        parameters=[
-            p.replace(default=defaults[p.name]) if p.name in defaults else p
-            for p in base.parameters.values()
-        ]
-        + [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value)
-            for name, value in params.items()
-        ]
-    )
-
-    def __init__(self, *args, **kwargs):
-        try:
-            bound = signature.bind(self, *args, **kwargs)
-        except TypeError as exc:
-            raise TypeError(f"{type(self).__name__}(): {exc}") from None
-        bound.apply_defaults()
-        values = dict(bound.arguments)
-        del values["self"]
-        added = {name: values.pop(name) for name in params}
-        init(self, **values)
-        for name, value in added.items():
-            setattr(self, name, value)
-
-    __init__.__signature__ = signature
-    __init__.__doc__ = init.__doc__
-    return __init__
-
-
 def _check_count(value, name):
     """A positive int parameter of a method, or a clear error."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
@@ -173,77 +107,6 @@ class TrainingData:
     sample_weight: np.ndarray  # (n_sequences,)
     network: RecurrentNetwork
     step_weight: object = None  # per-step weights: list of (T_i,) arrays, or None
-
-
-_FIT_DOC = """Fit the {model} to sequences ``X`` and {targets} ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_sequences, n_steps) or \
-(n_sequences, n_steps, n_features), or list of array-like
-            Sequences: a 2-D table (one univariate sequence per row), a 3-D
-            array (batch first), or a list of arrays of shape
-            ``(n_steps_i, n_features)`` or ``(n_steps_i,)`` with their own
-            lengths (no padding needed).
-
-        y : {y_type}
-            {y_doc}
-
-        sample_weight : array-like of shape (n_sequences,), default=None
-            {sample_weight_doc}
-
-        X_val : array-like or list of array-like, default=None
-            Validation sequences for early stopping, in any form ``X`` takes
-            (as for :class:`~sklearn.ensemble.HistGradientBoostingRegressor`):
-            with ``early_stopping=True`` they are scored after every epoch
-            instead of a ``validation_fraction`` split of ``X``, and training
-            uses all of ``X``. Requires ``y_val`` and ``early_stopping=True``.
-
-        y_val : array-like or list of array-like, default=None
-            Targets of ``X_val``, in the form ``y`` takes.
-
-        sample_weight_val : array-like of shape (n_val_sequences,), \
-default=None
-            Weights of the validation sequences in the validation score and
-            loss.
-
-        Returns
-        -------
-        self : object
-            The fitted {model}.
-
-        Raises
-        ------
-        ValueError
-            If ``X_val`` and ``y_val`` are not given together,
-            ``sample_weight_val`` is given without them, or they are given
-            while ``early_stopping=False`` or with ``solver='lbfgs'``.
-        """
-
-_PARTIAL_FIT_DOC = """Update the {model} with one epoch over the given sequences.
-
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
-
-        y : {y_type}
-            {y_doc}
-
-        sample_weight : array-like of shape (n_sequences,), default=None
-            {sample_weight_doc}
-{classes_doc}
-        Returns
-        -------
-        self : object
-            The updated {model}.
-        """
-
-_CLASSES_DOC = """
-        classes : array-like of shape (n_classes,), default=None
-            All {labels} that can appear across the calls; required on the
-            first call, ignored afterwards.
-"""
 
 
 def _take(values, indices):
@@ -283,10 +146,13 @@ def _step_batch(batch, steps):
 class BaseRecurrent(BaseEstimator, ABC):
     """Base class of the recurrent estimators (not to be used directly).
 
-    A subclass sets ``_target_doc``, a dict with the keys ``model`` (what
-    the docstrings call the estimator), ``targets``, ``y_type``, ``y_doc``
-    and ``sample_weight_doc`` (and ``labels`` for a classifier): the
-    docstrings of its ``fit`` and ``partial_fit`` are written from them.
+    A subclass spells out its ``__init__`` (every hyper-parameter of
+    ``_parameter_constraints`` it takes, stored as given) and defines
+    ``fit`` and ``partial_fit`` (the latter behind
+    ``available_if(_stochastic_only)``), which call :meth:`_fit_checked`
+    and :meth:`_partial_fit_checked`; their docstrings come from the
+    ``fit_parameters`` and ``partial_fit_parameters`` sections of
+    :mod:`skrnn._docstrings`.
     """
 
     _parameter_constraints: dict = {
@@ -336,91 +202,6 @@ class BaseRecurrent(BaseEstimator, ABC):
 
     # The network class of this estimator, rebuilt from its config on loading.
     _network_class = RecurrentNetwork
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        fields = cls.__dict__.get("_target_doc")
-        if fields is None:
-            return
-        # Own copies of the shared methods, documented for this estimator.
-        cls.fit = _copy_function(BaseRecurrent.fit, doc=_FIT_DOC.format(**fields))
-        # The partial_fit of the nearest base class of this module (the
-        # classifiers' takes ``classes``).
-        shared = next(
-            vars(klass)["partial_fit"]
-            for klass in cls.__mro__
-            if klass.__module__ == __name__ and "partial_fit" in vars(klass)
-        )
-        classes_doc = _CLASSES_DOC.format(**fields) if "labels" in fields else ""
-        doc = _PARTIAL_FIT_DOC.format(classes_doc=classes_doc, **fields)
-        cls.partial_fit = available_if(_stochastic_only)(
-            _copy_function(shared.fn, doc=doc)
-        )
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(64,),
-        *,
-        cell="lstm",
-        bidirectional=False,
-        activation="tanh",
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        bptt_steps=None,
-        clip_norm=5.0,
-        dropout=0.0,
-        embedding_dim=None,
-        vocabulary_size=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.cell = cell
-        self.bidirectional = bidirectional
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.bptt_steps = bptt_steps
-        self.clip_norm = clip_norm
-        self.dropout = dropout
-        self.embedding_dim = embedding_dim
-        self.vocabulary_size = vocabulary_size
 
     # ----------------------------------------------------------- persistence
     def __getstate__(self):
@@ -748,12 +529,13 @@ class BaseRecurrent(BaseEstimator, ABC):
                 del self._optimizer
 
     # ------------------------------------------------------------------- fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(
-        self, X, y, sample_weight=None, *, X_val=None, y_val=None,
-        sample_weight_val=None,
-    ):  # fmt: skip
-        # Documented per estimator by __init_subclass__.
+    def _fit_checked(self, X, y, sample_weight, X_val, y_val, sample_weight_val):
+        """The work of ``fit``, which each estimator defines and documents.
+
+        Checks the validation arguments and fits from scratch (or from the
+        previous solution with ``warm_start``); a failure leaves the estimator
+        as it was.
+        """
         self._check_validation_args(X_val, y_val, sample_weight_val)
         validation = None if X_val is None else (X_val, y_val, sample_weight_val)
         with self._rollback_on_failure():
@@ -810,10 +592,8 @@ class BaseRecurrent(BaseEstimator, ABC):
         sw, step_weight = self._check_weights(sample_weight_val, seqs)
         return seqs, Y, y_raw, sw if step_weight is None else step_weight
 
-    @available_if(_stochastic_only)
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        # Documented per estimator by __init_subclass__.
+    def _partial_fit_checked(self, X, y, sample_weight):
+        """The work of ``partial_fit``: one epoch; a failure changes nothing."""
         with self._rollback_on_failure():
             return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
@@ -1385,8 +1165,6 @@ class BaseRecurrentClassifier(BaseRecurrent):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
-    __init__ = derived_init(BaseRecurrent.__init__, params={"class_weight": None})
-
     def _class_weights(self, labels, *, incremental):
         """Weight of each class of ``classes_`` (``class_weight``), or None.
 
@@ -1416,10 +1194,8 @@ class BaseRecurrentClassifier(BaseRecurrent):
                 )
         return compute_class_weight(self.class_weight, classes=self.classes_, y=labels)
 
-    @available_if(_stochastic_only)
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        # Documented per estimator by __init_subclass__.
+    def _partial_fit_checked(self, X, y, sample_weight, classes):
+        """The work of ``partial_fit``; ``classes`` is required on the first call."""
         with self._rollback_on_failure():
             if _check_partial_fit_first_call(self, classes):
                 self._label_binarizer = self._first_call_binarizer(classes, y)
