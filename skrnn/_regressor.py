@@ -370,8 +370,19 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
         n_steps = _check_count(n_steps, "n_steps")
         if window is not None:
             window = _check_count(window, "window")
-        n_inputs, K = seqs.n_features, self.n_outputs_
         future = self._future_covariates(covariates, seqs, n_steps)
+        n_fed = self._fed_features(seqs, future)
+        window = self._forecast_window(seqs, window)
+        out = self._roll_forward(seqs, n_steps, n_fed, future, window)
+        return out[..., 0] if n_fed == 1 else out
+
+    def _fed_features(self, seqs, future):
+        """Features per step that forecast predicts and feeds back, or an error.
+
+        The step's features other than the ``C`` covariates of ``future``;
+        the outputs must hold a whole number of such steps.
+        """
+        n_inputs, K = seqs.n_features, self.n_outputs_
         C = 0 if future is None else future.shape[2]
         F = n_inputs - C
         if self._network.embeds:
@@ -399,6 +410,10 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
                 "next-step targets, for instance X, y = make_windows(series, "
                 "window) from skrnn.preprocessing."
             )
+        return F
+
+    def _forecast_window(self, seqs, window):
+        """The window forecast re-reads: a table's width, or ``window`` checked."""
         if seqs.form == "table":
             columns = int(seqs.lengths[0])
             if window not in (None, columns):
@@ -411,7 +426,15 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
             window = columns
         if window is None:
             self._require_unidirectional("forecast with window=None")
-        per_round = K // F
+        return window
+
+    def _roll_forward(self, seqs, n_steps, F, future, window):
+        """The ``(n_sequences, n_steps, F)`` produced steps of forecast.
+
+        Each prediction holds ``n_outputs_ // F`` steps (one round), fed back
+        with that round's covariates, if any, appended.
+        """
+        per_round = self.n_outputs_ // F
         n_rounds = -(-n_steps // per_round)
         n = seqs.n_sequences
         out = np.empty((n, n_rounds * per_round, F), dtype=self._theta.dtype)
@@ -429,8 +452,7 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
             return np.concatenate([steps, future[index, rounds]], axis=2)
 
         self._rollout(seqs.sequences, n_rounds, feed_back, window=window)
-        out = out[:, :n_steps]
-        return out[..., 0] if F == 1 else out
+        return out[:, :n_steps]
 
     def _future_covariates(self, covariates, seqs, n_steps):
         """``covariates`` as ``(n_sequences, n_steps, C)``, or None."""
