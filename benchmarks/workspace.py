@@ -23,8 +23,8 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-import skrnn._base as base
 import skrnn._network as network_module
+import skrnn._training as training
 from skrnn import RNNRegressor
 
 
@@ -68,12 +68,12 @@ def main(argv=None):
                 if args.after_torch:
                     _torch_step(args.hidden)
                 # The estimators look the class up in their module at fit time.
-                base.Workspace = workspace
+                training.Workspace = workspace
                 start = time.perf_counter()
                 model.fit(X, y)
                 times[name].append(time.perf_counter() - start)
     finally:
-        base.Workspace = original
+        training.Workspace = original
     for name, values in times.items():
         print(f"{name}: median {np.median(values):.2f} s over {len(values)} fits")
     ratio = np.median(times["reused (default)"]) / np.median(times["fresh per step"])

@@ -1,39 +1,33 @@
 """Base classes of the skrnn estimators: one training path for all of them.
 
 :class:`BaseRecurrent` holds everything the estimators share: the
-hyper-parameters (scikit-learn's multi-layer perceptron names plus the
-recurrent ones), ``fit`` and ``partial_fit``, the preparation of training
-data (:meth:`BaseRecurrent._prepare`, which :func:`skrnn.testing.check_gradients`
-uses too), the stochastic epoch loop (shuffling, mini-batches, gradient
-clipping, early stopping, learning-rate schedules), L-BFGS, batched
-prediction, the roll-out that feeds outputs back as inputs, and weights by
-name. :class:`BaseRecurrentClassifier` adds what the estimators with
-``classes_`` share: the class encoding, ``partial_fit(..., classes=...)``
-and ``predict_log_proba``.
+hyper-parameter constraints (scikit-learn's multi-layer perceptron names plus
+the recurrent ones), the work of ``fit`` and ``partial_fit`` with its
+rollback on failure, the preparation of training data
+(:meth:`BaseRecurrent._prepare`, which :func:`skrnn.testing.check_gradients`
+uses too), the network's construction, batched prediction and the roll-out
+that feeds outputs back as inputs. It mixes in the solvers
+(:mod:`skrnn._training`), saving and loading (:mod:`skrnn._persistence`) and
+weights by name (:mod:`skrnn._weights`). :class:`BaseRecurrentClassifier`
+adds what the estimators with ``classes_`` share: the class encoding,
+``partial_fit(..., classes=...)`` and ``predict_log_proba``.
 
-Subclasses say how targets are encoded (:meth:`BaseRecurrent._encode_targets`)
-and scored (:meth:`BaseRecurrent._score_sequences`), and how outputs become
-predictions.
+Subclasses spell out their hyper-parameters, say how targets are encoded
+(:meth:`BaseRecurrent._encode_targets`) and scored
+(:meth:`BaseRecurrent._score_sequences`), and how outputs become predictions.
 """
 
 import copy
-import inspect
-import types
-import warnings
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.optimize
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
 
@@ -42,106 +36,19 @@ from ._compat import (
     Interval,
     Options,
     StrOptions,
-    _check_optimize_result,
     _check_partial_fit_first_call,
     _check_sample_weight,
-    _fit_context,
 )
-from ._losses import ROW_LOSSES
-from ._network import RecurrentNetwork, Workspace
-from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
+from ._network import RecurrentNetwork
+from ._persistence import PersistenceMixin
 from ._runtime import n_chunks, session
 from ._stream import quick_sequences, single_sequence_outputs
 from ._stream import stream as _stream_method
+from ._training import _INFERENCE_BATCH, TrainingMixin, _divergence_message
 from ._validation import token_dtype, validate_sequences, validate_tokens
+from ._weights import WeightsMixin
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
-
-# A training loss that grows by more than this factor within one call to fit
-# or partial_fit is diverging, even while it is still finite.
-_DIVERGENCE_FACTOR = 1e6
-
-_SCALING_ADVICE = (
-    "scale X and y (for instance with StandardScaler, and "
-    "TransformedTargetRegressor for the targets of a regressor), lower "
-    "learning_rate_init, or set clip_norm (for instance clip_norm=1.0)"
-)
-
-
-def _divergence_message(what, where):
-    """The error of a diverged fit; begins as MLP's for non-finite weights."""
-    return (
-        f"Solver produced {what}. The input data may contain large values and "
-        f"need to be preprocessed. Training diverged {where}: {_SCALING_ADVICE}. "
-        "The estimator is left as it was before this call."
-    )
-
-
-# Sequences per batch at prediction time and in full-batch L-BFGS evaluations:
-# bounds the memory of one forward pass.
-_INFERENCE_BATCH = 512
-
-
-def _copy_function(func, *, doc):
-    """Copy of a function with another docstring."""
-    new = types.FunctionType(
-        func.__code__, func.__globals__, func.__name__, func.__defaults__,
-        func.__closure__,
-    )  # fmt: skip
-    new.__kwdefaults__ = func.__kwdefaults__
-    new.__dict__.update(func.__dict__)  # __wrapped__ of decorated methods
-    new.__doc__ = doc
-    new.__qualname__ = func.__qualname__
-    return new
-
-
-def derived_init(init, *, defaults=None, params=None):
-    """An ``__init__`` built from a base class's, for a derived estimator.
-
-    Lets an estimator share the base signature without restating thirty
-    parameters: ``defaults`` changes the defaults of some of them (the
-    tagger is bidirectional by default) and ``params`` adds keyword-only
-    parameters, with their defaults, after them (the regressor's ``loss``).
-    The new ``__init__`` stores every added parameter as an attribute of the
-    same name and passes the others to ``init``. scikit-learn reads parameter
-    names and defaults from the signature (``get_params``, ``clone``,
-    ``repr``), which the new function carries.
-    """
-    base = inspect.signature(init)
-    defaults, params = dict(defaults or {}), dict(params or {})
-    unknown = set(defaults) - set(base.parameters)
-    if unknown:
-        raise TypeError(f"Not parameters of {init.__qualname__}: {sorted(unknown)}")
-    clash = set(params) & set(base.parameters)
-    if clash:
-        raise TypeError(f"Parameters of {init.__qualname__} already: {sorted(clash)}")
-    signature = base.replace(
-        parameters=[
-            p.replace(default=defaults[p.name]) if p.name in defaults else p
-            for p in base.parameters.values()
-        ]
-        + [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value)
-            for name, value in params.items()
-        ]
-    )
-
-    def __init__(self, *args, **kwargs):
-        try:
-            bound = signature.bind(self, *args, **kwargs)
-        except TypeError as exc:
-            raise TypeError(f"{type(self).__name__}(): {exc}") from None
-        bound.apply_defaults()
-        values = dict(bound.arguments)
-        del values["self"]
-        added = {name: values.pop(name) for name in params}
-        init(self, **values)
-        for name, value in added.items():
-            setattr(self, name, value)
-
-    __init__.__signature__ = signature
-    __init__.__doc__ = init.__doc__
-    return __init__
 
 
 def _check_count(value, name):
@@ -175,86 +82,6 @@ class TrainingData:
     step_weight: object = None  # per-step weights: list of (T_i,) arrays, or None
 
 
-_FIT_DOC = """Fit the {model} to sequences ``X`` and {targets} ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_sequences, n_steps) or \
-(n_sequences, n_steps, n_features), or list of array-like
-            Sequences: a 2-D table (one univariate sequence per row), a 3-D
-            array (batch first), or a list of arrays of shape
-            ``(n_steps_i, n_features)`` or ``(n_steps_i,)`` with their own
-            lengths (no padding needed).
-
-        y : {y_type}
-            {y_doc}
-
-        sample_weight : array-like of shape (n_sequences,), default=None
-            {sample_weight_doc}
-
-        X_val : array-like or list of array-like, default=None
-            Validation sequences for early stopping, in any form ``X`` takes
-            (as for :class:`~sklearn.ensemble.HistGradientBoostingRegressor`):
-            with ``early_stopping=True`` they are scored after every epoch
-            instead of a ``validation_fraction`` split of ``X``, and training
-            uses all of ``X``. Requires ``y_val`` and ``early_stopping=True``.
-
-        y_val : array-like or list of array-like, default=None
-            Targets of ``X_val``, in the form ``y`` takes.
-
-        sample_weight_val : array-like of shape (n_val_sequences,), \
-default=None
-            Weights of the validation sequences in the validation score and
-            loss.
-
-        Returns
-        -------
-        self : object
-            The fitted {model}.
-
-        Raises
-        ------
-        ValueError
-            If ``X_val`` and ``y_val`` are not given together,
-            ``sample_weight_val`` is given without them, or they are given
-            while ``early_stopping=False`` or with ``solver='lbfgs'``.
-        """
-
-_PARTIAL_FIT_DOC = """Update the {model} with one epoch over the given sequences.
-
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
-
-        y : {y_type}
-            {y_doc}
-
-        sample_weight : array-like of shape (n_sequences,), default=None
-            {sample_weight_doc}
-{classes_doc}
-        Returns
-        -------
-        self : object
-            The updated {model}.
-        """
-
-_CLASSES_DOC = """
-        classes : array-like of shape (n_classes,), default=None
-            All {labels} that can appear across the calls; required on the
-            first call, ignored afterwards.
-"""
-
-
-def _take(values, indices):
-    """Index a numpy array or a list by an integer array (None stays None)."""
-    if values is None:
-        return None
-    if isinstance(values, np.ndarray):
-        return values[indices]
-    return [values[i] for i in indices]
-
-
 def _last_outputs(outputs, batch):
     """Outputs after each real row's last input step, in the batch's sequence order.
 
@@ -280,13 +107,16 @@ def _step_batch(batch, steps):
     return Batch(X=X, lengths=lengths, position=batch.position)
 
 
-class BaseRecurrent(BaseEstimator, ABC):
+class BaseRecurrent(PersistenceMixin, WeightsMixin, TrainingMixin, BaseEstimator, ABC):
     """Base class of the recurrent estimators (not to be used directly).
 
-    A subclass sets ``_target_doc``, a dict with the keys ``model`` (what
-    the docstrings call the estimator), ``targets``, ``y_type``, ``y_doc``
-    and ``sample_weight_doc`` (and ``labels`` for a classifier): the
-    docstrings of its ``fit`` and ``partial_fit`` are written from them.
+    A subclass spells out its ``__init__`` (every hyper-parameter of
+    ``_parameter_constraints`` it takes, stored as given) and defines
+    ``fit`` and ``partial_fit`` (the latter behind
+    ``available_if(_stochastic_only)``), which call :meth:`_fit_checked`
+    and :meth:`_partial_fit_checked`; their docstrings come from the
+    ``fit_parameters`` and ``partial_fit_parameters`` sections of
+    :mod:`skrnn._docstrings`.
     """
 
     _parameter_constraints: dict = {
@@ -337,224 +167,6 @@ class BaseRecurrent(BaseEstimator, ABC):
     # The network class of this estimator, rebuilt from its config on loading.
     _network_class = RecurrentNetwork
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        fields = cls.__dict__.get("_target_doc")
-        if fields is None:
-            return
-        # Own copies of the shared methods, documented for this estimator.
-        cls.fit = _copy_function(BaseRecurrent.fit, doc=_FIT_DOC.format(**fields))
-        # The partial_fit of the nearest base class of this module (the
-        # classifiers' takes ``classes``).
-        shared = next(
-            vars(klass)["partial_fit"]
-            for klass in cls.__mro__
-            if klass.__module__ == __name__ and "partial_fit" in vars(klass)
-        )
-        classes_doc = _CLASSES_DOC.format(**fields) if "labels" in fields else ""
-        doc = _PARTIAL_FIT_DOC.format(classes_doc=classes_doc, **fields)
-        cls.partial_fit = available_if(_stochastic_only)(
-            _copy_function(shared.fn, doc=doc)
-        )
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(64,),
-        *,
-        cell="lstm",
-        bidirectional=False,
-        activation="tanh",
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        bptt_steps=None,
-        clip_norm=5.0,
-        dropout=0.0,
-        embedding_dim=None,
-        vocabulary_size=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.cell = cell
-        self.bidirectional = bidirectional
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.bptt_steps = bptt_steps
-        self.clip_norm = clip_norm
-        self.dropout = dropout
-        self.embedding_dim = embedding_dim
-        self.vocabulary_size = vocabulary_size
-
-    # ----------------------------------------------------------- persistence
-    def __getstate__(self):
-        """State with the network and optimiser as plain values.
-
-        A fitted estimator saves its network as the network's constructor
-        arguments and its optimiser as its class name and attributes, so that
-        a saved model holds only NumPy arrays, Python builtins and the
-        estimator itself: :func:`skops.io.load` then needs to trust no other
-        skrnn type, and pickles do not depend on private classes.
-        """
-        state = dict(super().__getstate__())  # may be the live __dict__
-        if isinstance(state.get("_network"), self._network_class):
-            state["_network"] = {"config": state["_network"].config()}
-        optimizer = state.get("_optimizer")
-        if isinstance(optimizer, (SGDOptimizer, AdamOptimizer)):
-            state["_optimizer"] = {
-                "solver": "sgd" if isinstance(optimizer, SGDOptimizer) else "adam",
-                "state": dict(vars(optimizer)),
-            }
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        network = state.get("_network")
-        if isinstance(network, dict):
-            config = dict(network["config"])
-            if isinstance(config.get("loss"), list):
-                config["loss"] = tuple(config["loss"])
-            try:
-                state["_network"] = self._network_class(**config)
-            except Exception as exc:
-                raise self._load_error(
-                    f"its network configuration {config} is not valid ({exc})"
-                ) from exc
-        if isinstance(state.get("_network"), self._network_class):
-            self._check_saved_state(state)
-        optimizer = state.get("_optimizer")
-        if isinstance(optimizer, dict):
-            klass = SGDOptimizer if optimizer["solver"] == "sgd" else AdamOptimizer
-            restored = klass.__new__(klass)
-            vars(restored).update(optimizer["state"])
-            state["_optimizer"] = restored
-        super().__setstate__(state)
-
-    def _load_error(self, what):
-        """The error of a saved model that does not hold together."""
-        return ValueError(
-            f"This saved {type(self).__name__} cannot be loaded: {what}. The file "
-            "was edited or damaged after it was saved; save the model again from "
-            "the fitted estimator, or refit it."
-        )
-
-    def _check_saved_state(self, state):
-        """Check a loaded fitted state: weights against the network's config.
-
-        The weight vector must be float32 or float64, finite and as long as
-        the network the saved configuration describes; ``n_outputs_``,
-        ``classes_`` and the feature and token counts must agree with that
-        network. Raises one ValueError naming the first disagreement.
-        """
-        network = state["_network"]
-        config = network.config()
-        for name in ("_theta", "_best_theta"):
-            theta = state.get(name)
-            if theta is None and name == "_best_theta":
-                continue
-            if not isinstance(theta, np.ndarray):
-                raise self._load_error(
-                    f"its weight vector {name} is {type(theta).__name__}, not a "
-                    "NumPy array"
-                )
-            if theta.dtype not in (np.float32, np.float64):
-                raise self._load_error(
-                    f"its weight vector {name} has dtype {theta.dtype}; skrnn "
-                    "models hold float32 or float64 weights"
-                )
-            if theta.shape != (network.n_params,):
-                raise self._load_error(
-                    f"its weight vector {name} has shape {theta.shape}, but its "
-                    f"network configuration {config} needs {network.n_params} "
-                    "weights"
-                )
-            if name == "_theta" and not np.isfinite(theta).all():
-                bad = int(np.flatnonzero(~np.isfinite(theta))[0])
-                where = next(b.name for b in network.blocks if b.start <= bad < b.stop)
-                raise self._load_error(
-                    f"its weights hold NaN or infinity (first in {where!r}, at "
-                    f"position {bad} of the weight vector)"
-                )
-        checks = [
-            ("n_outputs_", network.n_outputs, "output units"),
-            ("_n_step_features", network.n_inputs, "input features per step"),
-            ("n_tokens_", network.n_tokens, "token ids"),
-        ]
-        for name, expected, what in checks:
-            if name in state and state[name] != expected:
-                raise self._load_error(
-                    f"{name}={state[name]!r}, but its network has {expected} "
-                    f"{what} ({config})"
-                )
-        optimizer = state.get("_optimizer")
-        moments = optimizer.get("state", {}) if isinstance(optimizer, dict) else {}
-        for name, value in moments.items():
-            if isinstance(value, np.ndarray) and value.shape != (network.n_params,):
-                raise self._load_error(
-                    f"its optimiser's {name!r} has shape {value.shape}, but its "
-                    f"network has {network.n_params} weights"
-                )
-        if "classes_" in state:
-            expected = self._outputs_for_classes(state)
-            if expected is not None and expected != network.n_outputs:
-                raise self._load_error(
-                    f"classes_ has {len(state['classes_'])} classes, which need "
-                    f"{expected} output units, but its network has "
-                    f"{network.n_outputs}"
-                )
-
-    def _outputs_for_classes(self, state):
-        """Output units that a saved state's ``classes_`` need, or None."""
-        binarizer = state.get("_label_binarizer")
-        if binarizer is None:
-            return None
-        classes = np.asarray(state["classes_"])
-        if classes.shape != np.shape(binarizer.classes_) or not np.array_equal(
-            classes, binarizer.classes_
-        ):
-            raise self._load_error(
-                f"classes_ {classes.tolist()} differs from the classes its label "
-                f"encoding knows, {np.asarray(binarizer.classes_).tolist()}"
-            )
-        multilabel = binarizer.y_type_.startswith("multilabel")
-        return len(classes) if multilabel or len(classes) > 2 else 1
-
     # ------------------------------------------------------------- rollback
     @contextmanager
     def _rollback_on_failure(self):
@@ -594,38 +206,6 @@ class BaseRecurrent(BaseEstimator, ABC):
             if isinstance(generator, np.random.RandomState):
                 generator.set_state(generator_state)
             raise
-
-    def _check_training_progress(self, where, theta, loss):
-        """Raise if training diverged: non-finite weights or loss.
-
-        ``where`` says when, for the message ("in iteration 3").
-        """
-        if not np.isfinite(theta).all():
-            raise ValueError(_divergence_message("non-finite parameter weights", where))
-        if not np.isfinite(loss):
-            raise ValueError(
-                _divergence_message(f"a non-finite training loss ({loss})", where)
-            )
-
-    def _warn_if_loss_grew(self, start):
-        """ConvergenceWarning if the loss of this call grew by a huge factor.
-
-        ``start`` is the length of ``loss_curve_`` before the call; the loss
-        before the call (or the call's first loss) is the reference.
-        """
-        new = self.loss_curve_[start:]
-        if not new:
-            return
-        reference = self.loss_curve_[start - 1] if start > 0 else new[0]
-        largest = max(new)
-        if reference > 0 and largest > _DIVERGENCE_FACTOR * reference:
-            warnings.warn(
-                f"The training loss grew from {reference:.6g} to {largest:.6g} "
-                f"(more than {_DIVERGENCE_FACTOR:g} times) during this fit: "
-                f"training is diverging. To prevent it, {_SCALING_ADVICE}.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
 
     # ----------------------------------------------------------------- hooks
     @abstractmethod
@@ -748,12 +328,13 @@ class BaseRecurrent(BaseEstimator, ABC):
                 del self._optimizer
 
     # ------------------------------------------------------------------- fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(
-        self, X, y, sample_weight=None, *, X_val=None, y_val=None,
-        sample_weight_val=None,
-    ):  # fmt: skip
-        # Documented per estimator by __init_subclass__.
+    def _fit_checked(self, X, y, sample_weight, X_val, y_val, sample_weight_val):
+        """The work of ``fit``, which each estimator defines and documents.
+
+        Checks the validation arguments and fits from scratch (or from the
+        previous solution with ``warm_start``); a failure leaves the estimator
+        as it was.
+        """
         self._check_validation_args(X_val, y_val, sample_weight_val)
         validation = None if X_val is None else (X_val, y_val, sample_weight_val)
         with self._rollback_on_failure():
@@ -810,10 +391,8 @@ class BaseRecurrent(BaseEstimator, ABC):
         sw, step_weight = self._check_weights(sample_weight_val, seqs)
         return seqs, Y, y_raw, sw if step_weight is None else step_weight
 
-    @available_if(_stochastic_only)
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        # Documented per estimator by __init_subclass__.
+    def _partial_fit_checked(self, X, y, sample_weight):
+        """The work of ``partial_fit``: one epoch; a failure changes nothing."""
         with self._rollback_on_failure():
             return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
@@ -908,279 +487,6 @@ class BaseRecurrent(BaseEstimator, ABC):
             )
         self._warn_if_loss_grew(start)
         return self
-
-    def _batch_size(self, n_samples):
-        """Sequences per mini-batch (``batch_size``, clipped as MLP does)."""
-        if self.batch_size == "auto":
-            return min(32, n_samples)
-        if self.batch_size > n_samples:
-            warnings.warn(
-                "Got `batch_size` less than 1 or larger than "
-                "sample size. It is going to be clipped",
-                stacklevel=2,
-            )
-        return int(np.clip(self.batch_size, 1, n_samples))
-
-    def _make_optimizer(self):
-        """The stochastic optimiser of ``solver``, over the flat parameters."""
-        n, dtype = self._theta.shape[0], self._theta.dtype
-        if self.solver == "sgd":
-            return SGDOptimizer(
-                n, dtype, self.learning_rate_init, self.learning_rate,
-                self.momentum, self.nesterovs_momentum, self.power_t,
-            )  # fmt: skip
-        return AdamOptimizer(
-            n, dtype, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
-        )
-
-    def _stratify(self, y_raw):
-        """Labels to stratify the validation split by, or None."""
-        return None
-
-    def _split_validation(self, n, y_raw):
-        """Hold out ``validation_fraction`` of the sequences."""
-        train_idx, val_idx = train_test_split(
-            np.arange(n),
-            random_state=self._random_state,
-            test_size=self.validation_fraction,
-            stratify=self._stratify(y_raw),
-        )
-        if len(val_idx) < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' "
-                "or the size of your dataset."
-            )
-        return train_idx, val_idx
-
-    def _fit_stochastic(
-        self, seqs, Y, y_raw, sw, incremental, validation=None, step_weight=None
-    ):
-        """The epoch loop of the stochastic solvers (one epoch if incremental).
-
-        ``validation`` is the prepared ``(sequences, Y, y, sample_weight)`` of
-        ``fit``'s X_val, which early stopping scores instead of a split.
-        """
-        if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = self._make_optimizer()
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        network, theta = self._network, self._theta
-        early_stopping = self.early_stopping
-        all_idx = np.arange(len(seqs.sequences))
-        if early_stopping and validation is not None:
-            train_idx = all_idx
-            val, Y_val, y_val, sw_val = validation
-        elif early_stopping:
-            train_idx, val_idx = self._split_validation(len(all_idx), y_raw)
-            val = replace(
-                seqs,
-                sequences=[seqs.sequences[i] for i in val_idx],
-                lengths=seqs.lengths[val_idx],
-            )
-            y_val = _take(y_raw, val_idx)
-            # Per-step weights, where given, weigh the validation steps too.
-            steps_val = _take(step_weight, val_idx)
-            sw_val = sw[val_idx] if steps_val is None else steps_val
-            Y_val = _take(Y, val_idx)
-        else:
-            train_idx = all_idx
-        n_samples = len(train_idx)
-        batch_size = self._batch_size(n_samples)
-        threads = n_chunks(batch_size)
-        dropout_rng = np.random.default_rng(self._random_state.randint(2**31 - 1))
-        grad = np.empty_like(theta)
-        sample_idx = train_idx.copy()
-        workspace = Workspace()
-        try:
-            for _ in range(self.max_iter):
-                if self.shuffle:
-                    self._random_state.shuffle(sample_idx)
-                accumulated_loss, norms = 0.0, []
-                for batch_slice in gen_batches(n_samples, batch_size):
-                    idx = sample_idx[batch_slice]
-                    batch = make_batch(
-                        [seqs.sequences[i] for i in idx], threads, theta.dtype
-                    )
-                    Yb, wb = self._batch_targets(
-                        batch, _take(Y, idx), sw[idx], _take(step_weight, idx)
-                    )
-                    if not wb.any():
-                        continue  # only zero-weight sequences: nothing to learn
-                    loss, grad = network.loss_and_grad(
-                        theta, batch, Yb, wb / wb.sum(),
-                        l2=self.alpha / float(sw[idx].sum()),
-                        bptt_steps=self.bptt_steps, rng=dropout_rng, grad=grad,
-                        workspace=workspace,
-                    )  # fmt: skip
-                    norms.append(clip_grad_norm(grad, self.clip_norm))
-                    self._optimizer.step(theta, grad)
-                    accumulated_loss += loss * len(idx)
-
-                self.n_iter_ += 1
-                self.loss_ = accumulated_loss / n_samples
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                self.grad_norm_curve_.append(float(np.mean(norms)) if norms else 0.0)
-                # Diverged: stop at once (the caller rolls the call back).
-                self._check_training_progress(
-                    f"in iteration {self.n_iter_}", theta, self.loss_
-                )
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-
-                if early_stopping:
-                    self._record_validation(val, Y_val, y_val, sw_val)
-                else:
-                    self._record_training_loss()
-                self._optimizer.iteration_ends(self.t_)
-
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if early_stopping:
-                        msg = (
-                            "Validation score did not improve more than "
-                            "tol=%f for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    else:
-                        msg = (
-                            "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    if self._optimizer.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
-
-                if incremental:
-                    break
-
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(
-                        "Stochastic Optimizer: Maximum iterations (%d) "
-                        "reached and the optimization hasn't converged yet."
-                        % self.max_iter,
-                        ConvergenceWarning,
-                        stacklevel=2,
-                    )
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=2)
-
-        if early_stopping:
-            theta[...] = self._best_theta
-
-    def _record_validation(self, val, Y_val, y_val, sw_val):
-        """Score the held-out sequences after an epoch; keep the best weights."""
-        score = self._score_sequences(val, y_val, sw_val)
-        self.validation_scores_.append(score)
-        self.validation_loss_curve_.append(self._data_loss(val, Y_val, sw_val))
-        if self.verbose:
-            print("Validation score: %f" % score)
-        if score < self.best_validation_score_ + self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        if score > self.best_validation_score_:
-            self.best_validation_score_ = score
-            self._best_theta = self._theta.copy()
-
-    def _record_training_loss(self):
-        """Count epochs without improvement of the training loss."""
-        if self.loss_curve_[-1] > self.best_loss_ - self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        if self.loss_curve_[-1] < self.best_loss_:
-            self.best_loss_ = self.loss_curve_[-1]
-
-    def _data_loss(self, seqs, Y, sw):
-        """Weighted mean loss (no penalty) of the current model on sequences.
-
-        ``sw`` weighs each sequence, or for a per-step estimator may be a list
-        of per-step weights, one 1-D array per sequence.
-        """
-        Z = self._raw_outputs(seqs.sequences, activate=False)
-        loss = ROW_LOSSES[self._network.loss]
-        if self._per_step and isinstance(sw, list):
-            total = sum(float(np.dot(w, loss(z, y))) for z, y, w in zip(Z, Y, sw))
-            return total / sum(float(w.sum()) for w in sw)
-        if self._per_step:
-            per_seq = np.array([loss(z, y).sum() for z, y in zip(Z, Y)])
-            return float(np.dot(sw, per_seq) / np.dot(sw, seqs.lengths))
-        return float(np.dot(sw, loss(Z, Y)) / sw.sum())
-
-    def _fit_lbfgs(self, seqs, Y, sw, step_weight=None):
-        """Minimise the full-batch objective with scipy's L-BFGS-B."""
-        network, dtype = self._network, self._theta.dtype
-        n = len(seqs.sequences)
-        # Fixed batches, built once: the objective is deterministic.
-        batches = []
-        for batch_slice in gen_batches(n, _INFERENCE_BATCH):
-            idx = np.arange(n)[batch_slice]
-            batch = make_batch(
-                [seqs.sequences[i] for i in idx], n_chunks(len(idx)), dtype
-            )
-            targets = self._batch_targets(
-                batch, _take(Y, idx), sw[idx], _take(step_weight, idx)
-            )
-            batches.append((batch, *targets))
-        # Weights normalised by the total over all batches make the objective
-        # the sum of the batches' objectives; the penalty enters once, with
-        # the first batch.
-        total_weight = sum(float(wb.sum()) for _, _, wb in batches)
-        batches = [(batch, Yb, wb / total_weight) for batch, Yb, wb in batches]
-        l2 = self.alpha / float(sw.sum())
-        grad = np.empty(self._theta.shape, dtype)
-        workspace = Workspace()
-        state = {"theta": self._theta.copy()}
-
-        def loss_grad(x):
-            theta = x.astype(dtype)
-            state["theta"] = theta
-            total_loss, total_grad = 0.0, np.zeros(x.shape)
-            for k, (batch, Yb, wb) in enumerate(batches):
-                loss, g = network.loss_and_grad(
-                    theta, batch, Yb, wb, l2=l2 if k == 0 else 0.0,
-                    bptt_steps=self.bptt_steps, grad=grad, workspace=workspace,
-                )  # fmt: skip
-                total_loss += loss
-                total_grad += g
-            state["loss"] = float(total_loss)
-            return total_loss, total_grad
-
-        self.loss_curve_ = []
-
-        def callback(xk):
-            # L-BFGS-B evaluates the accepted iterate last, so the recorded
-            # loss is the iterate's (scipy < 1.11 passes only ``xk``).
-            self.loss_curve_.append(state["loss"])
-            if self.verbose:
-                print(
-                    "Iteration %d, loss = %.8f"
-                    % (len(self.loss_curve_), self.loss_curve_[-1])
-                )
-
-        try:
-            result = scipy.optimize.minimize(
-                loss_grad,
-                self._theta.astype(np.float64),
-                method="L-BFGS-B",
-                jac=True,
-                callback=callback,
-                options={"maxfun": self.max_fun, "maxiter": self.max_iter,
-                         "gtol": self.tol},
-            )  # fmt: skip
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=2)
-            self._theta = state["theta"]
-            self.n_iter_ = len(self.loss_curve_)
-            self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
-            return
-        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
-        self.loss_ = float(result.fun)
-        self._theta = result.x.astype(dtype)
-        self._check_training_progress(
-            f"after {self.n_iter_} L-BFGS iterations", self._theta, self.loss_
-        )
 
     # --------------------------------------------------------------- predict
     def _validate_tokens(self, seqs, *, reset):
@@ -1304,67 +610,6 @@ class BaseRecurrent(BaseEstimator, ABC):
                 "it with bidirectional=False."
             )
 
-    # --------------------------------------------------------------- weights
-    def get_weights(self):
-        """Return the network's parameters by name (PyTorch names and shapes).
-
-        Returns
-        -------
-        weights : dict of str to ndarray
-            Copies of ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``,
-            ``bias_hh_l{k}`` (suffix ``_reverse`` for the backward direction)
-            for each layer ``k``, and ``output.weight``, ``output.bias``;
-            with ``embedding_dim`` set, first ``embedding.weight`` of shape
-            ``(n_tokens_, embedding_dim)`` (PyTorch's ``nn.Embedding``).
-        """
-        check_is_fitted(self)
-        return {k: v.copy() for k, v in self._network.views(self._theta).items()}
-
-    def set_weights(self, weights):
-        """Set the network's parameters by name.
-
-        Parameters
-        ----------
-        weights : dict of str to array-like
-            Every name returned by :meth:`get_weights`, with the same shapes.
-
-        Returns
-        -------
-        self : object
-            The estimator, with the new parameters.
-        """
-        check_is_fitted(self)
-        views = self._network.views(self._theta)
-        if not isinstance(weights, dict):
-            raise TypeError(
-                f"weights must be a dict of name -> array, got {type(weights)}."
-            )
-        missing = sorted(set(views) - set(weights))
-        unknown = sorted(set(weights) - set(views))
-        if missing or unknown:
-            raise ValueError(
-                f"set_weights needs exactly the names of get_weights(). Missing: "
-                f"{missing}; unknown: {unknown}. Expected names: {list(views)}."
-            )
-        converted = {}
-        for name, view in views.items():
-            value = np.asarray(weights[name])
-            if value.dtype.kind not in "biuf":
-                raise TypeError(
-                    f"Weight {name!r} has dtype {value.dtype}; weights must be real "
-                    "numbers (a float or int array)."
-                )
-            if value.shape != view.shape:
-                raise ValueError(
-                    f"Weight {name!r} has shape {value.shape}, expected {view.shape}."
-                )
-            if not np.isfinite(value).all():
-                raise ValueError(f"Weight {name!r} contains NaN or infinity.")
-            converted[name] = value
-        for name, view in views.items():
-            view[...] = converted[name]
-        return self
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
@@ -1384,8 +629,6 @@ class BaseRecurrentClassifier(BaseRecurrent):
         **BaseRecurrent._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
-
-    __init__ = derived_init(BaseRecurrent.__init__, params={"class_weight": None})
 
     def _class_weights(self, labels, *, incremental):
         """Weight of each class of ``classes_`` (``class_weight``), or None.
@@ -1416,10 +659,8 @@ class BaseRecurrentClassifier(BaseRecurrent):
                 )
         return compute_class_weight(self.class_weight, classes=self.classes_, y=labels)
 
-    @available_if(_stochastic_only)
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        # Documented per estimator by __init_subclass__.
+    def _partial_fit_checked(self, X, y, sample_weight, classes):
+        """The work of ``partial_fit``; ``classes`` is required on the first call."""
         with self._rollback_on_failure():
             if _check_partial_fit_first_call(self, classes):
                 self._label_binarizer = self._first_call_binarizer(classes, y)

@@ -5,9 +5,11 @@ from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from ._base import BaseRecurrentClassifier
+from ._base import BaseRecurrentClassifier, _stochastic_only
+from ._compat import _fit_context
 from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
 
 
@@ -17,6 +19,10 @@ from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
     bptt_meaning=MANY_TO_ONE_BPTT,
     class_weight_unit="Each sequence weighs the weight of its class\n"
     "        (not for multilabel targets).",
+    y_type="array-like of shape (n_sequences,) or (n_sequences, n_classes)",
+    y_doc="Class of each sequence (an indicator matrix for multilabel).",
+    sample_weight_doc="Weight of each sequence in the loss.",
+    labels="classes",
 )
 class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
     """Recurrent neural network classifier: one class per sequence.
@@ -66,14 +72,106 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
     (2, 2)
     """
 
-    _target_doc = {
-        "model": "classifier",
-        "targets": "classes",
-        "y_type": "array-like of shape (n_sequences,) or (n_sequences, n_classes)",
-        "y_doc": "Class of each sequence (an indicator matrix for multilabel).",
-        "sample_weight_doc": "Weight of each sequence in the loss.",
-        "labels": "classes",
-    }
+    def __init__(
+        self,
+        hidden_layer_sizes=(64,),
+        *,
+        cell="lstm",
+        bidirectional=False,
+        activation="tanh",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        bptt_steps=None,
+        clip_norm=5.0,
+        dropout=0.0,
+        embedding_dim=None,
+        vocabulary_size=None,
+        class_weight=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.bptt_steps = bptt_steps
+        self.clip_norm = clip_norm
+        self.dropout = dropout
+        self.embedding_dim = embedding_dim
+        self.vocabulary_size = vocabulary_size
+        self.class_weight = class_weight
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+        sample_weight_val=None,
+    ):  # fmt: skip
+        """Fit the classifier to sequences ``X`` and classes ``y``.
+
+        {fit_parameters}
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+
+        {fit_raises}
+        """
+        return self._fit_checked(X, y, sample_weight, X_val, y_val, sample_weight_val)
+
+    @available_if(_stochastic_only)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the classifier with one epoch over the given sequences.
+
+        {partial_fit_parameters}
+
+        {partial_fit_classes}
+
+        Returns
+        -------
+        self : object
+            The updated classifier.
+        """
+        return self._partial_fit_checked(X, y, sample_weight, classes)
 
     def _encode_targets(self, y, seqs, *, first_pass, incremental):
         y = check_array(

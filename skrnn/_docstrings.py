@@ -249,6 +249,67 @@ Parameters
             Sequences in any of the forms accepted by :meth:`fit`."""
 
 
+# The parameters of ``fit`` and ``partial_fit`` (indented for a method
+# docstring). ``{y_type}``, ``{y_doc}`` and ``{sample_weight_doc}`` describe
+# an estimator's targets; each estimator passes them to :func:`fill_doc`.
+SECTIONS["fit_parameters"] = """\
+Parameters
+        ----------
+        X : array-like of shape (n_sequences, n_steps) or \
+(n_sequences, n_steps, n_features), or list of array-like
+            Sequences: a 2-D table (one univariate sequence per row), a 3-D
+            array (batch first), or a list of arrays of shape
+            ``(n_steps_i, n_features)`` or ``(n_steps_i,)`` with their own
+            lengths (no padding needed).
+
+        y : {y_type}
+            {y_doc}
+
+        sample_weight : array-like of shape (n_sequences,), default=None
+            {sample_weight_doc}
+
+        X_val : array-like or list of array-like, default=None
+            Validation sequences for early stopping, in any form ``X`` takes
+            (as for :class:`~sklearn.ensemble.HistGradientBoostingRegressor`):
+            with ``early_stopping=True`` they are scored after every epoch
+            instead of a ``validation_fraction`` split of ``X``, and training
+            uses all of ``X``. Requires ``y_val`` and ``early_stopping=True``.
+
+        y_val : array-like or list of array-like, default=None
+            Targets of ``X_val``, in the form ``y`` takes.
+
+        sample_weight_val : array-like of shape (n_val_sequences,), \
+default=None
+            Weights of the validation sequences in the validation score and
+            loss."""
+
+SECTIONS["fit_raises"] = """\
+Raises
+        ------
+        ValueError
+            If ``X_val`` and ``y_val`` are not given together,
+            ``sample_weight_val`` is given without them, or they are given
+            while ``early_stopping=False`` or with ``solver='lbfgs'``."""
+
+SECTIONS["partial_fit_parameters"] = """\
+Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences in any of the forms accepted by :meth:`fit`.
+
+        y : {y_type}
+            {y_doc}
+
+        sample_weight : array-like of shape (n_sequences,), default=None
+            {sample_weight_doc}"""
+
+# The ``classes`` parameter of the classifiers' ``partial_fit``.
+SECTIONS["partial_fit_classes"] = """\
+classes : array-like of shape (n_classes,), default=None
+            All {labels} that can appear across the calls; required on the
+            first call, ignored afterwards."""
+
+
 def _substitute(text, values):
     # Plain replacement, not str.format: docstrings contain literal braces
     # (numpydoc's ``{'rnn', 'lstm', 'gru'}`` value sets).
@@ -271,8 +332,11 @@ def fill_doc(**extra):
     """Class decorator inserting :data:`SECTIONS` into the docstrings.
 
     ``{name}`` placeholders in the class docstring, and in the docstrings of
-    the methods the class defines, are replaced by the section of that name,
-    in which ``{key}`` placeholders are replaced by ``extra``.
+    the methods the class defines (those behind ``available_if`` included),
+    are replaced by the section of that name, in which ``{key}`` placeholders
+    are replaced by ``extra`` (an estimator's ``fit`` sections take
+    ``y_type``, ``y_doc``, ``sample_weight_doc`` and, for a classifier,
+    ``labels``).
     """
 
     values = {**_DEFAULT_EXTRA, **extra}
@@ -286,8 +350,10 @@ def fill_doc(**extra):
         }
         cls.__doc__ = _substitute(cls.__doc__, sections)
         for value in vars(cls).values():
-            if callable(value) and value.__doc__ and "{" in value.__doc__:
-                value.__doc__ = _substitute(value.__doc__, sections)
+            # available_if keeps the method it guards in ``fn``.
+            func = getattr(value, "fn", value)
+            if callable(func) and func.__doc__ and "{" in func.__doc__:
+                func.__doc__ = _substitute(func.__doc__, sections)
         return cls
 
     return decorate

@@ -8,9 +8,10 @@ from sklearn.base import RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils import check_array, check_consistent_length
+from sklearn.utils.metaestimators import available_if
 
-from ._base import BaseRecurrent, _check_count, derived_init
-from ._compat import Interval, StrOptions
+from ._base import BaseRecurrent, _check_count, _stochastic_only
+from ._compat import Interval, StrOptions, _fit_context
 from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
 
 # Root mean square of a target column beyond which fit warns: from about 100
@@ -42,6 +43,9 @@ def _refuse_step_targets(y):
     hidden_layer_sizes_default="(64,)",
     bidirectional_default="False",
     bptt_meaning=MANY_TO_ONE_BPTT,
+    y_type="array-like of shape (n_sequences,) or (n_sequences, n_outputs)",
+    y_doc="Target of each sequence.",
+    sample_weight_doc="Weight of each sequence in the loss.",
 )
 class RNNRegressor(RegressorMixin, BaseRecurrent):
     """Recurrent neural network regressor: one value (or several) per sequence.
@@ -94,14 +98,6 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
     True
     """
 
-    _target_doc = {
-        "model": "regressor",
-        "targets": "targets",
-        "y_type": "array-like of shape (n_sequences,) or (n_sequences, n_outputs)",
-        "y_doc": "Target of each sequence.",
-        "sample_weight_doc": "Weight of each sequence in the loss.",
-    }
-
     _parameter_constraints: dict = {
         **BaseRecurrent._parameter_constraints,
         "loss": [
@@ -113,10 +109,108 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
         "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
 
-    __init__ = derived_init(
-        BaseRecurrent.__init__,
-        params={"loss": "squared_error", "huber_delta": 1.0, "quantile": 0.5},
-    )
+    def __init__(
+        self,
+        hidden_layer_sizes=(64,),
+        *,
+        cell="lstm",
+        bidirectional=False,
+        activation="tanh",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        bptt_steps=None,
+        clip_norm=5.0,
+        dropout=0.0,
+        embedding_dim=None,
+        vocabulary_size=None,
+        loss="squared_error",
+        huber_delta=1.0,
+        quantile=0.5,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.bptt_steps = bptt_steps
+        self.clip_norm = clip_norm
+        self.dropout = dropout
+        self.embedding_dim = embedding_dim
+        self.vocabulary_size = vocabulary_size
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.quantile = quantile
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+        sample_weight_val=None,
+    ):  # fmt: skip
+        """Fit the regressor to sequences ``X`` and targets ``y``.
+
+        {fit_parameters}
+
+        Returns
+        -------
+        self : object
+            The fitted regressor.
+
+        {fit_raises}
+        """
+        return self._fit_checked(X, y, sample_weight, X_val, y_val, sample_weight_val)
+
+    @available_if(_stochastic_only)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the regressor with one epoch over the given sequences.
+
+        {partial_fit_parameters}
+
+        Returns
+        -------
+        self : object
+            The updated regressor.
+        """
+        return self._partial_fit_checked(X, y, sample_weight)
 
     def _encode_targets(self, y, seqs, *, first_pass, incremental):
         _refuse_step_targets(y)
@@ -276,8 +370,19 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
         n_steps = _check_count(n_steps, "n_steps")
         if window is not None:
             window = _check_count(window, "window")
-        n_inputs, K = seqs.n_features, self.n_outputs_
         future = self._future_covariates(covariates, seqs, n_steps)
+        n_fed = self._fed_features(seqs, future)
+        window = self._forecast_window(seqs, window)
+        out = self._roll_forward(seqs, n_steps, n_fed, future, window)
+        return out[..., 0] if n_fed == 1 else out
+
+    def _fed_features(self, seqs, future):
+        """Features per step that forecast predicts and feeds back, or an error.
+
+        The step's features other than the ``C`` covariates of ``future``;
+        the outputs must hold a whole number of such steps.
+        """
+        n_inputs, K = seqs.n_features, self.n_outputs_
         C = 0 if future is None else future.shape[2]
         F = n_inputs - C
         if self._network.embeds:
@@ -305,6 +410,10 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
                 "next-step targets, for instance X, y = make_windows(series, "
                 "window) from skrnn.preprocessing."
             )
+        return F
+
+    def _forecast_window(self, seqs, window):
+        """The window forecast re-reads: a table's width, or ``window`` checked."""
         if seqs.form == "table":
             columns = int(seqs.lengths[0])
             if window not in (None, columns):
@@ -317,7 +426,15 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
             window = columns
         if window is None:
             self._require_unidirectional("forecast with window=None")
-        per_round = K // F
+        return window
+
+    def _roll_forward(self, seqs, n_steps, F, future, window):
+        """The ``(n_sequences, n_steps, F)`` produced steps of forecast.
+
+        Each prediction holds ``n_outputs_ // F`` steps (one round), fed back
+        with that round's covariates, if any, appended.
+        """
+        per_round = self.n_outputs_ // F
         n_rounds = -(-n_steps // per_round)
         n = seqs.n_sequences
         out = np.empty((n, n_rounds * per_round, F), dtype=self._theta.dtype)
@@ -335,8 +452,7 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
             return np.concatenate([steps, future[index, rounds]], axis=2)
 
         self._rollout(seqs.sequences, n_rounds, feed_back, window=window)
-        out = out[:, :n_steps]
-        return out[..., 0] if F == 1 else out
+        return out[:, :n_steps]
 
     def _future_covariates(self, covariates, seqs, n_steps):
         """``covariates`` as ``(n_sequences, n_steps, C)``, or None."""

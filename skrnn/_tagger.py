@@ -6,9 +6,11 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._base import BaseRecurrentClassifier, _check_count, derived_init
+from ._base import BaseRecurrentClassifier, _check_count, _stochastic_only
+from ._compat import _fit_context
 from ._docstrings import PER_STEP_BPTT, fill_doc
 from ._validation import sequences_like, validate_step_labels
 
@@ -65,6 +67,14 @@ def _like_input(values, seqs, X):
     bptt_meaning=PER_STEP_BPTT,
     class_weight_unit="Each step weighs the weight of its label;\n"
     "        ``'balanced'`` counts the labels over all steps.",
+    y_type="list of array-like or array-like of shape (n_sequences, n_steps)",
+    y_doc="One label per step: a list of 1-D label sequences with the\n"
+    "            lengths of the sequences of ``X``, or a 2-D array for array\n"
+    "            input.",
+    sample_weight_doc="Weight of each sequence (applied to all its steps),\n"
+    "            or of each step: a list of 1-D arrays with the lengths of\n"
+    "            the sequences of ``X`` (or a 2-D array for array input).",
+    labels="labels",
 )
 class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
     """Recurrent network that labels every step of every sequence.
@@ -126,22 +136,106 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
 
     _per_step = True
 
-    __init__ = derived_init(
-        BaseRecurrentClassifier.__init__, defaults={"bidirectional": True}
-    )
+    def __init__(
+        self,
+        hidden_layer_sizes=(64,),
+        *,
+        cell="lstm",
+        bidirectional=True,
+        activation="tanh",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        bptt_steps=None,
+        clip_norm=5.0,
+        dropout=0.0,
+        embedding_dim=None,
+        vocabulary_size=None,
+        class_weight=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.bptt_steps = bptt_steps
+        self.clip_norm = clip_norm
+        self.dropout = dropout
+        self.embedding_dim = embedding_dim
+        self.vocabulary_size = vocabulary_size
+        self.class_weight = class_weight
 
-    _target_doc = {
-        "model": "tagger",
-        "targets": "per-step labels",
-        "y_type": "list of array-like or array-like of shape (n_sequences, n_steps)",
-        "y_doc": "One label per step: a list of 1-D label sequences with the\n"
-        "            lengths of the sequences of ``X``, or a 2-D array for array\n"
-        "            input.",
-        "sample_weight_doc": "Weight of each sequence (applied to all its steps),\n"
-        "            or of each step: a list of 1-D arrays with the lengths of\n"
-        "            the sequences of ``X`` (or a 2-D array for array input).",
-        "labels": "labels",
-    }
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+        sample_weight_val=None,
+    ):  # fmt: skip
+        """Fit the tagger to sequences ``X`` and per-step labels ``y``.
+
+        {fit_parameters}
+
+        Returns
+        -------
+        self : object
+            The fitted tagger.
+
+        {fit_raises}
+        """
+        return self._fit_checked(X, y, sample_weight, X_val, y_val, sample_weight_val)
+
+    @available_if(_stochastic_only)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the tagger with one epoch over the given sequences.
+
+        {partial_fit_parameters}
+
+        {partial_fit_classes}
+
+        Returns
+        -------
+        self : object
+            The updated tagger.
+        """
+        return self._partial_fit_checked(X, y, sample_weight, classes)
 
     # --------------------------------------------------------------- targets
     def _encode_targets(self, y, seqs, *, first_pass, incremental):

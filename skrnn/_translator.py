@@ -10,13 +10,14 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import gen_batches
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._attention import ATTENTION_KINDS
-from ._base import _INFERENCE_BATCH, BaseRecurrent, derived_init
+from ._base import _INFERENCE_BATCH, BaseRecurrent, _stochastic_only
 from ._batching import make_batch
 from ._beam import beam_search, greedy_search
-from ._compat import Interval, StrOptions, _check_sample_weight
+from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
 from ._runtime import n_chunks, session
 from ._translation_network import TranslationNetwork, make_decoder_batch
@@ -117,6 +118,12 @@ def _empty_positions(X):
         with attention, it learned the reversal, addition and date tasks of
         the user guide's table of defaults better than 0.001, in fewer
         epochs (use 0.001 on noisy data, or ``early_stopping=True``).""",
+    y_type="list of str or list of array-like",
+    y_doc="One target sequence per sequence of ``X``, of any length\n"
+    "            (0 included): a string (read as characters) or a 1-D sequence\n"
+    "            of labels (ints or strings).",
+    sample_weight_doc="Weight of each sequence (applied to all its output\n"
+    "            steps).",
 )
 class SequenceTranslator(BaseRecurrent):
     """Encoder-decoder recurrent network mapping sequences to sequences.
@@ -215,27 +222,110 @@ class SequenceTranslator(BaseRecurrent):
 
     _network_class = TranslationNetwork
 
-    _target_doc = {
-        "model": "translator",
-        "targets": "target sequences",
-        "y_type": "list of str or list of array-like",
-        "y_doc": "One target sequence per sequence of ``X``, of any length\n"
-        "            (0 included): a string (read as characters) or a 1-D sequence\n"
-        "            of labels (ints or strings).",
-        "sample_weight_doc": "Weight of each sequence (applied to all its output\n"
-        "            steps).",
-    }
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        cell="lstm",
+        bidirectional=False,
+        activation="tanh",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.003,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        bptt_steps=None,
+        clip_norm=5.0,
+        dropout=0.0,
+        embedding_dim=None,
+        vocabulary_size=None,
+        attention="general",
+        decoder_embedding_dim=None,
+        beam_width=1,
+        max_output_length=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.bptt_steps = bptt_steps
+        self.clip_norm = clip_norm
+        self.dropout = dropout
+        self.embedding_dim = embedding_dim
+        self.vocabulary_size = vocabulary_size
+        self.attention = attention
+        self.decoder_embedding_dim = decoder_embedding_dim
+        self.beam_width = beam_width
+        self.max_output_length = max_output_length
 
-    __init__ = derived_init(
-        BaseRecurrent.__init__,
-        defaults={"hidden_layer_sizes": (100,), "learning_rate_init": 0.003},
-        params={
-            "attention": "general",
-            "decoder_embedding_dim": None,
-            "beam_width": 1,
-            "max_output_length": None,
-        },
-    )
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+        sample_weight_val=None,
+    ):  # fmt: skip
+        """Fit the translator to sequences ``X`` and target sequences ``y``.
+
+        {fit_parameters}
+
+        Returns
+        -------
+        self : object
+            The fitted translator.
+
+        {fit_raises}
+        """
+        return self._fit_checked(X, y, sample_weight, X_val, y_val, sample_weight_val)
+
+    @available_if(_stochastic_only)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the translator with one epoch over the given sequences.
+
+        {partial_fit_parameters}
+
+        Returns
+        -------
+        self : object
+            The updated translator.
+        """
+        return self._partial_fit_checked(X, y, sample_weight)
 
     # --------------------------------------------------------------- targets
     def _encode_labels(self, targets, *, purpose="fit"):

@@ -1,6 +1,5 @@
 """Behaviour of RNNRegressor and RNNClassifier beyond scikit-learn's checks."""
 
-import inspect
 import pickle
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skrnn import RNNClassifier, RNNRegressor, SequenceTagger
+from skrnn import RNNClassifier, RNNRegressor
 from skrnn._network import RecurrentNetwork
 from tests._helpers import ragged, torch_module
 from tests.conftest import CELLS, FAST
@@ -600,23 +599,3 @@ def test_divergence_stops_at_once_with_a_clear_error():
     ):
         reg.fit(X, y)
     assert not hasattr(reg, "n_iter_")  # the failed fit is rolled back
-
-
-def test_derived_init_shares_the_base_signature():
-    from skrnn._base import BaseRecurrent, derived_init
-
-    sizes = inspect.signature(BaseRecurrent.__init__).parameters
-    reg = inspect.signature(RNNRegressor.__init__).parameters
-    assert list(reg)[: len(sizes)] == list(sizes)
-    assert [reg[name].default for name in ("loss", "huber_delta", "quantile")] == [
-        "squared_error", 1.0, 0.5
-    ]  # fmt: skip
-    assert inspect.signature(SequenceTagger).parameters["bidirectional"].default
-    model = RNNRegressor((4,), loss="huber", cell="gru")
-    assert (model.hidden_layer_sizes, model.loss, model.cell) == ((4,), "huber", "gru")
-    with pytest.raises(TypeError, match=r"RNNRegressor\(\): .*'hidden_units'"):
-        RNNRegressor(hidden_units=3)
-    with pytest.raises(TypeError, match="Not parameters of .*'units'"):
-        derived_init(BaseRecurrent.__init__, defaults={"units": 3})
-    with pytest.raises(TypeError, match="already: .*'cell'"):
-        derived_init(BaseRecurrent.__init__, params={"cell": "gru"})

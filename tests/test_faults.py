@@ -16,7 +16,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-import skrnn._base
+import skrnn._training
 from skrnn import RNNClassifier, RNNRegressor, SequenceTagger, SequenceTranslator
 from skrnn.preprocessing import TextTokenizer
 from tests.conftest import FAST
@@ -84,17 +84,19 @@ class _FailOnUpdate:
         self.calls += 1
         if self.calls == self.n:
             raise self.error("injected failure in the training loop")
-        return skrnn._base.__dict__["_real_clip"](grad, clip_norm)
+        return skrnn._training.__dict__["_real_clip"](grad, clip_norm)
 
 
 @pytest.fixture
 def fail_on_update(monkeypatch):
     """Make the n-th optimiser update of the next fits raise."""
-    monkeypatch.setitem(skrnn._base.__dict__, "_real_clip", skrnn._base.clip_grad_norm)
+    monkeypatch.setitem(
+        skrnn._training.__dict__, "_real_clip", skrnn._training.clip_grad_norm
+    )
 
     def install(n, error=RuntimeError):
         failing = _FailOnUpdate(n, error)
-        monkeypatch.setattr(skrnn._base, "clip_grad_norm", failing)
+        monkeypatch.setattr(skrnn._training, "clip_grad_norm", failing)
         return failing
 
     return install
