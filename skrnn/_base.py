@@ -39,6 +39,7 @@ from ._compat import (
     _check_partial_fit_first_call,
     _check_sample_weight,
 )
+from ._kernels import CELLS
 from ._network import RecurrentNetwork
 from ._persistence import PersistenceMixin
 from ._runtime import n_chunks, session
@@ -124,7 +125,7 @@ class BaseRecurrent(PersistenceMixin, WeightsMixin, TrainingMixin, BaseEstimator
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "cell": [StrOptions({"rnn", "lstm", "gru"})],
+        "cell": [StrOptions(set(CELLS))],
         "bidirectional": ["boolean"],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
