@@ -61,7 +61,10 @@ def _add_matmul(A, B, out):
     out : ndarray of shape (n, p)
         Added to.
     """
-    product = np.dot(A, B)
+    # np.dot with out=: the two-argument form compiles a second wrapper
+    # around the same BLAS call (and its own np.zeros and np.empty).
+    product = np.empty((A.shape[0], B.shape[1]), dtype=out.dtype)
+    np.dot(A, B, out=product)
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
             out[i, j] += product[i, j]
@@ -85,7 +88,8 @@ def _add_row_sums(A, ones, out):
     A matrix-vector product: a sum along contiguous rows is a serial chain
     of additions that LLVM may not reorder (no 'reassoc' fast-math flag).
     """
-    sums = np.dot(A, ones)
+    sums = np.empty(A.shape[0], dtype=out.dtype)
+    np.dot(A, ones, out=sums)  # out=: as in _add_matmul
     for i in range(out.shape[0]):
         out[i] += sums[i]
 

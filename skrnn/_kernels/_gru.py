@@ -105,7 +105,9 @@ def _gru_forward_chunk(
     gates_scratch = np.empty((3 * H, n_rows), dtype=dtype)
     hn_scratch = np.empty((H, n_rows), dtype=dtype)
 
-    H_prev = _unit_section(store, 0, H)
+    # 0 * H, not 0: an int64 like the other offsets, so that _unit_section
+    # compiles once rather than once more for the literal 0.
+    H_prev = _unit_section(store, 0 * H, H)
     gates_st = _unit_section(store, H, 3 * H)
     hn_st = _unit_section(store, 4 * H, H)
 
@@ -230,7 +232,9 @@ def _gru_backward_chunk(
     dtype = W_hh.dtype
     one = dtype.type(1.0)
 
-    H_prev = _unit_section(store, 0, H)
+    # 0 * H, not 0: an int64 like the other offsets, so that _unit_section
+    # compiles once rather than once more for the literal 0.
+    H_prev = _unit_section(store, 0 * H, H)
     gates_st = _unit_section(store, H, 3 * H)
     hn_st = _unit_section(store, 4 * H, H)
 

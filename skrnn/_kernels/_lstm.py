@@ -107,7 +107,9 @@ def _lstm_forward_chunk(
     gates_scratch = np.empty((4 * H, n_rows), dtype=dtype)
     tanh_c_scratch = np.empty((H, n_rows), dtype=dtype)
 
-    H_prev = _unit_section(store, 0, H)
+    # 0 * H, not 0: an int64 like the other offsets, so that _unit_section
+    # compiles once rather than once more for the literal 0.
+    H_prev = _unit_section(store, 0 * H, H)
     gates_st = _unit_section(store, H, 4 * H)
     c_prev_st = _unit_section(store, 5 * H, H)
     tanh_c_st = _unit_section(store, 6 * H, H)
@@ -241,7 +243,9 @@ def _lstm_backward_chunk(
     dtype = W_hh.dtype
     one = dtype.type(1.0)
 
-    H_prev = _unit_section(store, 0, H)
+    # 0 * H, not 0: an int64 like the other offsets, so that _unit_section
+    # compiles once rather than once more for the literal 0.
+    H_prev = _unit_section(store, 0 * H, H)
     gates_st = _unit_section(store, H, 4 * H)
     c_prev_st = _unit_section(store, 5 * H, H)
     tanh_c_st = _unit_section(store, 6 * H, H)

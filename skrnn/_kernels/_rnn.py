@@ -188,7 +188,9 @@ def _rnn_forward_chunk(
     h_buffer = np.empty(H * n_rows, dtype=dtype)
     # Steps that are not stored write into this instead.
     h_scratch = np.empty((H, n_rows), dtype=dtype)
-    H_prev = _unit_section(store, 0, H)
+    # 0 * H, not 0: an int64 like the other offsets, so that _unit_section
+    # compiles once rather than once more for the literal 0.
+    H_prev = _unit_section(store, 0 * H, H)
     H_st = _unit_section(store, H, H)
 
     for u in range(n_steps):
@@ -292,7 +294,9 @@ def _rnn_backward_chunk(
     n_slots = store.shape[0]
     dtype = W_hh.dtype
 
-    H_prev = _unit_section(store, 0, H)
+    # 0 * H, not 0: an int64 like the other offsets, so that _unit_section
+    # compiles once rather than once more for the literal 0.
+    H_prev = _unit_section(store, 0 * H, H)
     H_st = _unit_section(store, H, H)
 
     dA_buffer = np.empty(H * n_block * n_rows, dtype=dtype)

@@ -409,7 +409,10 @@ def _add_block_gradients(
     _add_matmul(dA_in, X_block, dW_ih)
     _add_row_sums(dA_in, ones[:width], db_ih)
     if dX.shape[0] > 0:
-        dX_steps = np.dot(dA_in.T, W_ih).reshape(n, n_rows, n_inputs)
+        # out=: as in _add_matmul, the same GEMM as np.dot(dA_in.T, W_ih).
+        dX_flat = np.empty((width, n_inputs), dtype=W_ih.dtype)
+        np.dot(dA_in.T, W_ih, out=dX_flat)
+        dX_steps = dX_flat.reshape(n, n_rows, n_inputs)
         _scatter_add_steps(dX_steps, lengths, reverse, u_first, dX)
 
 
