@@ -8,7 +8,7 @@ handling) cost seconds of compile time at every call site.
 import numpy as np
 from numba import njit
 
-from ._config import JIT_OPTIONS
+from ._config import HELPER_OPTIONS, JIT_OPTIONS
 
 
 @njit(**JIT_OPTIONS)
@@ -40,7 +40,7 @@ def _copy_matrix(src, dst):
             dst[i, j] = src[i, j]
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _copy_transposed(src, dst):
     """Overwrite ``dst`` ``(m, n)`` with the transpose of ``src`` ``(n, m)``."""
     for i in range(src.shape[0]):
@@ -48,7 +48,7 @@ def _copy_transposed(src, dst):
             dst[j, i] = src[i, j]
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _add_matmul(A, B, out):
     """Add ``A @ B`` into ``out`` (one GEMM, then an elementwise sum).
 
@@ -70,7 +70,7 @@ def _add_matmul(A, B, out):
             out[i, j] += product[i, j]
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _add_row_sums(A, ones, out):
     """Add the sum of each row of a matrix into a vector.
 
