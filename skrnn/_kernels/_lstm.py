@@ -337,9 +337,8 @@ def _lstm_backward_chunk(
             dX, dW_ih, dW_hh, db_ih, db_hh,
         )  # fmt: skip
 
-    rows = np.empty((n_rows, H), dtype=dtype)
-    _initial_state_gradient_units(lengths, n_slots, dh, dh0, rows)
-    _initial_state_gradient_units(lengths, n_slots, dc, dc0, rows)
+    _initial_state_gradient_units(lengths, n_slots, dh, dh0)
+    _initial_state_gradient_units(lengths, n_slots, dc, dc0)
 
 
 LSTM_CELL = CellSpec(

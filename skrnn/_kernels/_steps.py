@@ -84,12 +84,13 @@ def _real_step(length, n_steps, u, reverse):
 
 
 @njit(**HELPER_OPTIONS)
-def _section_values(store, start, width):
-    """The flat values of one section of a chunk's storage.
+def _unit_section(store, start, width):
+    """One section of a chunk's storage, unit-major: ``(N, width, B)``.
 
     The storage of a chunk is used as one flat buffer split into sections of
-    ``N * B * width`` floats; :func:`_unit_section` views a section in the
-    layout of the kernels.
+    ``N * B * width`` floats, each viewed in the layout of the kernels: the
+    elementwise loops run over the rows of the batch innermost, and each slot
+    stays contiguous, so that a step touches few memory pages.
 
     Parameters
     ----------
@@ -102,22 +103,11 @@ def _section_values(store, start, width):
 
     Returns
     -------
-    values : ndarray of shape (N * B * width,)
+    section : ndarray of shape (N, width, B)
         A view into ``store``.
     """
     size = store.shape[0] * store.shape[1]
-    return store.reshape(store.size)[size * start : size * (start + width)]
-
-
-@njit(**HELPER_OPTIONS)
-def _unit_section(store, start, width):
-    """One section of a chunk's storage, unit-major: ``(N, width, B)``.
-
-    The elementwise loops of the kernels run over the rows of the batch
-    innermost; each slot stays contiguous, so that a step touches few memory
-    pages. Parameters as :func:`_section_values`.
-    """
-    values = _section_values(store, start, width)
+    values = store.reshape(store.size)[size * start : size * (start + width)]
     return values.reshape(store.shape[0], width, store.shape[1])
 
 
@@ -168,30 +158,6 @@ def _scatter_add_steps(dX_steps, lengths, reverse, u_first, dX):
             t, _ = _real_step(lengths[b], n_steps, u, reverse)
             for i in range(dX.shape[2]):
                 dX[t, b, i] += dX_steps[k, b, i]
-
-
-@njit(**HELPER_OPTIONS)
-def _initial_state_gradient(lengths, n_slots, d_state, d_state0):
-    """Copy the carried gradient to the initial state where it is defined.
-
-    Parameters
-    ----------
-    lengths : ndarray of shape (B,), dtype int64
-        Row lengths.
-    n_slots : int
-        Number of stored steps ``N``.
-    d_state : ndarray of shape (B, H)
-        Gradient carried back to before each row's first processed step.
-    d_state0 : ndarray of shape (B, H)
-        Overwritten: ``d_state`` for rows processed entirely within the stored
-        window, zero for truncated rows (the state entering the window is a
-        constant) and for dummy rows of length 0.
-    """
-    for b in range(lengths.shape[0]):
-        if 0 < lengths[b] <= n_slots:
-            _copy_vector(d_state[b], d_state0[b])
-        else:
-            d_state0[b, :] = 0.0
 
 
 @njit(**HELPER_OPTIONS)
@@ -417,10 +383,24 @@ def _add_block_gradients(
 
 
 @njit(**HELPER_OPTIONS)
-def _initial_state_gradient_units(lengths, n_slots, d_state, d_state0, rows):
-    """:func:`_initial_state_gradient` from a unit-major ``(H, B)`` gradient.
+def _initial_state_gradient_units(lengths, n_slots, d_state, d_state0):
+    """Copy the carried gradient to the initial state where it is defined.
 
-    ``rows`` is ``(B, H)`` workspace.
+    Parameters
+    ----------
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths.
+    n_slots : int
+        Number of stored steps ``N``.
+    d_state : ndarray of shape (H, B)
+        Gradient carried back to before each row's first processed step
+        (unit-major).
+    d_state0 : ndarray of shape (B, H)
+        Overwritten: ``d_state`` for rows processed entirely within the stored
+        window, zero for truncated rows (the state entering the window is a
+        constant) and for dummy rows of length 0.
     """
-    _copy_transposed(d_state, rows)
-    _initial_state_gradient(lengths, n_slots, rows, d_state0)
+    for b in range(lengths.shape[0]):
+        defined = 0 < lengths[b] <= n_slots
+        for j in range(d_state.shape[0]):
+            d_state0[b, j] = d_state[j, b] if defined else 0.0
