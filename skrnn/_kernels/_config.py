@@ -42,7 +42,7 @@ JIT_OPTIONS = {
 
 # Options of the helpers that only compiled code calls (never Python, tests
 # included): without the CPython wrapper, which boxes and unboxes every
-# argument type, each helper compiles in less time (a seventh less for a
-# first fit). Calling such a helper from Python fails, so a function that
-# Python calls keeps JIT_OPTIONS.
+# argument type, each helper compiles in less time. Calling such a helper
+# from Python fails, so a function that Python calls (tests included) keeps
+# JIT_OPTIONS.
 HELPER_OPTIONS = {**JIT_OPTIONS, "no_cpython_wrapper": True}
