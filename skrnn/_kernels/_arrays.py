@@ -8,7 +8,7 @@ handling) cost seconds of compile time at every call site.
 import numpy as np
 from numba import njit
 
-from ._config import JIT_OPTIONS
+from ._config import HELPER_OPTIONS, JIT_OPTIONS
 
 
 @njit(**JIT_OPTIONS)
@@ -32,6 +32,18 @@ def _copy_vector(src, dst):
         dst[j] = src[j]
 
 
+@njit(**HELPER_OPTIONS)
+def _fill(dst, value):
+    """Set every element of a 1-D array to ``value``.
+
+    The backward kernels clear their gradients and make their vector of
+    ones with it: one small helper compiles faster than slice assignments
+    (``dW[:] = 0.0``) and ``np.ones`` at each site.
+    """
+    for j in range(dst.shape[0]):
+        dst[j] = value
+
+
 @njit(**JIT_OPTIONS)
 def _copy_matrix(src, dst):
     """Copy a 2-D array ``src`` into ``dst``, of the same shape."""
@@ -40,7 +52,7 @@ def _copy_matrix(src, dst):
             dst[i, j] = src[i, j]
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _copy_transposed(src, dst):
     """Overwrite ``dst`` ``(m, n)`` with the transpose of ``src`` ``(n, m)``."""
     for i in range(src.shape[0]):
@@ -48,7 +60,7 @@ def _copy_transposed(src, dst):
             dst[j, i] = src[i, j]
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _add_matmul(A, B, out):
     """Add ``A @ B`` into ``out`` (one GEMM, then an elementwise sum).
 
@@ -61,13 +73,16 @@ def _add_matmul(A, B, out):
     out : ndarray of shape (n, p)
         Added to.
     """
-    product = np.dot(A, B)
+    # np.dot with out=: the two-argument form compiles a second wrapper
+    # around the same BLAS call (and its own np.zeros and np.empty).
+    product = np.empty((A.shape[0], B.shape[1]), dtype=out.dtype)
+    np.dot(A, B, out=product)
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
             out[i, j] += product[i, j]
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _add_row_sums(A, ones, out):
     """Add the sum of each row of a matrix into a vector.
 
@@ -85,7 +100,8 @@ def _add_row_sums(A, ones, out):
     A matrix-vector product: a sum along contiguous rows is a serial chain
     of additions that LLVM may not reorder (no 'reassoc' fast-math flag).
     """
-    sums = np.dot(A, ones)
+    sums = np.empty(A.shape[0], dtype=out.dtype)
+    np.dot(A, ones, out=sums)  # out=: as in _add_matmul
     for i in range(out.shape[0]):
         out[i] += sums[i]
 

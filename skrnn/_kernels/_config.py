@@ -39,3 +39,10 @@ JIT_OPTIONS = {
     "error_model": "numpy",
     "no_cfunc_wrapper": True,
 }
+
+# Options of the helpers that only compiled code calls (never Python, tests
+# included): without the CPython wrapper, which boxes and unboxes every
+# argument type, each helper compiles in less time. Calling such a helper
+# from Python fails, so a function that Python calls (tests included) keeps
+# JIT_OPTIONS.
+HELPER_OPTIONS = {**JIT_OPTIONS, "no_cpython_wrapper": True}

@@ -18,7 +18,7 @@ the chunk's flat storage (see :func:`skrnn._kernels._steps._unit_section`):
 import numpy as np
 from numba import njit
 
-from ._arrays import _copy_transposed
+from ._arrays import _copy_transposed, _fill
 from ._cells import CellSpec
 from ._config import JIT_OPTIONS
 from ._math import fast_sigmoid, fast_tanh
@@ -107,7 +107,9 @@ def _lstm_forward_chunk(
     gates_scratch = np.empty((4 * H, n_rows), dtype=dtype)
     tanh_c_scratch = np.empty((H, n_rows), dtype=dtype)
 
-    H_prev = _unit_section(store, 0, H)
+    # 0 * H, not 0: an int64 like the other offsets, so that _unit_section
+    # compiles once rather than once more for the literal 0.
+    H_prev = _unit_section(store, 0 * H, H)
     gates_st = _unit_section(store, H, 4 * H)
     c_prev_st = _unit_section(store, 5 * H, H)
     tanh_c_st = _unit_section(store, 6 * H, H)
@@ -241,7 +243,9 @@ def _lstm_backward_chunk(
     dtype = W_hh.dtype
     one = dtype.type(1.0)
 
-    H_prev = _unit_section(store, 0, H)
+    # 0 * H, not 0: an int64 like the other offsets, so that _unit_section
+    # compiles once rather than once more for the literal 0.
+    H_prev = _unit_section(store, 0 * H, H)
     gates_st = _unit_section(store, H, 4 * H)
     c_prev_st = _unit_section(store, 5 * H, H)
     tanh_c_st = _unit_section(store, 6 * H, H)
@@ -251,17 +255,18 @@ def _lstm_backward_chunk(
     dh_buffer = np.empty(H * n_rows, dtype=dtype)
     H_block_buffer = np.empty(H * n_block * n_rows, dtype=dtype)
     X_steps = np.empty((n_block, n_rows, n_inputs), dtype=dtype)
-    ones = np.ones(n_block * n_rows, dtype=dtype)
-    dW_ih[:] = 0.0
-    dW_hh[:] = 0.0
-    db_ih[:] = 0.0
-    db_hh[:] = 0.0
+    ones = np.empty(n_block * n_rows, dtype=dtype)
+    _fill(ones, 1.0)
+    for grad in (dW_ih.reshape(dW_ih.size), dW_hh.reshape(dW_hh.size), db_ih, db_hh):
+        _fill(grad, 0.0)
     dh = np.empty((H, n_rows), dtype=dtype)
     dc = np.empty((H, n_rows), dtype=dtype)
     W_hh_T = _transposed_copy(W_hh)
     _copy_transposed(dh_n, dh)
     _copy_transposed(dc_n, dc)
-    cut = np.zeros(n_rows, dtype=np.bool_)
+    cut = np.empty(n_rows, dtype=np.bool_)
+    for b in range(n_rows):
+        cut[b] = False
     slot_first = max(0, _first_active_step(lengths, n_steps) - (n_steps - n_slots))
     for block_end in range(n_slots, slot_first, -n_block):
         block_start = max(slot_first, block_end - n_block)
@@ -332,9 +337,8 @@ def _lstm_backward_chunk(
             dX, dW_ih, dW_hh, db_ih, db_hh,
         )  # fmt: skip
 
-    rows = np.empty((n_rows, H), dtype=dtype)
-    _initial_state_gradient_units(lengths, n_slots, dh, dh0, rows)
-    _initial_state_gradient_units(lengths, n_slots, dc, dc0, rows)
+    _initial_state_gradient_units(lengths, n_slots, dh, dh0)
+    _initial_state_gradient_units(lengths, n_slots, dc, dc0)
 
 
 LSTM_CELL = CellSpec(

@@ -38,7 +38,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ._config import FASTMATH, JIT_OPTIONS
+from ._config import FASTMATH, HELPER_OPTIONS, JIT_OPTIONS
 
 # Reciprocal factorials 1/k! for the Taylor polynomials. Taylor coefficients
 # are exact to the last bit and, on |r| <= ln(2)/2, degree 13 leaves a
@@ -89,7 +89,7 @@ _NEG_OFFSET32 = 25
 _NEG_UNSCALE32 = np.float32(2.0**-25)
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _pow2_64(k):
     """Return ``2.0**k`` as float64 for an integer ``k`` in [-1022, 1023].
 
@@ -106,7 +106,7 @@ def _pow2_64(k):
     return np.int64((k + 1023) << 52).view(np.float64)
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _pow2_32(k):
     """Return ``2.0**k`` as float32 for an integer ``k`` in [-126, 127].
 
@@ -123,7 +123,7 @@ def _pow2_32(k):
     return np.int32((k + 127) << 23).view(np.float32)
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _integer64(n):
     """The int64 value of an integer-valued float64 ``n`` (|n| < 2**51).
 
@@ -140,7 +140,7 @@ def _integer64(n):
     return np.float64(n + _SHIFTER64).view(np.int64) - _SHIFTER64_BITS
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _integer32(n):
     """The int32 value of an integer-valued float32 ``n`` (|n| < 2**22).
 
@@ -157,7 +157,7 @@ def _integer32(n):
     return np.float32(n + _SHIFTER32).view(np.int32) - _SHIFTER32_BITS
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _exp_reduced64(x):
     """Range reduction and polynomial of the float64 exponential.
 
@@ -193,7 +193,7 @@ def _exp_reduced64(x):
     return p, _integer64(n)
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _exp_reduced32(x):
     """Range reduction and polynomial of the float32 exponential.
 

@@ -13,7 +13,7 @@ kernel (:mod:`skrnn._kernels._steps`). Storage per slot and row
 import numpy as np
 from numba import njit
 
-from ._arrays import _copy_transposed
+from ._arrays import _copy_transposed, _fill
 from ._cells import CellSpec
 from ._config import JIT_OPTIONS
 from ._math import fast_sigmoid, fast_tanh
@@ -188,7 +188,9 @@ def _rnn_forward_chunk(
     h_buffer = np.empty(H * n_rows, dtype=dtype)
     # Steps that are not stored write into this instead.
     h_scratch = np.empty((H, n_rows), dtype=dtype)
-    H_prev = _unit_section(store, 0, H)
+    # 0 * H, not 0: an int64 like the other offsets, so that _unit_section
+    # compiles once rather than once more for the literal 0.
+    H_prev = _unit_section(store, 0 * H, H)
     H_st = _unit_section(store, H, H)
 
     for u in range(n_steps):
@@ -292,7 +294,9 @@ def _rnn_backward_chunk(
     n_slots = store.shape[0]
     dtype = W_hh.dtype
 
-    H_prev = _unit_section(store, 0, H)
+    # 0 * H, not 0: an int64 like the other offsets, so that _unit_section
+    # compiles once rather than once more for the literal 0.
+    H_prev = _unit_section(store, 0 * H, H)
     H_st = _unit_section(store, H, H)
 
     dA_buffer = np.empty(H * n_block * n_rows, dtype=dtype)
@@ -300,15 +304,16 @@ def _rnn_backward_chunk(
     dh_buffer = np.empty(H * n_rows, dtype=dtype)
     H_block_buffer = np.empty(H * n_block * n_rows, dtype=dtype)
     X_steps = np.empty((n_block, n_rows, n_inputs), dtype=dtype)
-    ones = np.ones(n_block * n_rows, dtype=dtype)
-    dW_ih[:] = 0.0
-    dW_hh[:] = 0.0
-    db_ih[:] = 0.0
-    db_hh[:] = 0.0
+    ones = np.empty(n_block * n_rows, dtype=dtype)
+    _fill(ones, 1.0)
+    for grad in (dW_ih.reshape(dW_ih.size), dW_hh.reshape(dW_hh.size), db_ih, db_hh):
+        _fill(grad, 0.0)
     dh = np.empty((H, n_rows), dtype=dtype)
     W_hh_T = _transposed_copy(W_hh)
     _copy_transposed(dh_n, dh)
-    cut = np.zeros(n_rows, dtype=np.bool_)
+    cut = np.empty(n_rows, dtype=np.bool_)
+    for b in range(n_rows):
+        cut[b] = False
     slot_first = max(0, _first_active_step(lengths, n_steps) - (n_steps - n_slots))
     for block_end in range(n_slots, slot_first, -n_block):
         block_start = max(slot_first, block_end - n_block)
@@ -343,8 +348,7 @@ def _rnn_backward_chunk(
             dX, dW_ih, dW_hh, db_ih, db_hh,
         )  # fmt: skip
 
-    rows = np.empty((n_rows, H), dtype=dtype)
-    _initial_state_gradient_units(lengths, n_slots, dh, dh0, rows)
+    _initial_state_gradient_units(lengths, n_slots, dh, dh0)
 
 
 RNN_CELL = CellSpec(

@@ -33,10 +33,10 @@ from ._arrays import (
     _copy_transposed,
     _copy_vector,
 )
-from ._config import JIT_OPTIONS
+from ._config import HELPER_OPTIONS, JIT_OPTIONS
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _n_active(lengths, min_length):
     """The size of the active prefix: the leading rows whose ``lengths`` are
     at least ``min_length`` (``T - u`` at global step ``u``)."""
@@ -46,7 +46,7 @@ def _n_active(lengths, min_length):
     return n_active
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _first_active_step(lengths, n_steps):
     """First global step at which any row is active: ``T - max(lengths)``,
     or ``T = n_steps`` when there are no rows."""
@@ -55,7 +55,7 @@ def _first_active_step(lengths, n_steps):
     return n_steps - lengths[0]
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _real_step(length, n_steps, u, reverse):
     """Real time step visited by a row at global step ``u``.
 
@@ -83,13 +83,14 @@ def _real_step(length, n_steps, u, reverse):
     return s, s
 
 
-@njit(**JIT_OPTIONS)
-def _section_values(store, start, width):
-    """The flat values of one section of a chunk's storage.
+@njit(**HELPER_OPTIONS)
+def _unit_section(store, start, width):
+    """One section of a chunk's storage, unit-major: ``(N, width, B)``.
 
     The storage of a chunk is used as one flat buffer split into sections of
-    ``N * B * width`` floats; :func:`_unit_section` views a section in the
-    layout of the kernels.
+    ``N * B * width`` floats, each viewed in the layout of the kernels: the
+    elementwise loops run over the rows of the batch innermost, and each slot
+    stays contiguous, so that a step touches few memory pages.
 
     Parameters
     ----------
@@ -102,26 +103,15 @@ def _section_values(store, start, width):
 
     Returns
     -------
-    values : ndarray of shape (N * B * width,)
+    section : ndarray of shape (N, width, B)
         A view into ``store``.
     """
     size = store.shape[0] * store.shape[1]
-    return store.reshape(store.size)[size * start : size * (start + width)]
-
-
-@njit(**JIT_OPTIONS)
-def _unit_section(store, start, width):
-    """One section of a chunk's storage, unit-major: ``(N, width, B)``.
-
-    The elementwise loops of the kernels run over the rows of the batch
-    innermost; each slot stays contiguous, so that a step touches few memory
-    pages. Parameters as :func:`_section_values`.
-    """
-    values = _section_values(store, start, width)
+    values = store.reshape(store.size)[size * start : size * (start + width)]
     return values.reshape(store.shape[0], width, store.shape[1])
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _zero_padding(lengths, H_out, h_off, n_hidden):
     """Write zeros into the output columns ``[h_off, h_off + n_hidden)`` of
     ``H_out`` ``(T, B, D * H)`` at each row's padded steps,
@@ -131,7 +121,7 @@ def _zero_padding(lengths, H_out, h_off, n_hidden):
             H_out[t, b, h_off : h_off + n_hidden] = 0.0
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _gather_steps(X, lengths, reverse, u_first, X_steps):
     """Copy the inputs of consecutive global steps into step coordinates.
 
@@ -153,7 +143,7 @@ def _gather_steps(X, lengths, reverse, u_first, X_steps):
                 X_steps[k, b, i] = 0.0
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _scatter_add_steps(dX_steps, lengths, reverse, u_first, dX):
     """Add input gradients of consecutive global steps into real time.
 
@@ -170,31 +160,7 @@ def _scatter_add_steps(dX_steps, lengths, reverse, u_first, dX):
                 dX[t, b, i] += dX_steps[k, b, i]
 
 
-@njit(**JIT_OPTIONS)
-def _initial_state_gradient(lengths, n_slots, d_state, d_state0):
-    """Copy the carried gradient to the initial state where it is defined.
-
-    Parameters
-    ----------
-    lengths : ndarray of shape (B,), dtype int64
-        Row lengths.
-    n_slots : int
-        Number of stored steps ``N``.
-    d_state : ndarray of shape (B, H)
-        Gradient carried back to before each row's first processed step.
-    d_state0 : ndarray of shape (B, H)
-        Overwritten: ``d_state`` for rows processed entirely within the stored
-        window, zero for truncated rows (the state entering the window is a
-        constant) and for dummy rows of length 0.
-    """
-    for b in range(lengths.shape[0]):
-        if 0 < lengths[b] <= n_slots:
-            _copy_vector(d_state[b], d_state0[b])
-        else:
-            d_state0[b, :] = 0.0
-
-
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _store_state(state, n_act, slot_values):
     """Store the state entering a step: active rows, zeros for the others.
 
@@ -215,7 +181,7 @@ def _store_state(state, n_act, slot_values):
             slot_values[j, b] = 0.0
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _project_block(X, lengths, reverse, u_first, W_ih, X_steps, proj_buffer):
     """Input projection of a block of consecutive global steps, as one GEMM.
 
@@ -258,7 +224,7 @@ def _project_block(X, lengths, reverse, u_first, W_ih, X_steps, proj_buffer):
     return X_proj
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _active_state(state, n_act, buffer):
     """The active rows of a state as a contiguous ``(H, n_act)`` matrix.
 
@@ -272,7 +238,7 @@ def _active_state(state, n_act, buffer):
     return active
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _write_outputs(h, lengths, n_steps, u, reverse, n_act, H_out, h_off):
     """Write the state ``h`` ``(H, B)`` after global step ``u`` into ``H_out``.
 
@@ -286,7 +252,7 @@ def _write_outputs(h, lengths, n_steps, u, reverse, n_act, H_out, h_off):
             H_out[t, b, h_off + j] = h[j, b]
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _add_output_gradients(
     dh, lengths, n_steps, u, reverse, n_act, segment_steps, dH_out, h_off, cut
 ):
@@ -308,7 +274,7 @@ def _add_output_gradients(
                 dh[j, b] += dH_out[t, b, h_off + j]
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _cut_carry(d_state, cut, n_act):
     """Zero the carried gradient of the rows whose chunk starts at this step."""
     for b in range(n_act):
@@ -343,7 +309,7 @@ def _recurrent_product(W_hh, W_hh_T, da, out):
         np.dot(W_hh_T, da, out=out)
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _recurrent_gradient(W_hh, W_hh_T, da, dh, dh_buffer):
     """Overwrite the active columns of ``dh`` ``(H, B)`` with ``W_hh.T @ da``.
 
@@ -360,7 +326,7 @@ def _recurrent_gradient(W_hh, W_hh_T, da, dh, dh_buffer):
                 dh[j, b] = target[j, b]
 
 
-@njit(**JIT_OPTIONS)
+@njit(**HELPER_OPTIONS)
 def _add_block_gradients(
     dA_in, dA_rec, H_prev, block_start, X, lengths, reverse, u_first, W_ih,
     X_steps, H_block_buffer, ones, dX, dW_ih, dW_hh, db_ih, db_hh,
@@ -409,15 +375,32 @@ def _add_block_gradients(
     _add_matmul(dA_in, X_block, dW_ih)
     _add_row_sums(dA_in, ones[:width], db_ih)
     if dX.shape[0] > 0:
-        dX_steps = np.dot(dA_in.T, W_ih).reshape(n, n_rows, n_inputs)
+        # out=: as in _add_matmul, the same GEMM as np.dot(dA_in.T, W_ih).
+        dX_flat = np.empty((width, n_inputs), dtype=W_ih.dtype)
+        np.dot(dA_in.T, W_ih, out=dX_flat)
+        dX_steps = dX_flat.reshape(n, n_rows, n_inputs)
         _scatter_add_steps(dX_steps, lengths, reverse, u_first, dX)
 
 
-@njit(**JIT_OPTIONS)
-def _initial_state_gradient_units(lengths, n_slots, d_state, d_state0, rows):
-    """:func:`_initial_state_gradient` from a unit-major ``(H, B)`` gradient.
+@njit(**HELPER_OPTIONS)
+def _initial_state_gradient_units(lengths, n_slots, d_state, d_state0):
+    """Copy the carried gradient to the initial state where it is defined.
 
-    ``rows`` is ``(B, H)`` workspace.
+    Parameters
+    ----------
+    lengths : ndarray of shape (B,), dtype int64
+        Row lengths.
+    n_slots : int
+        Number of stored steps ``N``.
+    d_state : ndarray of shape (H, B)
+        Gradient carried back to before each row's first processed step
+        (unit-major).
+    d_state0 : ndarray of shape (B, H)
+        Overwritten: ``d_state`` for rows processed entirely within the stored
+        window, zero for truncated rows (the state entering the window is a
+        constant) and for dummy rows of length 0.
     """
-    _copy_transposed(d_state, rows)
-    _initial_state_gradient(lengths, n_slots, rows, d_state0)
+    for b in range(lengths.shape[0]):
+        defined = 0 < lengths[b] <= n_slots
+        for j in range(d_state.shape[0]):
+            d_state0[b, j] = d_state[j, b] if defined else 0.0
