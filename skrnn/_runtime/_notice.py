@@ -16,8 +16,8 @@ import threading
 logger = logging.getLogger("skrnn")
 
 MESSAGE = (
-    "skrnn: compiling kernels for first use, once (15-20 s per estimator on "
-    "an idle 2-core machine); later runs load them from the cache in %s. To "
+    "skrnn: compiling kernels for first use, once (about 15 s on an idle "
+    "2-core machine); later runs load them from the cache in %s. To "
     "compile ahead of time, run `python -m skrnn.compile`."
 )
 
