@@ -512,11 +512,7 @@ class RecurrentNetwork(FlatNetwork):
         Z, cache = self._forward(
             theta, batch, train=True, n_store=n_store, rng=rng, workspace=workspace
         )
-        K = self.n_outputs
-        loss, dZ = loss_and_delta(
-            self.loss, Z, Y.reshape(-1, K).astype(theta.dtype, copy=False),
-            weights.reshape(-1).astype(theta.dtype, copy=False),
-        )  # fmt: skip
+        loss, dZ = self._head_loss(Z, batch, Y, weights)
         if grad is None:
             grad = np.empty_like(theta)
         P, dP = self.views(theta), self.views(grad)
@@ -530,6 +526,20 @@ class RecurrentNetwork(FlatNetwork):
             loss += l2 * self.l2_penalty(theta)
             self.add_l2_gradient(theta, grad, l2)
         return loss, grad
+
+    def _head_loss(self, Z, batch, Y, weights):
+        """Data term of the objective and its gradient ``dZ`` with respect to ``Z``.
+
+        ``Z`` holds the head's pre-activations, one row per batch row (or per
+        step and row): ``sum(weights * row_loss)`` of :attr:`loss`. A network
+        whose loss does not decompose over rows (CTC sums over alignments of a
+        whole sequence) overrides this; ``dZ`` keeps the shape of ``Z``.
+        """
+        dtype = Z.dtype
+        return loss_and_delta(
+            self.loss, Z, Y.reshape(-1, self.n_outputs).astype(dtype, copy=False),
+            weights.reshape(-1).astype(dtype, copy=False),
+        )  # fmt: skip
 
     def _backward(self, P, dP, batch, layers, dA, segment_steps):
         C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size
