@@ -57,7 +57,7 @@ def test_ci_runs_the_readme_test_command():
     assert matches[:1] == [tests]
     # It installs what the README installs, from the clone, and runs it.
     assert 'pip install --quiet -e ".[test]"' in script
-    assert 'bash -c "$TEST_COMMAND"' in script
+    assert 'bash -c "$TEST_COMMAND' in script
     # And it runs the slow tests, this file's included.
     assert "not slow" not in tests
 
