@@ -28,6 +28,25 @@ y_true : list of array-like or array-like of shape (n_sequences, n_steps)
         Predicted labels, with the same lengths as ``y_true``."""
 
 
+def _flat_options(metric, zero_division):
+    """Docs of the options the flat precision, recall and F1 share."""
+    return f"""\
+labels : array-like, default=None
+        Labels to include, as in :func:`sklearn.metrics.{metric}` (for
+        instance every tag but ``"O"``).
+    pos_label : int, float, bool or str, default=1
+        The positive label when ``average="binary"``.
+    average : {{"micro", "macro", "weighted", "binary"}} or None, \
+            default="binary"
+        How per-label scores are averaged, as in
+        :func:`sklearn.metrics.{metric}`. Tag sets with more than two
+        labels need ``"micro"``, ``"macro"`` or ``"weighted"``.
+    sample_weight : array-like of shape (n_sequences,), default=None
+        Weight of each sequence, given to each of its steps.
+    zero_division : {{"warn", 0.0, 1.0, np.nan}}, default="warn"
+        Value returned when {zero_division}."""
+
+
 def _flattens_steps(metric):
     """Let a metric on per-step labels take sequences of labels.
 
@@ -94,7 +113,12 @@ def flat_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
 
 
 @_flattens_steps
-@insert_doc(label_pair=_LABEL_PAIR)
+@insert_doc(
+    label_pair=_LABEL_PAIR,
+    precision_options=_flat_options(
+        "precision_score", "there is no predicted step of a label"
+    ),
+)
 def flat_precision_score(
     y_true, y_pred, *, labels=None, pos_label=1, average="binary",
     sample_weight=None, zero_division="warn",
@@ -104,20 +128,7 @@ def flat_precision_score(
     Parameters
     ----------
     {label_pair}
-    labels : array-like, default=None
-        Labels to include, as in :func:`sklearn.metrics.precision_score`
-        (for instance every tag but ``"O"``).
-    pos_label : int, float, bool or str, default=1
-        The positive label when ``average="binary"``.
-    average : {"micro", "macro", "weighted", "binary"} or None, \
-            default="binary"
-        How per-label scores are averaged, as in
-        :func:`sklearn.metrics.precision_score`. Tag sets with more than two
-        labels need ``"micro"``, ``"macro"`` or ``"weighted"``.
-    sample_weight : array-like of shape (n_sequences,), default=None
-        Weight of each sequence, given to each of its steps.
-    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
-        Value returned when there is no predicted step of a label.
+    {precision_options}
 
     Returns
     -------
@@ -145,7 +156,10 @@ def flat_precision_score(
 
 
 @_flattens_steps
-@insert_doc(label_pair=_LABEL_PAIR)
+@insert_doc(
+    label_pair=_LABEL_PAIR,
+    recall_options=_flat_options("recall_score", "there is no true step of a label"),
+)
 def flat_recall_score(
     y_true, y_pred, *, labels=None, pos_label=1, average="binary",
     sample_weight=None, zero_division="warn",
@@ -155,19 +169,7 @@ def flat_recall_score(
     Parameters
     ----------
     {label_pair}
-    labels : array-like, default=None
-        Labels to include, as in :func:`sklearn.metrics.recall_score`.
-    pos_label : int, float, bool or str, default=1
-        The positive label when ``average="binary"``.
-    average : {"micro", "macro", "weighted", "binary"} or None, \
-            default="binary"
-        How per-label scores are averaged, as in
-        :func:`sklearn.metrics.recall_score`. Tag sets with more than two
-        labels need ``"micro"``, ``"macro"`` or ``"weighted"``.
-    sample_weight : array-like of shape (n_sequences,), default=None
-        Weight of each sequence, given to each of its steps.
-    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
-        Value returned when there is no true step of a label.
+    {recall_options}
 
     Returns
     -------
@@ -195,7 +197,12 @@ def flat_recall_score(
 
 
 @_flattens_steps
-@insert_doc(label_pair=_LABEL_PAIR)
+@insert_doc(
+    label_pair=_LABEL_PAIR,
+    f1_options=_flat_options(
+        "f1_score", "a label has neither true nor predicted steps"
+    ),
+)
 def flat_f1_score(
     y_true, y_pred, *, labels=None, pos_label=1, average="binary",
     sample_weight=None, zero_division="warn",
@@ -205,20 +212,7 @@ def flat_f1_score(
     Parameters
     ----------
     {label_pair}
-    labels : array-like, default=None
-        Labels to include, as in :func:`sklearn.metrics.f1_score` (for
-        instance every tag but ``"O"``).
-    pos_label : int, float, bool or str, default=1
-        The positive label when ``average="binary"``.
-    average : {"micro", "macro", "weighted", "binary"} or None, \
-            default="binary"
-        How per-label scores are averaged, as in
-        :func:`sklearn.metrics.f1_score`. Tag sets with more than two labels
-        need ``"micro"``, ``"macro"`` or ``"weighted"``.
-    sample_weight : array-like of shape (n_sequences,), default=None
-        Weight of each sequence, given to each of its steps.
-    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
-        Value returned when a label has neither true nor predicted steps.
+    {f1_options}
 
     Returns
     -------
