@@ -33,6 +33,12 @@ y_true : list of str or list of array-like
         Predicted sequences, one per reference, in the same forms; lengths
         may differ from the references'."""
 
+# What every metric here refuses (the end of the sentence is each metric's).
+_PAIR_ERRORS = """\
+If ``y_true`` and ``y_pred`` hold different numbers of sequences, no
+        sequence, an element that is not a sequence, or one side string
+        tokens and the other numbers"""
+
 _SEQ2SEQ_CONSTRAINTS = {
     "y_true": ["array-like"],
     "y_pred": ["array-like"],
@@ -179,7 +185,7 @@ def _split(codes, offsets):
     {**_SEQ2SEQ_CONSTRAINTS, "normalize": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
-@insert_doc(sequence_pair=_SEQUENCE_PAIR)
+@insert_doc(sequence_pair=_SEQUENCE_PAIR, pair_errors=_PAIR_ERRORS)
 def exact_match_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     """Fraction of predicted sequences exactly equal to their reference.
 
@@ -203,9 +209,7 @@ def exact_match_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     Raises
     ------
     ValueError
-        If ``y_true`` and ``y_pred`` hold different numbers of sequences, no
-        sequence, an element that is not a sequence, or one side string
-        tokens and the other numbers.
+        {pair_errors}.
 
     See Also
     --------
@@ -232,7 +236,7 @@ def exact_match_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     {**_SEQ2SEQ_CONSTRAINTS, "normalize": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
-@insert_doc(sequence_pair=_SEQUENCE_PAIR)
+@insert_doc(sequence_pair=_SEQUENCE_PAIR, pair_errors=_PAIR_ERRORS)
 def edit_distance(y_true, y_pred, *, normalize=False, sample_weight=None):
     """Mean Levenshtein distance between predicted and reference sequences.
 
@@ -261,9 +265,7 @@ def edit_distance(y_true, y_pred, *, normalize=False, sample_weight=None):
     Raises
     ------
     ValueError
-        If ``y_true`` and ``y_pred`` hold different numbers of sequences, no
-        sequence, an element that is not a sequence, or one side string
-        tokens and the other numbers; with ``normalize=True``, if a
+        {pair_errors}; with ``normalize=True``, if a
         reference is empty.
 
     See Also
@@ -300,7 +302,7 @@ def edit_distance(y_true, y_pred, *, normalize=False, sample_weight=None):
 
 
 @validate_params(_SEQ2SEQ_CONSTRAINTS, prefer_skip_nested_validation=True)
-@insert_doc(sequence_pair=_SEQUENCE_PAIR)
+@insert_doc(sequence_pair=_SEQUENCE_PAIR, pair_errors=_PAIR_ERRORS)
 def error_rate(y_true, y_pred, *, sample_weight=None):
     """Total edit distance divided by the total length of the references.
 
@@ -324,9 +326,7 @@ def error_rate(y_true, y_pred, *, sample_weight=None):
     Raises
     ------
     ValueError
-        If ``y_true`` and ``y_pred`` hold different numbers of sequences, no
-        sequence, an element that is not a sequence, or one side string
-        tokens and the other numbers; or if the references hold no token.
+        {pair_errors}; or if the references hold no token.
 
     See Also
     --------
@@ -368,6 +368,7 @@ def _ngrams(tokens, order):
     },
     prefer_skip_nested_validation=True,
 )
+@insert_doc(pair_errors=_PAIR_ERRORS)
 def bleu_score(y_true, y_pred, *, max_order=4, sample_weight=None):
     """Corpus BLEU score with one reference per sequence.
 
@@ -406,9 +407,7 @@ def bleu_score(y_true, y_pred, *, max_order=4, sample_weight=None):
     Raises
     ------
     ValueError
-        If ``y_true`` and ``y_pred`` hold different numbers of sequences, no
-        sequence, an element that is not a sequence, or one side string
-        tokens and the other numbers.
+        {pair_errors}.
 
     See Also
     --------
