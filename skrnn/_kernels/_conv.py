@@ -1,0 +1,248 @@
+"""Numba kernels of a 1-D temporal convolution followed by ReLU, as GEMMs.
+
+One convolution layer over one chunk of a batch at a time, in the layout of
+the recurrent kernels: per-step arrays ``(T, B, features)`` in real time and
+``lengths`` ``(B,)`` int64 (any order; a row of length 0 is a dummy row).
+Weights are in PyTorch's ``Conv1d`` layout, ``W`` of shape ``(F, I, w)``
+(filters, input channels, width) and ``bias`` ``(F,)``.
+
+Every row is convolved over its own steps only. With ``stride`` ``s`` and
+``left`` zeros of padding before the first step, output step ``t`` of a row
+of length ``L`` is
+
+    ``Y[t] = relu(bias + sum_k W[:, :, k] @ x[t * s - left + k])``,
+
+where ``x[j]`` is the row's input at step ``j`` for ``0 <= j < L`` and zero
+otherwise (so whatever the batch holds at padded steps is never read), for
+``t < ceil(L / s)``; output steps at or after ``ceil(L / s)`` are zero and
+get no gradient. ``left = w // 2`` is PyTorch's ``padding=w // 2`` for an odd
+width ("same"), ``left = w - 1`` a causal convolution (step ``t`` sees input
+steps up to ``t * s``); both give ``ceil(L / s)`` output steps.
+
+The products are GEMMs over blocks of ``n_block`` output steps (im2col): the
+block's inputs are copied into a matrix ``cols`` of one row per output step
+and batch row and one column per input channel and tap, in the order of
+``W.reshape(F, I * w)`` (column ``i * w + k``), so that
+
+- forward: ``Z = cols @ W.reshape(F, I * w).T``, written straight into the
+  output (whose rows ``t * B + b`` are the block's rows);
+- backward: ``dW.reshape(F, I * w) += dZ.T @ cols`` and
+  ``dcols = dZ @ W.reshape(F, I * w)``, whose entries are added back into the
+  input gradient at the steps they came from (col2im).
+
+The backward pass rebuilds each block's ``cols`` from the input instead of
+keeping them from the forward pass: a copy costs far less than the GEMMs
+(``1 / (2 F)`` of their arithmetic) and the memory of the stored inputs is
+``w`` times smaller.
+
+Only the dtype varies between compiled signatures: strides, paddings and
+block sizes are run-time integers, and the caller passes C-contiguous
+arrays, so each kernel compiles once per dtype (float32, float64).
+"""
+
+import numpy as np
+from numba import njit
+
+from ._arrays import _fill
+from ._config import HELPER_OPTIONS, JIT_OPTIONS
+
+
+@njit(**HELPER_OPTIONS)
+def _im2col(X, lengths, stride, left, width, t0, n_steps, cols):
+    """Copy the inputs of output steps ``[t0, t0 + n_steps)`` into ``cols``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (T, B, I)
+        Layer input.
+    lengths : ndarray of shape (B,), int64
+        Row lengths.
+    stride, left, width : int
+        Stride, zeros of padding before the first step, kernel width.
+    t0, n_steps : int
+        The block's first output step and its number of steps.
+    cols : ndarray of shape (>= n_steps * B, I * width)
+        Overwritten: row ``(t - t0) * B + b``, column ``i * width + k`` holds
+        ``x[t * stride - left + k, b, i]`` of row ``b`` (zero outside its
+        steps); rows of output steps at or after ``ceil(L / stride)`` are
+        zero.
+    """
+    B, I = X.shape[1], X.shape[2]
+    for t in range(t0, t0 + n_steps):
+        for b in range(B):
+            row = cols[(t - t0) * B + b]
+            L = lengths[b]
+            if t * stride >= L:
+                _fill(row, 0.0)
+                continue
+            for k in range(width):
+                j = t * stride - left + k
+                if j >= 0 and j < L:
+                    x = X[j, b]
+                    for i in range(I):
+                        row[i * width + k] = x[i]
+                else:
+                    for i in range(I):
+                        row[i * width + k] = 0.0
+
+
+@njit(**HELPER_OPTIONS)
+def _col2im(dcols, lengths, stride, left, width, t0, n_steps, dX):
+    """Add the gradients of a block's ``cols`` into ``dX`` (the inverse copy).
+
+    ``dcols`` is laid out as :func:`_im2col`'s ``cols``; entries of steps
+    outside a row's ``[0, L)`` and rows of output steps at or after
+    ``ceil(L / stride)`` are not read. Taps are added in increasing ``k``
+    order for every output step in turn, so the sums do not depend on the
+    block size.
+    """
+    B, I = dX.shape[1], dX.shape[2]
+    for t in range(t0, t0 + n_steps):
+        for b in range(B):
+            L = lengths[b]
+            if t * stride >= L:
+                continue
+            row = dcols[(t - t0) * B + b]
+            for k in range(width):
+                j = t * stride - left + k
+                if j >= 0 and j < L:
+                    dx = dX[j, b]
+                    for i in range(I):
+                        dx[i] += row[i * width + k]
+
+
+@njit(**HELPER_OPTIONS)
+def _bias_relu(Z, lengths, stride, bias, t0, n_steps):
+    """``Z = relu(Z + bias)`` at a block's real output steps, zero elsewhere.
+
+    ``Z`` is ``(n_steps * B, F)``, row ``(t - t0) * B + b``. ReLU as
+    ``z < 0 -> 0`` lets NaN through, so a diverging model still shows.
+    """
+    F = Z.shape[1]
+    B = lengths.shape[0]
+    for t in range(t0, t0 + n_steps):
+        for b in range(B):
+            z = Z[(t - t0) * B + b]
+            if t * stride >= lengths[b]:
+                _fill(z, 0.0)
+                continue
+            for f in range(F):
+                v = z[f] + bias[f]
+                z[f] = 0.0 if v < 0.0 else v
+
+
+@njit(**HELPER_OPTIONS)
+def _relu_gradient(Y, dY, lengths, stride, t0, n_steps, dZ, db):
+    """Gradient through ReLU of a block's outputs, and its bias gradient.
+
+    ``Y`` and ``dY`` are ``(n_steps * B, F)`` (the block's rows); ``dZ``
+    ``(>= n_steps * B, F)`` is overwritten with ``dY`` where the output is
+    positive at a real output step, zero elsewhere; ``db`` is added the sum
+    of the rows of ``dZ``.
+    """
+    F = Y.shape[1]
+    B = lengths.shape[0]
+    for t in range(t0, t0 + n_steps):
+        for b in range(B):
+            r = (t - t0) * B + b
+            dz = dZ[r]
+            if t * stride >= lengths[b]:
+                _fill(dz, 0.0)
+                continue
+            y, dy = Y[r], dY[r]
+            for f in range(F):
+                dz[f] = dy[f] if y[f] > 0.0 else 0.0
+                db[f] += dz[f]
+
+
+@njit(**JIT_OPTIONS)
+def conv_forward(X, lengths, W, bias, stride, left, n_block, Y):
+    """Convolution plus ReLU of one chunk.
+
+    Parameters
+    ----------
+    X : ndarray of shape (T, B, I), C-contiguous
+        Input in real time; steps at or after a row's length are not read.
+    lengths : ndarray of shape (B,), int64
+        Row lengths in ``[0, T]``.
+    W : ndarray of shape (F, I, w), C-contiguous
+        Filters (PyTorch's ``Conv1d.weight``).
+    bias : ndarray of shape (F,)
+        Biases.
+    stride : int
+        Stride ``s >= 1``.
+    left : int
+        Zeros of padding before the first step (``w // 2`` or ``w - 1``).
+    n_block : int
+        Output steps per GEMM (``>= 1``).
+    Y : ndarray of shape (ceil(T / s), B, F), C-contiguous
+        Overwritten with the outputs; zero at output steps at or after a
+        row's ``ceil(L / s)``.
+    """
+    T_out, B, F = Y.shape
+    I, width = W.shape[1], W.shape[2]
+    W2 = W.reshape((F, I * width))
+    cols = np.empty((n_block * B, I * width), dtype=Y.dtype)
+    for t0 in range(0, T_out, n_block):
+        n = min(n_block, T_out - t0)
+        rows = n * B
+        _im2col(X, lengths, stride, left, width, t0, n, cols)
+        Z = Y[t0 : t0 + n].reshape((rows, F))
+        np.dot(cols[:rows], W2.T, out=Z)
+        _bias_relu(Z, lengths, stride, bias, t0, n)
+
+
+@njit(**JIT_OPTIONS)
+def conv_backward(X, lengths, W, stride, left, n_block, Y, dY, dX, dW, db):
+    """Gradients of one chunk's convolution plus ReLU.
+
+    Parameters
+    ----------
+    X, lengths, W, stride, left, n_block
+        As given to :func:`conv_forward`.
+    Y : ndarray of shape (ceil(T / s), B, F), C-contiguous
+        The outputs :func:`conv_forward` wrote (ReLU's gradient is read from
+        them).
+    dY : ndarray of shape (ceil(T / s), B, F), C-contiguous
+        Gradient w.r.t. ``Y``; entries at output steps at or after a row's
+        ``ceil(L / s)`` are not read.
+    dX : ndarray of shape (T, B, I), C-contiguous or (0, B, I)
+        Overwritten with the gradient w.r.t. ``X``: zero at steps at or
+        after a row's length. Not computed if it has no steps.
+    dW : ndarray of shape (F, I, w), C-contiguous
+        Overwritten with the gradient w.r.t. ``W``.
+    db : ndarray of shape (F,)
+        Overwritten with the gradient w.r.t. ``bias``.
+    """
+    T_out, B, F = Y.shape
+    I, width = W.shape[1], W.shape[2]
+    K = I * width
+    W2 = W.reshape((F, K))
+    dW2 = dW.reshape((F, K))
+    input_gradient = dX.shape[0] > 0
+    for j in range(dX.shape[0]):
+        for b in range(B):
+            _fill(dX[j, b], 0.0)
+    for f in range(F):
+        _fill(dW2[f], 0.0)
+    _fill(db, 0.0)
+    cols = np.empty((n_block * B, K), dtype=Y.dtype)
+    dcols = np.empty((n_block * B, K), dtype=Y.dtype)
+    dZ = np.empty((n_block * B, F), dtype=Y.dtype)
+    product = np.empty((F, K), dtype=Y.dtype)
+    for t0 in range(0, T_out, n_block):
+        n = min(n_block, T_out - t0)
+        rows = n * B
+        _im2col(X, lengths, stride, left, width, t0, n, cols)
+        _relu_gradient(
+            Y[t0 : t0 + n].reshape((rows, F)),
+            dY[t0 : t0 + n].reshape((rows, F)),
+            lengths, stride, t0, n, dZ, db,
+        )  # fmt: skip
+        np.dot(dZ[:rows].T, cols[:rows], out=product)
+        for f in range(F):
+            for c in range(K):
+                dW2[f, c] += product[f, c]
+        if input_gradient:
+            np.dot(dZ[:rows], W2, out=dcols[:rows])
+            _col2im(dcols, lengths, stride, left, width, t0, n, dX)
