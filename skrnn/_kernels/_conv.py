@@ -3,7 +3,7 @@
 One convolution layer over one chunk of a batch at a time, in the layout of
 the recurrent kernels: per-step arrays ``(T, B, features)`` in real time and
 ``lengths`` ``(B,)`` int64 (any order; a row of length 0 is a dummy row).
-Weights are in PyTorch's ``Conv1d`` layout, ``W`` of shape ``(F, I, w)``
+Weights are in PyTorch's ``Conv1d`` layout, ``W`` of shape ``(F, n_in, w)``
 (filters, input channels, width) and ``bias`` ``(F,)``.
 
 Every row is convolved over its own steps only. With ``stride`` ``s`` and
@@ -22,12 +22,12 @@ steps up to ``t * s``); both give ``ceil(L / s)`` output steps.
 The products are GEMMs over blocks of ``n_block`` output steps (im2col): the
 block's inputs are copied into a matrix ``cols`` of one row per output step
 and batch row and one column per input channel and tap, in the order of
-``W.reshape(F, I * w)`` (column ``i * w + k``), so that
+``W.reshape(F, n_in * w)`` (column ``i * w + k``), so that
 
-- forward: ``Z = cols @ W.reshape(F, I * w).T``, written straight into the
+- forward: ``Z = cols @ W.reshape(F, n_in * w).T``, written straight into the
   output (whose rows ``t * B + b`` are the block's rows);
-- backward: ``dW.reshape(F, I * w) += dZ.T @ cols`` and
-  ``dcols = dZ @ W.reshape(F, I * w)``, whose entries are added back into the
+- backward: ``dW.reshape(F, n_in * w) += dZ.T @ cols`` and
+  ``dcols = dZ @ W.reshape(F, n_in * w)``, whose entries are added back into the
   input gradient at the steps they came from (col2im).
 
 The backward pass rebuilds each block's ``cols`` from the input instead of
@@ -53,7 +53,7 @@ def _im2col(X, lengths, stride, left, width, t0, n_steps, cols):
 
     Parameters
     ----------
-    X : ndarray of shape (T, B, I)
+    X : ndarray of shape (T, B, n_in)
         Layer input.
     lengths : ndarray of shape (B,), int64
         Row lengths.
@@ -61,13 +61,13 @@ def _im2col(X, lengths, stride, left, width, t0, n_steps, cols):
         Stride, zeros of padding before the first step, kernel width.
     t0, n_steps : int
         The block's first output step and its number of steps.
-    cols : ndarray of shape (>= n_steps * B, I * width)
+    cols : ndarray of shape (>= n_steps * B, n_in * width)
         Overwritten: row ``(t - t0) * B + b``, column ``i * width + k`` holds
         ``x[t * stride - left + k, b, i]`` of row ``b`` (zero outside its
         steps); rows of output steps at or after ``ceil(L / stride)`` are
         zero.
     """
-    B, I = X.shape[1], X.shape[2]
+    B, n_in = X.shape[1], X.shape[2]
     for t in range(t0, t0 + n_steps):
         for b in range(B):
             row = cols[(t - t0) * B + b]
@@ -79,10 +79,10 @@ def _im2col(X, lengths, stride, left, width, t0, n_steps, cols):
                 j = t * stride - left + k
                 if j >= 0 and j < L:
                     x = X[j, b]
-                    for i in range(I):
+                    for i in range(n_in):
                         row[i * width + k] = x[i]
                 else:
-                    for i in range(I):
+                    for i in range(n_in):
                         row[i * width + k] = 0.0
 
 
@@ -96,7 +96,7 @@ def _col2im(dcols, lengths, stride, left, width, t0, n_steps, dX):
     order for every output step in turn, so the sums do not depend on the
     block size.
     """
-    B, I = dX.shape[1], dX.shape[2]
+    B, n_in = dX.shape[1], dX.shape[2]
     for t in range(t0, t0 + n_steps):
         for b in range(B):
             L = lengths[b]
@@ -107,7 +107,7 @@ def _col2im(dcols, lengths, stride, left, width, t0, n_steps, dX):
                 j = t * stride - left + k
                 if j >= 0 and j < L:
                     dx = dX[j, b]
-                    for i in range(I):
+                    for i in range(n_in):
                         dx[i] += row[i * width + k]
 
 
@@ -161,11 +161,11 @@ def conv_forward(X, lengths, W, bias, stride, left, n_block, Y):
 
     Parameters
     ----------
-    X : ndarray of shape (T, B, I), C-contiguous
+    X : ndarray of shape (T, B, n_in), C-contiguous
         Input in real time; steps at or after a row's length are not read.
     lengths : ndarray of shape (B,), int64
         Row lengths in ``[0, T]``.
-    W : ndarray of shape (F, I, w), C-contiguous
+    W : ndarray of shape (F, n_in, w), C-contiguous
         Filters (PyTorch's ``Conv1d.weight``).
     bias : ndarray of shape (F,)
         Biases.
@@ -180,9 +180,9 @@ def conv_forward(X, lengths, W, bias, stride, left, n_block, Y):
         row's ``ceil(L / s)``.
     """
     T_out, B, F = Y.shape
-    I, width = W.shape[1], W.shape[2]
-    W2 = W.reshape((F, I * width))
-    cols = np.empty((n_block * B, I * width), dtype=Y.dtype)
+    n_in, width = W.shape[1], W.shape[2]
+    W2 = W.reshape((F, n_in * width))
+    cols = np.empty((n_block * B, n_in * width), dtype=Y.dtype)
     for t0 in range(0, T_out, n_block):
         n = min(n_block, T_out - t0)
         rows = n * B
@@ -206,17 +206,17 @@ def conv_backward(X, lengths, W, stride, left, n_block, Y, dY, dX, dW, db):
     dY : ndarray of shape (ceil(T / s), B, F), C-contiguous
         Gradient w.r.t. ``Y``; entries at output steps at or after a row's
         ``ceil(L / s)`` are not read.
-    dX : ndarray of shape (T, B, I), C-contiguous or (0, B, I)
+    dX : ndarray of shape (T, B, n_in), C-contiguous or (0, B, n_in)
         Overwritten with the gradient w.r.t. ``X``: zero at steps at or
         after a row's length. Not computed if it has no steps.
-    dW : ndarray of shape (F, I, w), C-contiguous
+    dW : ndarray of shape (F, n_in, w), C-contiguous
         Overwritten with the gradient w.r.t. ``W``.
     db : ndarray of shape (F,)
         Overwritten with the gradient w.r.t. ``bias``.
     """
     T_out, B, F = Y.shape
-    I, width = W.shape[1], W.shape[2]
-    K = I * width
+    n_in, width = W.shape[1], W.shape[2]
+    K = n_in * width
     W2 = W.reshape((F, K))
     dW2 = dW.reshape((F, K))
     input_gradient = dX.shape[0] > 0
