@@ -1,0 +1,452 @@
+"""The convolution front end: 1-D temporal convolutions plus ReLU, in order.
+
+The estimators' ``conv_layers`` is a tuple of ``(filters, width)`` or
+``(filters, width, stride)`` entries; each is a convolution over time in
+PyTorch's ``Conv1d`` layout followed by ReLU, before the first recurrent
+layer. ``conv_padding`` is ``"same"`` (``width // 2`` zeros on both sides;
+odd widths) or ``"causal"`` (``width - 1`` zeros on the left only, so output
+step ``t`` sees input steps up to ``t * stride`` and a model can stream).
+
+Each ragged sequence is convolved over its own steps only: a sequence of
+``L`` steps has ``ceil(L / stride)`` output steps, and what a batch holds
+beyond a sequence's length is never read, so padding changes nothing.
+
+:class:`ConvFrontEnd` holds the layers' shapes and runs them over a batch in
+the kernels' chunk-major layout (``(C, T, Bc, features)``, see
+:mod:`skrnn._batching`), one chunk per thread, on the parameters' named views
+``conv.{k}.weight`` ``(filters, in_channels, width)`` and ``conv.{k}.bias``
+``(filters,)``. Like the recurrent layers' dispatchers it runs inside the
+caller's kernel session (:func:`skrnn._runtime.session`).
+"""
+
+from dataclasses import dataclass
+from numbers import Integral
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ._kernels._conv import conv_backward, conv_forward
+from ._runtime._dispatch import run_chunks
+
+__all__ = [
+    "CONV_PADDINGS",
+    "ConvCache",
+    "ConvFrontEnd",
+    "ConvLayer",
+    "check_conv_layers",
+    "check_unit_stride",
+    "output_lengths",
+]
+
+CONV_PADDINGS = ("same", "causal")
+
+# Blocks of output steps per GEMM: at least _BLOCK_MIN_ROWS rows so that the
+# products run near the BLAS peak, and beyond that as many steps as keep the
+# block's copied inputs within _BLOCK_BYTES (the core's L2 cache), since the
+# copy is written and then read back by the GEMM.
+_BLOCK_MIN_ROWS = 256
+_BLOCK_BYTES = 256 * 1024
+
+_EXAMPLE = "for example conv_layers=((64, 5),) or ((64, 5, 2), (64, 3))"
+
+
+class ConvLayer(NamedTuple):
+    """One entry of ``conv_layers``, with its stride filled in."""
+
+    filters: int
+    width: int
+    stride: int
+
+    def left(self, padding):
+        """Zeros of padding before the first step under ``padding``."""
+        return self.width // 2 if padding == "same" else self.width - 1
+
+
+def _is_integer(value):
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def check_conv_layers(conv_layers, conv_padding="same"):
+    """Validate ``conv_layers`` and ``conv_padding``; the layers as triples.
+
+    Parameters
+    ----------
+    conv_layers : tuple of tuple
+        Entries ``(filters, width)`` or ``(filters, width, stride)``.
+    conv_padding : {"same", "causal"}, default="same"
+        Padding of every layer.
+
+    Returns
+    -------
+    layers : tuple of ConvLayer
+        One ``(filters, width, stride)`` per entry, as Python ints.
+
+    Raises
+    ------
+    ValueError
+        For an unknown padding, an entry of the wrong length, a value below
+        1, an even width with ``"same"`` padding, or a single entry given
+        without the enclosing tuple.
+    TypeError
+        For a ``conv_layers`` that is not a tuple or list, or a value that is
+        not an integer.
+    """
+    if not (isinstance(conv_padding, str) and conv_padding in CONV_PADDINGS):
+        raise ValueError(
+            f"conv_padding must be 'same' or 'causal', got {conv_padding!r}: "
+            "'same' pads width // 2 zeros on both sides (odd widths), 'causal' "
+            "pads width - 1 zeros on the left only (for streaming)."
+        )
+    if not isinstance(conv_layers, (tuple, list)):
+        raise TypeError(
+            "conv_layers must be a tuple of (filters, width) or (filters, "
+            f"width, stride) entries, got {conv_layers!r}; {_EXAMPLE}, or () "
+            "for no convolution."
+        )
+    if conv_layers and all(_is_integer(v) for v in conv_layers):
+        entry = tuple(int(v) for v in conv_layers)
+        raise ValueError(
+            f"conv_layers got {entry!r}, a single entry rather than a tuple of "
+            f"entries; wrap it in a tuple: conv_layers=({entry!r},)."
+        )
+    layers = []
+    for k, entry in enumerate(conv_layers):
+        if not isinstance(entry, (tuple, list)) or len(entry) not in (2, 3):
+            raise ValueError(
+                f"conv_layers[{k}] is {entry!r}; each entry must be (filters, "
+                "width) or (filters, width, stride), for example (64, 5) or "
+                "(64, 5, 2)."
+            )
+        for name, value in zip(("filters", "width", "stride"), entry):
+            if not _is_integer(value):
+                raise TypeError(
+                    f"conv_layers[{k}] has {name}={value!r} "
+                    f"({type(value).__name__}); filters, width and stride "
+                    "must be integers."
+                )
+            if value < 1:
+                raise ValueError(
+                    f"conv_layers[{k}] has {name}={value}; filters, width and "
+                    "stride must be positive integers (at least 1)."
+                )
+        filters, width, *rest = (int(v) for v in entry)
+        stride = rest[0] if rest else 1
+        if conv_padding == "same" and width % 2 == 0:
+            raise ValueError(
+                f"conv_layers[{k}] has width {width}, but conv_padding='same' "
+                "needs an odd width (width // 2 zeros on each side keep every "
+                f"output step centred on its input step); use width {width - 1} "
+                f"or {width + 1}, or conv_padding='causal'."
+            )
+        layers.append(ConvLayer(filters, width, stride))
+    return tuple(layers)
+
+
+def check_unit_stride(layers, reason):
+    """Refuse strides above 1, for outputs that need one value per input step.
+
+    Parameters
+    ----------
+    layers : tuple of ConvLayer
+        As returned by :func:`check_conv_layers`.
+    reason : str
+        Who needs it and why, completing "..., but {reason}", for example
+        ``"SequenceTagger predicts one label per input step"``.
+    """
+    for k, layer in enumerate(layers):
+        if layer.stride != 1:
+            raise ValueError(
+                f"conv_layers[{k}] has stride {layer.stride}, but {reason}, "
+                f"and a stride of {layer.stride} leaves ceil(T / "
+                f"{layer.stride}) output steps for T input steps; use entries "
+                "(filters, width) or (filters, width, 1)."
+            )
+
+
+def output_lengths(lengths, layers):
+    """Steps per sequence after ``layers``: ``ceil(L / stride)`` per layer."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    for layer in layers:
+        lengths = -(-lengths // layer.stride)
+    return lengths
+
+
+def _block_steps(n_rows, n_steps, row_bytes):
+    """Output steps per GEMM block (at least 1, at most ``n_steps``)."""
+    by_rows = -(-_BLOCK_MIN_ROWS // max(n_rows, 1))
+    by_bytes = _BLOCK_BYTES // max(n_rows * row_bytes, 1)
+    return max(1, min(n_steps, max(by_rows, by_bytes)))
+
+
+def _layer_forward(X, lengths, W, b, stride, left, n_block, Y):
+    """:func:`conv_forward` of every chunk, one chunk per thread."""
+
+    def run_chunk(c):
+        conv_forward(X[c], lengths[c], W, b, stride, left, n_block, Y[c])
+
+    run_chunks(run_chunk, X.shape[0])
+
+
+def _layer_backward(X, lengths, W, stride, left, n_block, Y, dY, dX, dW, db):
+    """:func:`conv_backward` of every chunk; ``dW`` and ``db`` are per chunk."""
+
+    def run_chunk(c):
+        conv_backward(
+            X[c], lengths[c], W, stride, left, n_block, Y[c], dY[c], dX[c],
+            dW[c], db[c],
+        )  # fmt: skip
+
+    run_chunks(run_chunk, X.shape[0])
+
+
+@dataclass
+class ConvCache:
+    """What the backward pass needs: every layer's input, lengths and output."""
+
+    inputs: list  # (C, T_k, Bc, in_channels_k) per layer
+    lengths: list  # (C, Bc) int64 per layer, of its input
+    outputs: list  # (C, T_{k+1}, Bc, filters_k) per layer
+
+
+class ConvFrontEnd:
+    """Stacked 1-D convolutions plus ReLU over a chunk-major batch.
+
+    Parameters
+    ----------
+    conv_layers : tuple of tuple
+        Entries ``(filters, width)`` or ``(filters, width, stride)``, in
+        order (checked by :func:`check_conv_layers`).
+    conv_padding : {"same", "causal"}
+        Padding of every layer.
+    n_inputs : int
+        Features per step of the input.
+
+    Attributes
+    ----------
+    layers : tuple of ConvLayer
+        The validated layers.
+    in_channels : tuple of int
+        Input channels of each layer.
+    """
+
+    def __init__(self, conv_layers, conv_padding, n_inputs):
+        if not _is_integer(n_inputs) or n_inputs < 1:
+            raise ValueError(f"n_inputs must be a positive integer, got {n_inputs!r}.")
+        self.layers = check_conv_layers(conv_layers, conv_padding)
+        self.conv_padding = conv_padding
+        self.n_inputs = int(n_inputs)
+        channels = [self.n_inputs] + [layer.filters for layer in self.layers]
+        self.in_channels = tuple(channels[:-1])
+
+    @property
+    def n_outputs(self):
+        """Features per step after the last layer (``n_inputs`` without layers)."""
+        return self.layers[-1].filters if self.layers else self.n_inputs
+
+    @property
+    def stride(self):
+        """Product of the layers' strides."""
+        return int(np.prod([layer.stride for layer in self.layers], dtype=np.int64))
+
+    @property
+    def causal(self):
+        """Whether output step ``t`` reads no input step after ``t * stride``."""
+        return self.conv_padding == "causal"
+
+    def layout(self):
+        """``(name, shape, is_weight)`` of each parameter, in flat-vector order."""
+        shapes = []
+        for k, (layer, n_in) in enumerate(zip(self.layers, self.in_channels)):
+            shapes += [
+                (f"conv.{k}.weight", (layer.filters, n_in, layer.width), True),
+                (f"conv.{k}.bias", (layer.filters,), False),
+            ]
+        return shapes
+
+    @property
+    def n_params(self):
+        return sum(int(np.prod(shape)) for _, shape, _ in self.layout())
+
+    def views(self, vector):
+        """Named views of a flat vector holding only these parameters."""
+        out, start = {}, 0
+        for name, shape, _ in self.layout():
+            stop = start + int(np.prod(shape))
+            out[name] = vector[start:stop].reshape(shape)
+            start = stop
+        return out
+
+    def initialize(self, P, random_state):
+        """Fill the views ``P`` with PyTorch ``Conv1d``'s default initial values.
+
+        Weights and biases uniform in ``[-1 / sqrt(fan_in), 1 / sqrt(fan_in)]``
+        with ``fan_in = in_channels * width`` (``kaiming_uniform_`` with
+        ``a = sqrt(5)``, and the bias rule of ``Conv1d.reset_parameters``),
+        drawn in float64 from ``check_random_state(random_state)`` in layout
+        order (each layer's weight, then its bias).
+        """
+        rng = check_random_state(random_state)
+        for k, (layer, n_in) in enumerate(zip(self.layers, self.in_channels)):
+            bound = 1.0 / np.sqrt(n_in * layer.width)
+            W, b = P[f"conv.{k}.weight"], P[f"conv.{k}.bias"]
+            W[...] = rng.uniform(-bound, bound, size=W.shape)
+            b[...] = rng.uniform(-bound, bound, size=b.shape)
+        return P
+
+    def init_params(self, random_state, dtype=np.float64):
+        """A flat vector of initial parameters (see :meth:`initialize`)."""
+        theta = np.zeros(self.n_params)
+        self.initialize(self.views(theta), random_state)
+        return theta.astype(dtype)
+
+    def output_lengths(self, lengths):
+        """Steps of each sequence after the front end."""
+        return output_lengths(lengths, self.layers)
+
+    def output_steps(self, n_steps):
+        """Steps of a batch of ``n_steps`` steps after the front end."""
+        return int(output_lengths(n_steps, self.layers))
+
+    def _weights(self, P, k, dtype):
+        W = np.ascontiguousarray(P[f"conv.{k}.weight"], dtype=dtype)
+        b = np.ascontiguousarray(P[f"conv.{k}.bias"], dtype=dtype)
+        return W, b
+
+    def forward(self, P, X, lengths, *, n_block=None):
+        """Run every layer over a batch.
+
+        Parameters
+        ----------
+        P : mapping
+            Parameter arrays by name (``conv.{k}.weight``, ``conv.{k}.bias``);
+            the computation runs in the dtype of ``conv.0.weight``.
+        X : ndarray of shape (C, T, Bc, n_inputs)
+            Inputs in the chunk-major layout; steps at or after a row's
+            length are not read.
+        lengths : ndarray of shape (C, Bc)
+            Row lengths in ``[0, T]``.
+        n_block : int or None, default=None
+            Output steps per GEMM; None chooses by size (results agree to
+            rounding whatever the block).
+
+        Returns
+        -------
+        Y : ndarray of shape (C, output_steps(T), Bc, n_outputs)
+            Outputs, zero at the steps at or after each row's new length.
+        lengths : ndarray of shape (C, Bc), int64
+            ``ceil(L / stride)`` of each row, layer by layer.
+        cache : ConvCache
+            For :meth:`backward`.
+        """
+        lengths = np.ascontiguousarray(lengths, dtype=np.int64)
+        X, lengths = self._check_batch(X, lengths)
+        cache = ConvCache([], [], [])
+        if not self.layers:
+            return X, lengths, cache
+        dtype = np.asarray(P["conv.0.weight"]).dtype
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"Parameters must be float32 or float64, got {dtype}.")
+        X = np.ascontiguousarray(X, dtype=dtype)
+        for k, layer in enumerate(self.layers):
+            W, b = self._weights(P, k, dtype)
+            C, T, Bc, _ = X.shape
+            T_out = -(-T // layer.stride)
+            Y = np.empty((C, T_out, Bc, layer.filters), dtype)
+            steps = n_block or _block_steps(
+                Bc, T_out, X.shape[3] * layer.width * X.itemsize
+            )
+            left = layer.left(self.conv_padding)
+
+            _layer_forward(X, lengths, W, b, layer.stride, left, steps, Y)
+            cache.inputs.append(X)
+            cache.lengths.append(lengths)
+            cache.outputs.append(Y)
+            X, lengths = Y, -(-lengths // layer.stride)
+        return X, lengths, cache
+
+    def backward(self, P, cache, dY, *, dP=None, input_gradient=True, n_block=None):
+        """Gradients of every layer, from the gradient w.r.t. the outputs.
+
+        Parameters
+        ----------
+        P : mapping
+            The parameters given to :meth:`forward`.
+        cache : ConvCache
+            As returned by :meth:`forward`.
+        dY : ndarray of shape (C, output_steps(T), Bc, n_outputs)
+            Gradient w.r.t. the front end's outputs; entries at steps at or
+            after a row's output length are not read.
+        dP : mapping or None, default=None
+            Arrays to overwrite with the parameter gradients, by name (views
+            of a flat gradient vector); None allocates them.
+        input_gradient : bool, default=True
+            Whether to compute the gradient w.r.t. the front end's input
+            (not needed when the input is the data).
+        n_block : int or None, default=None
+            As in :meth:`forward`.
+
+        Returns
+        -------
+        dP : dict
+            Parameter gradients by name.
+        dX : ndarray of shape (C, T, Bc, n_inputs) or None
+            Gradient w.r.t. the input, zero at padded steps; None without
+            ``input_gradient`` (or without layers, where it is ``dY``).
+        """
+        grads = {} if dP is None else dP
+        if not self.layers:
+            return grads, (dY if input_gradient else None)
+        dtype = cache.outputs[-1].dtype
+        dY = np.ascontiguousarray(dY, dtype=dtype)
+        if dY.shape != cache.outputs[-1].shape:
+            raise ValueError(
+                f"dY has shape {dY.shape}; the front end's output has shape "
+                f"{cache.outputs[-1].shape}."
+            )
+        for k in reversed(range(len(self.layers))):
+            layer = self.layers[k]
+            X, lengths, Y = cache.inputs[k], cache.lengths[k], cache.outputs[k]
+            W, _ = self._weights(P, k, dtype)
+            C, T, Bc, n_in = X.shape
+            need_dX = k > 0 or input_gradient
+            dX = np.empty((C, T if need_dX else 0, Bc, n_in), dtype)
+            dW = [np.empty(W.shape, dtype) for _ in range(C)]
+            db = [np.empty(layer.filters, dtype) for _ in range(C)]
+            steps = n_block or _block_steps(
+                Bc, Y.shape[1], n_in * layer.width * X.itemsize
+            )
+            left = layer.left(self.conv_padding)
+
+            _layer_backward(X, lengths, W, layer.stride, left, steps, Y, dY, dX, dW, db)
+            # Summed in chunk order: results depend on the chunks, not on timing.
+            for c in range(1, C):
+                dW[0] += dW[c]
+                db[0] += db[c]
+            for name, value in ((f"conv.{k}.weight", dW[0]), (f"conv.{k}.bias", db[0])):
+                if name in grads:
+                    grads[name][...] = value
+                else:
+                    grads[name] = value
+            dY = dX
+        return grads, (dY if input_gradient else None)
+
+    def _check_batch(self, X, lengths):
+        """Cheap checks of a batch's shapes: what a caller got wrong, in words."""
+        X = np.asarray(X)
+        if X.ndim != 4 or X.shape[3] != self.n_inputs:
+            raise ValueError(
+                "X must have shape (n_chunks, n_steps, chunk_size, "
+                f"{self.n_inputs}), got {X.shape}."
+            )
+        if lengths.shape != (X.shape[0], X.shape[2]):
+            raise ValueError(
+                f"lengths must have shape {(X.shape[0], X.shape[2])} "
+                f"(n_chunks, chunk_size), got {lengths.shape}."
+            )
+        if lengths.size and (lengths.min() < 0 or lengths.max() > X.shape[1]):
+            raise ValueError(
+                f"lengths must lie in [0, {X.shape[1]}] (the batch's steps), "
+                f"got values in [{lengths.min()}, {lengths.max()}]."
+            )
+        return X, lengths
