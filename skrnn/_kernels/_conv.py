@@ -3,7 +3,7 @@
 One convolution layer over one chunk of a batch at a time, in the layout of
 the recurrent kernels: per-step arrays ``(T, B, features)`` in real time and
 ``lengths`` ``(B,)`` int64 (any order; a row of length 0 is a dummy row).
-Weights are in PyTorch's ``Conv1d`` layout, ``W`` of shape ``(F, n_in, w)``
+Weights are in PyTorch's ``Conv1d`` layout, ``W`` of shape ``(F, I, w)``
 (filters, input channels, width) and ``bias`` ``(F,)``.
 
 Every row is convolved over its own steps only. With ``stride`` ``s`` and
@@ -21,14 +21,15 @@ steps up to ``t * s``); both give ``ceil(L / s)`` output steps.
 
 The products are GEMMs over blocks of ``n_block`` output steps (im2col): the
 block's inputs are copied into a matrix ``cols`` of one row per output step
-and batch row and one column per input channel and tap, in the order of
-``W.reshape(F, n_in * w)`` (column ``i * w + k``), so that
+and batch row and one column per tap and input channel (column ``k * I + i``,
+so that each tap's ``I`` inputs are one contiguous copy), and the filters
+into ``W_t`` of shape ``(F, w * I)`` in the same order, so that
 
-- forward: ``Z = cols @ W.reshape(F, n_in * w).T``, written straight into the
-  output (whose rows ``t * B + b`` are the block's rows);
-- backward: ``dW.reshape(F, n_in * w) += dZ.T @ cols`` and
-  ``dcols = dZ @ W.reshape(F, n_in * w)``, whose entries are added back into the
-  input gradient at the steps they came from (col2im).
+- forward: ``Z = cols @ W_t.T``, written straight into the output (whose rows
+  ``t * B + b`` are the block's rows);
+- backward: ``dW_t += dZ.T @ cols``, added back into ``dW`` in PyTorch's
+  order, and ``dcols = dZ @ W_t``, whose entries are added into the input
+  gradient at the steps they came from (col2im).
 
 The backward pass rebuilds each block's ``cols`` from the input instead of
 keeping them from the forward pass: a copy costs far less than the GEMMs
@@ -53,7 +54,7 @@ def _im2col(X, lengths, stride, left, width, t0, n_steps, cols):
 
     Parameters
     ----------
-    X : ndarray of shape (T, B, n_in)
+    X : ndarray of shape (T, B, I)
         Layer input.
     lengths : ndarray of shape (B,), int64
         Row lengths.
@@ -61,8 +62,8 @@ def _im2col(X, lengths, stride, left, width, t0, n_steps, cols):
         Stride, zeros of padding before the first step, kernel width.
     t0, n_steps : int
         The block's first output step and its number of steps.
-    cols : ndarray of shape (>= n_steps * B, n_in * width)
-        Overwritten: row ``(t - t0) * B + b``, column ``i * width + k`` holds
+    cols : ndarray of shape (>= n_steps * B, width * I)
+        Overwritten: row ``(t - t0) * B + b``, column ``k * I + i`` holds
         ``x[t * stride - left + k, b, i]`` of row ``b`` (zero outside its
         steps); rows of output steps at or after ``ceil(L / stride)`` are
         zero.
@@ -77,13 +78,34 @@ def _im2col(X, lengths, stride, left, width, t0, n_steps, cols):
                 continue
             for k in range(width):
                 j = t * stride - left + k
+                base = k * n_in
                 if j >= 0 and j < L:
                     x = X[j, b]
                     for i in range(n_in):
-                        row[i * width + k] = x[i]
+                        row[base + i] = x[i]
                 else:
                     for i in range(n_in):
-                        row[i * width + k] = 0.0
+                        row[base + i] = 0.0
+
+
+@njit(**HELPER_OPTIONS)
+def _tap_major(W, out):
+    """``out[f, k * I + i] = W[f, i, k]``: filters in the order of ``cols``."""
+    F, n_in, width = W.shape
+    for f in range(F):
+        for k in range(width):
+            for i in range(n_in):
+                out[f, k * n_in + i] = W[f, i, k]
+
+
+@njit(**HELPER_OPTIONS)
+def _add_channel_major(G, dW):
+    """``dW[f, i, k] += G[f, k * I + i]``: the inverse of :func:`_tap_major`."""
+    F, n_in, width = dW.shape
+    for f in range(F):
+        for k in range(width):
+            for i in range(n_in):
+                dW[f, i, k] += G[f, k * n_in + i]
 
 
 @njit(**HELPER_OPTIONS)
@@ -107,8 +129,9 @@ def _col2im(dcols, lengths, stride, left, width, t0, n_steps, dX):
                 j = t * stride - left + k
                 if j >= 0 and j < L:
                     dx = dX[j, b]
+                    base = k * n_in
                     for i in range(n_in):
-                        dx[i] += row[i * width + k]
+                        dx[i] += row[base + i]
 
 
 @njit(**HELPER_OPTIONS)
@@ -120,6 +143,7 @@ def _bias_relu(Z, lengths, stride, bias, t0, n_steps):
     """
     F = Z.shape[1]
     B = lengths.shape[0]
+    zero = Z.dtype.type(0.0)
     for t in range(t0, t0 + n_steps):
         for b in range(B):
             z = Z[(t - t0) * B + b]
@@ -128,7 +152,7 @@ def _bias_relu(Z, lengths, stride, bias, t0, n_steps):
                 continue
             for f in range(F):
                 v = z[f] + bias[f]
-                z[f] = 0.0 if v < 0.0 else v
+                z[f] = zero if v < zero else v
 
 
 @njit(**HELPER_OPTIONS)
@@ -142,6 +166,7 @@ def _relu_gradient(Y, dY, lengths, stride, t0, n_steps, dZ, db):
     """
     F = Y.shape[1]
     B = lengths.shape[0]
+    zero = Y.dtype.type(0.0)
     for t in range(t0, t0 + n_steps):
         for b in range(B):
             r = (t - t0) * B + b
@@ -151,8 +176,9 @@ def _relu_gradient(Y, dY, lengths, stride, t0, n_steps, dZ, db):
                 continue
             y, dy = Y[r], dY[r]
             for f in range(F):
-                dz[f] = dy[f] if y[f] > 0.0 else 0.0
-                db[f] += dz[f]
+                g = dy[f] if y[f] > zero else zero
+                dz[f] = g
+                db[f] += g
 
 
 @njit(**JIT_OPTIONS)
@@ -181,7 +207,8 @@ def conv_forward(X, lengths, W, bias, stride, left, n_block, Y):
     """
     T_out, B, F = Y.shape
     n_in, width = W.shape[1], W.shape[2]
-    W2 = W.reshape((F, n_in * width))
+    W2 = np.empty((F, n_in * width), dtype=Y.dtype)
+    _tap_major(W, W2)
     cols = np.empty((n_block * B, n_in * width), dtype=Y.dtype)
     for t0 in range(0, T_out, n_block):
         n = min(n_block, T_out - t0)
@@ -217,14 +244,15 @@ def conv_backward(X, lengths, W, stride, left, n_block, Y, dY, dX, dW, db):
     T_out, B, F = Y.shape
     n_in, width = W.shape[1], W.shape[2]
     K = n_in * width
-    W2 = W.reshape((F, K))
-    dW2 = dW.reshape((F, K))
+    W2 = np.empty((F, K), dtype=Y.dtype)
+    _tap_major(W, W2)
     input_gradient = dX.shape[0] > 0
     for j in range(dX.shape[0]):
         for b in range(B):
             _fill(dX[j, b], 0.0)
     for f in range(F):
-        _fill(dW2[f], 0.0)
+        for i in range(n_in):
+            _fill(dW[f, i], 0.0)
     _fill(db, 0.0)
     cols = np.empty((n_block * B, K), dtype=Y.dtype)
     dcols = np.empty((n_block * B, K), dtype=Y.dtype)
@@ -240,9 +268,7 @@ def conv_backward(X, lengths, W, stride, left, n_block, Y, dY, dX, dW, db):
             lengths, stride, t0, n, dZ, db,
         )  # fmt: skip
         np.dot(dZ[:rows].T, cols[:rows], out=product)
-        for f in range(F):
-            for c in range(K):
-                dW2[f, c] += product[f, c]
+        _add_channel_major(product, dW)
         if input_gradient:
             np.dot(dZ[:rows], W2, out=dcols[:rows])
             _col2im(dcols, lengths, stride, left, width, t0, n, dX)
