@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._kernels._conv import conv_backward, conv_forward
+from ._kernels._conv import conv_backward, conv_forward, conv_stream_push
 from ._runtime._dispatch import run_chunks
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "ConvCache",
     "ConvFrontEnd",
     "ConvLayer",
+    "ConvStream",
     "check_conv_layers",
     "check_unit_stride",
     "output_lengths",
@@ -450,3 +451,102 @@ class ConvFrontEnd:
                 f"got values in [{lengths.min()}, {lengths.max()}]."
             )
         return X, lengths
+
+
+class ConvStream:
+    """A causal front end fed step by step: the state of ``n_streams`` sequences.
+
+    Each layer keeps, per stream, its last ``width - 1`` input steps (a ring
+    buffer, zeros before the first step: the causal padding) and the number
+    of steps it has seen, which fixes the phase of its stride. Pushing steps
+    gives the output steps they complete, equal to what
+    :meth:`ConvFrontEnd.forward` gives over each stream's whole sequence so
+    far.
+
+    Parameters
+    ----------
+    front : ConvFrontEnd
+        A front end with ``conv_padding="causal"``.
+    P : mapping
+        Its parameters by name; copied, in their dtype (float32 or float64).
+    n_streams : int, default=1
+        Number of independent sequences.
+    """
+
+    def __init__(self, front, P, n_streams=1):
+        if not front.causal:
+            raise ValueError(
+                f"Only a causal front end can stream, got conv_padding="
+                f"{front.conv_padding!r}: with 'same' padding an output step "
+                "reads input steps after it, which a live stream has not seen "
+                "yet. Use conv_padding='causal' to stream."
+            )
+        self.front = front
+        self.n_streams = int(n_streams)
+        self._weights = []
+        for k in range(len(front.layers)):
+            W = np.array(P[f"conv.{k}.weight"], order="C")
+            self._weights.append((W, np.array(P[f"conv.{k}.bias"], dtype=W.dtype)))
+        self.dtype = self._weights[0][0].dtype if self._weights else np.float64
+        self._history = [
+            np.zeros((self.n_streams, max(layer.width - 1, 1), n_in), self.dtype)
+            for layer, n_in in zip(front.layers, front.in_channels)
+        ]
+        self._seen = [np.zeros(self.n_streams, np.int64) for _ in front.layers]
+
+    def push(self, X, counts=None):
+        """Feed the next steps of every stream.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_streams, k, n_inputs)
+            The next steps.
+        counts : ndarray of shape (n_streams,) or None, default=None
+            Steps of each stream in ``X`` (the rest is not read); None for
+            ``k`` each.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_streams, k_out, n_outputs)
+            The output steps completed, stream ``n``'s in
+            ``Y[n, :out_counts[n]]`` and zeros after them.
+        out_counts : ndarray of shape (n_streams,), int64
+            Output steps completed per stream: those of the input steps
+            pushed that fall on a multiple of each layer's stride.
+        """
+        X = np.asarray(X, dtype=self.dtype)
+        if X.ndim != 3 or X.shape[::2] != (self.n_streams, self.front.n_inputs):
+            raise ValueError(
+                f"X must have shape ({self.n_streams}, k, {self.front.n_inputs}) "
+                f"(streams, steps, features), got {X.shape}."
+            )
+        if counts is None:
+            counts = np.full(self.n_streams, X.shape[1], np.int64)
+        counts = np.ascontiguousarray(counts, dtype=np.int64)
+        X = np.ascontiguousarray(X)
+        for layer, (W, b), history, seen in zip(
+            self.front.layers, self._weights, self._history, self._seen
+        ):
+            k_out = -(-X.shape[1] // layer.stride)
+            Y = np.zeros((self.n_streams, k_out, layer.filters), self.dtype)
+            out_counts = np.empty(self.n_streams, np.int64)
+            conv_stream_push(
+                X, counts, W, b, layer.stride, history, seen, Y, out_counts
+            )
+            X, counts = Y, out_counts
+        return X, counts
+
+    @property
+    def steps_seen(self):
+        """Input steps each stream has had, ``(n_streams,)``."""
+        if not self._seen:
+            return None
+        return self._seen[0].copy()
+
+    def reset(self, streams=None):
+        """Start the given streams (None: all) again from an empty history."""
+        index = slice(None) if streams is None else np.asarray(streams)
+        for history, seen in zip(self._history, self._seen):
+            history[index] = 0
+            seen[index] = 0
+        return self

@@ -11,6 +11,7 @@ from skrnn._batching import make_batch
 from skrnn._conv import (
     ConvFrontEnd,
     ConvLayer,
+    ConvStream,
     check_conv_layers,
     check_unit_stride,
     output_lengths,
@@ -512,3 +513,73 @@ def test_invalid_inputs_and_gradient():
         front.forward(
             {k: v.astype(np.int64) for k, v in P.items()}, np.ones((1, 4, 1, 1)), [[4]]
         )
+
+
+# Streaming -------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems(), st.data())
+def test_stream_matches_batch(problem, data):
+    """Steps pushed in pieces of any size give, concatenated, the batch
+    forward of each stream's sequence; streams may push different numbers
+    of steps at once (and so be at different phases of the strides)."""
+    front, theta, sequences, _, _, _ = problem
+    causal = ConvFrontEnd(
+        tuple(tuple(layer) for layer in front.layers), "causal", front.n_inputs
+    )
+    P = causal.views(theta)
+    dtype = theta.dtype.type
+    stream = ConvStream(causal, P, n_streams=len(sequences))
+    outputs = [[] for _ in sequences]
+    done = np.zeros(len(sequences), np.int64)
+    lengths = np.array([len(x) for x in sequences])
+    while (done < lengths).any():
+        k = data.draw(st.integers(1, 4))
+        counts = np.array(
+            [data.draw(st.integers(0, min(k, L - d))) for L, d in zip(lengths, done)]
+        )
+        if not counts.any():  # progress: the first unfinished stream moves on
+            counts[np.flatnonzero(done < lengths)[0]] = 1
+        X = np.zeros((len(sequences), k, causal.n_inputs), dtype)
+        for n, x in enumerate(sequences):
+            X[n, : counts[n]] = x[done[n] : done[n] + counts[n]]
+        Y, out_counts = stream.push(X, counts)
+        for n in range(len(sequences)):
+            outputs[n].append(Y[n, : out_counts[n]])
+            assert not Y[n, out_counts[n] :].any()
+        done += counts
+    np.testing.assert_array_equal(stream.steps_seen, lengths)
+    tol = TOL[dtype]
+    for n, x in enumerate(sequences):
+        expected = causal.forward(P, x[None, :, None].astype(dtype), [[len(x)]])[0]
+        got = np.concatenate(outputs[n])
+        assert got.shape == (int(causal.output_lengths(len(x))), causal.n_outputs)
+        np.testing.assert_allclose(got, expected[0, :, 0], rtol=tol, atol=tol)
+
+
+def test_stream_reset_and_refusals():
+    front = ConvFrontEnd(((3, 3, 2), (2, 2)), "causal", 2)
+    P = front.views(front.init_params(0))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 5, 2))
+    stream = ConvStream(front, P, n_streams=2)
+    first, counts = stream.push(x)
+    np.testing.assert_array_equal(counts, [3, 3])
+    stream.push(rng.normal(size=(2, 2, 2)))
+    stream.reset([1])
+    np.testing.assert_array_equal(stream.steps_seen, [7, 0])
+    again, counts = stream.push(x)
+    # Steps 7..11 of stream 0 complete outputs 4 and 5 (at steps 8 and 10).
+    np.testing.assert_array_equal(counts, [2, 3])
+    np.testing.assert_array_equal(again[1], first[1])
+    with pytest.raises(
+        ValueError, match=r"X must have shape \(2, k, 2\) .* got \(5, 2\)"
+    ):
+        stream.push(x[0])
+    with pytest.raises(
+        ValueError,
+        match=r"Only a causal front end can stream, got conv_padding='same'.*"
+        r"Use conv_padding='causal'",
+    ):
+        ConvStream(ConvFrontEnd(((3, 3),), "same", 2), P)

@@ -272,3 +272,85 @@ def conv_backward(X, lengths, W, stride, left, n_block, Y, dY, dX, dW, db):
         if input_gradient:
             np.dot(dZ[:rows], W2, out=dcols[:rows])
             _col2im(dcols, lengths, stride, left, width, t0, n, dX)
+
+
+@njit(**JIT_OPTIONS)
+def conv_stream_push(X, counts, W, bias, stride, history, seen, Y, out_counts):
+    """Causal convolution plus ReLU of the next steps of ``N`` live streams.
+
+    The same outputs as :func:`conv_forward` with ``left = w - 1`` over each
+    stream's whole sequence so far: output step ``t`` comes out when input
+    step ``t * stride`` arrives, and reads input steps ``t * stride - w + 1``
+    to ``t * stride``, the earliest ``w - 1`` of them from ``history``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, k, I)
+        The next input steps of each stream; stream ``n`` has ``counts[n]``
+        of them (the rest is not read).
+    counts : ndarray of shape (N,), int64
+        New steps of each stream, in ``[0, k]``.
+    W : ndarray of shape (F, I, w), C-contiguous
+        Filters.
+    bias : ndarray of shape (F,)
+        Biases.
+    stride : int
+        Stride.
+    history : ndarray of shape (N, max(w - 1, 1), I)
+        Ring buffer of each stream's last ``w - 1`` input steps: step ``g``
+        in slot ``g % (w - 1)``, zeros for the steps before the first (a
+        fresh or reset stream is all zeros: the causal padding). Updated.
+    seen : ndarray of shape (N,), int64
+        Input steps each stream has had before this call. Updated.
+    Y : ndarray of shape (N, >= ceil(k / stride), F)
+        Written: stream ``n``'s new output steps in ``Y[n, :out_counts[n]]``
+        (the rest is left as it was).
+    out_counts : ndarray of shape (N,), int64
+        Written: new output steps of each stream.
+    """
+    N = X.shape[0]
+    F, n_in, width = W.shape
+    depth = width - 1
+    total = 0
+    for n in range(N):
+        made = 0
+        for j in range(counts[n]):
+            if (seen[n] + j) % stride == 0:
+                made += 1
+        out_counts[n] = made
+        total += made
+    W_t = np.empty((F, width * n_in), dtype=Y.dtype)
+    _tap_major(W, W_t)
+    cols = np.empty((total, width * n_in), dtype=Y.dtype)
+    row = 0
+    for n in range(N):
+        for j in range(counts[n]):
+            g = seen[n] + j
+            x = X[n, j]
+            if g % stride == 0:
+                dst = cols[row]
+                for k in range(depth):
+                    src = history[n, (g + k) % depth]
+                    for i in range(n_in):
+                        dst[k * n_in + i] = src[i]
+                for i in range(n_in):
+                    dst[depth * n_in + i] = x[i]
+                row += 1
+            if depth > 0:
+                slot = history[n, g % depth]
+                for i in range(n_in):
+                    slot[i] = x[i]
+        seen[n] += counts[n]
+    if total == 0:
+        return
+    Z = np.empty((total, F), dtype=Y.dtype)
+    np.dot(cols, W_t.T, out=Z)
+    zero = Y.dtype.type(0.0)
+    row = 0
+    for n in range(N):
+        for t in range(out_counts[n]):
+            z, y = Z[row], Y[n, t]
+            for f in range(F):
+                v = z[f] + bias[f]
+                y[f] = zero if v < zero else v
+            row += 1
