@@ -314,7 +314,7 @@ class ConvFrontEnd:
         b = np.ascontiguousarray(P[f"conv.{k}.bias"], dtype=dtype)
         return W, b
 
-    def forward(self, P, X, lengths, *, n_block=None):
+    def forward(self, P, X, lengths, *, n_block=None, workspace=None):
         """Run every layer over a batch.
 
         Parameters
@@ -330,6 +330,10 @@ class ConvFrontEnd:
         n_block : int or None, default=None
             Output steps per GEMM; None chooses by size (results agree to
             rounding whatever the block).
+        workspace : Workspace or None, default=None
+            Memory to reuse for the layers' outputs (keys ``("conv", k)``),
+            as a fit's training steps reuse it
+            (:class:`skrnn._network.Workspace`); None allocates it.
 
         Returns
         -------
@@ -353,7 +357,11 @@ class ConvFrontEnd:
             W, b = self._weights(P, k, dtype)
             C, T, Bc, _ = X.shape
             T_out = -(-T // layer.stride)
-            Y = np.empty((C, T_out, Bc, layer.filters), dtype)
+            shape = (C, T_out, Bc, layer.filters)
+            if workspace is None:
+                Y = np.empty(shape, dtype)
+            else:
+                Y = workspace.empty(("conv", k), shape, dtype)
             steps = n_block or _block_steps(
                 Bc, T_out, X.shape[3] * layer.width * X.itemsize
             )

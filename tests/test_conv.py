@@ -391,7 +391,7 @@ def _torch_run(torch, front, layers, x):
     return h[0].T
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(problems())
 def test_matches_pytorch(problem):
     torch = pytest.importorskip("torch")
@@ -583,3 +583,18 @@ def test_stream_reset_and_refusals():
         r"Use conv_padding='causal'",
     ):
         ConvStream(ConvFrontEnd(((3, 3),), "same", 2), P)
+
+
+def test_outputs_into_workspace():
+    """A workspace's memory is reused from one call to the next."""
+    from skrnn._network import Workspace
+
+    front = ConvFrontEnd(((3, 3), (2, 3, 2)), "same", 2)
+    P = front.views(front.init_params(0))
+    batch = make_batch([np.ones((6, 2)), np.ones((3, 2))])
+    workspace = Workspace()
+    first, _, _ = front.forward(P, batch.X, batch.lengths, workspace=workspace)
+    expected = front.forward(P, batch.X, batch.lengths)[0]
+    np.testing.assert_array_equal(first, expected)
+    second, _, _ = front.forward(P, batch.X, batch.lengths, workspace=workspace)
+    assert np.shares_memory(first, second)
