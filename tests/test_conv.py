@@ -598,3 +598,35 @@ def test_outputs_into_workspace():
     np.testing.assert_array_equal(first, expected)
     second, _, _ = front.forward(P, batch.X, batch.lengths, workspace=workspace)
     assert np.shares_memory(first, second)
+
+
+def test_one_compiled_signature_per_dtype():
+    """Strides, paddings, widths, block sizes and chunks are run-time values:
+    each kernel compiles once per dtype (cold compiles are costly)."""
+    from skrnn._kernels import _conv as kernels
+
+    if not hasattr(kernels.conv_forward, "signatures"):
+        pytest.skip("Numba's JIT is disabled")
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        for padding, layers in (
+            ("same", ((3, 1), (2, 5, 3))),
+            ("causal", ((4, 2, 2), (2, 4))),
+        ):
+            front = ConvFrontEnd(layers, padding, 2)
+            P = front.views(front.init_params(0, dtype))
+            for n_chunks in (1, 2):
+                batch = make_batch(
+                    [rng.normal(size=(L, 2)) for L in (7, 2, 5)], n_chunks, dtype
+                )
+                Y, _, cache = front.forward(P, batch.X, batch.lengths, n_block=2)
+                front.backward(P, cache, np.ones_like(Y), input_gradient=False)
+                front.backward(P, cache, np.ones_like(Y))
+            if front.causal:
+                ConvStream(front, P, 2).push(rng.normal(size=(2, 3, 2)))
+    for kernel in (
+        kernels.conv_forward,
+        kernels.conv_backward,
+        kernels.conv_stream_push,
+    ):
+        assert len(kernel.signatures) <= 2, kernel.signatures
