@@ -187,11 +187,11 @@ def conv_forward(X, lengths, W, bias, stride, left, n_block, Y):
 
     Parameters
     ----------
-    X : ndarray of shape (T, B, n_in), C-contiguous
+    X : ndarray of shape (T, B, I), C-contiguous
         Input in real time; steps at or after a row's length are not read.
     lengths : ndarray of shape (B,), int64
         Row lengths in ``[0, T]``.
-    W : ndarray of shape (F, n_in, w), C-contiguous
+    W : ndarray of shape (F, I, w), C-contiguous
         Filters (PyTorch's ``Conv1d.weight``).
     bias : ndarray of shape (F,)
         Biases.
@@ -207,15 +207,15 @@ def conv_forward(X, lengths, W, bias, stride, left, n_block, Y):
     """
     T_out, B, F = Y.shape
     n_in, width = W.shape[1], W.shape[2]
-    W2 = np.empty((F, n_in * width), dtype=Y.dtype)
-    _tap_major(W, W2)
+    W_t = np.empty((F, n_in * width), dtype=Y.dtype)
+    _tap_major(W, W_t)
     cols = np.empty((n_block * B, n_in * width), dtype=Y.dtype)
     for t0 in range(0, T_out, n_block):
         n = min(n_block, T_out - t0)
         rows = n * B
         _im2col(X, lengths, stride, left, width, t0, n, cols)
         Z = Y[t0 : t0 + n].reshape((rows, F))
-        np.dot(cols[:rows], W2.T, out=Z)
+        np.dot(cols[:rows], W_t.T, out=Z)
         _bias_relu(Z, lengths, stride, bias, t0, n)
 
 
@@ -233,10 +233,10 @@ def conv_backward(X, lengths, W, stride, left, n_block, Y, dY, dX, dW, db):
     dY : ndarray of shape (ceil(T / s), B, F), C-contiguous
         Gradient w.r.t. ``Y``; entries at output steps at or after a row's
         ``ceil(L / s)`` are not read.
-    dX : ndarray of shape (T, B, n_in), C-contiguous or (0, B, n_in)
+    dX : ndarray of shape (T, B, I), C-contiguous or (0, B, I)
         Overwritten with the gradient w.r.t. ``X``: zero at steps at or
         after a row's length. Not computed if it has no steps.
-    dW : ndarray of shape (F, n_in, w), C-contiguous
+    dW : ndarray of shape (F, I, w), C-contiguous
         Overwritten with the gradient w.r.t. ``W``.
     db : ndarray of shape (F,)
         Overwritten with the gradient w.r.t. ``bias``.
@@ -244,8 +244,8 @@ def conv_backward(X, lengths, W, stride, left, n_block, Y, dY, dX, dW, db):
     T_out, B, F = Y.shape
     n_in, width = W.shape[1], W.shape[2]
     K = n_in * width
-    W2 = np.empty((F, K), dtype=Y.dtype)
-    _tap_major(W, W2)
+    W_t = np.empty((F, K), dtype=Y.dtype)
+    _tap_major(W, W_t)
     input_gradient = dX.shape[0] > 0
     for j in range(dX.shape[0]):
         for b in range(B):
@@ -270,7 +270,7 @@ def conv_backward(X, lengths, W, stride, left, n_block, Y, dY, dX, dW, db):
         np.dot(dZ[:rows].T, cols[:rows], out=product)
         _add_channel_major(product, dW)
         if input_gradient:
-            np.dot(dZ[:rows], W2, out=dcols[:rows])
+            np.dot(dZ[:rows], W_t, out=dcols[:rows])
             _col2im(dcols, lengths, stride, left, width, t0, n, dX)
 
 
