@@ -37,6 +37,7 @@ __all__ = [
     "ConvStream",
     "check_conv_layers",
     "check_unit_stride",
+    "onnx_front_end",
     "output_lengths",
 ]
 
@@ -459,6 +460,94 @@ class ConvFrontEnd:
                 f"got values in [{lengths.min()}, {lengths.max()}]."
             )
         return X, lengths
+
+
+def onnx_front_end(front, graph, P, x, lengths=None):
+    """Add the front end's nodes to an ONNX graph being built (opset >= 15).
+
+    Each layer is a ``Conv`` (``pads = [left, width - 1 - left]``, so
+    ``ceil(T / stride)`` output steps) and a ``Relu``. ONNX convolves the
+    padded batch as a whole, so with ``lengths`` every layer's input is
+    multiplied by a mask of its real steps: steps beyond a sequence's length
+    are zeros whatever the batch holds there, as in :meth:`ConvFrontEnd.forward`
+    (without the masks, a stacked layer would read the ReLU of the bias at the
+    padded steps of the layer below). The lengths become ``ceil(L / stride)``
+    per layer, for the recurrent nodes' ``sequence_lens``.
+
+    Parameters
+    ----------
+    front : ConvFrontEnd
+        The front end.
+    graph : object
+        The graph being built: ``graph.constant(hint, value)`` adds an
+        initializer and ``graph.node(op, inputs, hint=None, **attributes)``
+        a node, each returning the name of its output (as
+        ``skrnn.onnx``'s builder does).
+    P : mapping
+        The parameters by name (cast to float32).
+    x : str
+        Name of the float32 input, batch-major ``(N, T, n_inputs)``.
+    lengths : str or None, default=None
+        Name of the int32 lengths ``(N,)``, or None when every sequence has
+        all ``T`` steps.
+
+    Returns
+    -------
+    y : str
+        Name of the output, batch-major ``(N, T', n_outputs)``.
+    lengths : str or None
+        Name of the int32 output lengths ``(N,)`` (None without ``lengths``).
+    """
+    h = graph.node("Transpose", [x], perm=[0, 2, 1])  # (N, I, T)
+    for k, layer in enumerate(front.layers):
+        if lengths is not None:
+            h = graph.node("Mul", [h, _onnx_step_mask(graph, h, lengths)])
+        left = layer.left(front.conv_padding)
+        weight = np.asarray(P[f"conv.{k}.weight"], dtype=np.float32)
+        bias = np.asarray(P[f"conv.{k}.bias"], dtype=np.float32)
+        h = graph.node(
+            "Conv",
+            [h, graph.constant(f"conv_{k}_weight", weight),
+             graph.constant(f"conv_{k}_bias", bias)],
+            f"conv_{k}", kernel_shape=[layer.width], strides=[layer.stride],
+            pads=[left, layer.width - 1 - left],
+        )  # fmt: skip
+        h = graph.node("Relu", [h], f"conv_{k}_relu")
+        if lengths is not None and layer.stride > 1:
+            lengths = graph.node(
+                "Div",
+                [graph.node("Add", [lengths, graph.constant(
+                    f"conv_{k}_round_up", np.int32(layer.stride - 1))]),
+                 graph.constant(f"conv_{k}_stride", np.int32(layer.stride))],
+                f"conv_{k}_lengths",
+            )  # fmt: skip
+    if lengths is not None and front.layers:
+        h = graph.node("Mul", [h, _onnx_step_mask(graph, h, lengths)])
+    return graph.node("Transpose", [h], "conv_out", perm=[0, 2, 1]), lengths
+
+
+def _onnx_step_mask(graph, h, lengths):
+    """A float32 ``(N, 1, T)`` mask of the real steps of ``h`` ``(N, C, T)``."""
+    n_steps = graph.node(
+        "Squeeze",
+        [graph.node("Shape", [h], start=2, end=3), graph.constant("axis0", [0])],
+    )
+    steps = graph.node(
+        "Range",
+        [
+            graph.constant("zero", np.int64(0)),
+            n_steps,
+            graph.constant("one", np.int64(1)),
+        ],
+    )
+    real = graph.node(
+        "Less",
+        [graph.node("Unsqueeze", [steps, graph.constant("axis0", [0])]),
+         graph.node("Unsqueeze", [graph.node("Cast", [lengths], to=7),
+                                  graph.constant("axis1", [1])])],
+    )  # fmt: skip
+    mask = graph.node("Cast", [real], to=1)  # float32, (N, T)
+    return graph.node("Unsqueeze", [mask, graph.constant("axis1", [1])])
 
 
 class ConvStream:

@@ -14,6 +14,7 @@ from skrnn._conv import (
     ConvStream,
     check_conv_layers,
     check_unit_stride,
+    onnx_front_end,
     output_lengths,
 )
 
@@ -630,3 +631,72 @@ def test_one_compiled_signature_per_dtype():
         kernels.conv_stream_push,
     ):
         assert len(kernel.signatures) <= 2, kernel.signatures
+
+
+# ONNX ------------------------------------------------------------------------
+
+
+def _onnx_session(front, P, with_lengths):
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+
+    from skrnn.onnx import _Graph
+
+    graph = _Graph()
+    y, lengths = onnx_front_end(
+        front, graph, P, "X", "lengths" if with_lengths else None
+    )
+    outputs = [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["N", "T2", "F"])]
+    graph.nodes.append(helper.make_node("Identity", [y], ["Y"]))
+    if with_lengths:
+        graph.nodes.append(helper.make_node("Identity", [lengths], ["out_lengths"]))
+        outputs.append(
+            helper.make_tensor_value_info("out_lengths", TensorProto.INT32, ["N"])
+        )
+    inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", "T", "I"])]
+    if with_lengths:
+        inputs.append(
+            helper.make_tensor_value_info("lengths", TensorProto.INT32, ["N"])
+        )
+    model = helper.make_model(
+        helper.make_graph(graph.nodes, "conv", inputs, outputs, graph.initializers),
+        opset_imports=[helper.make_operatorsetid("", 15)],
+    )
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return ort.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+
+
+@settings(max_examples=15, deadline=None)
+@given(problems(dtypes=(np.float32,)))
+def test_onnx_front_end_matches(problem):
+    """ONNX's Conv and Relu, with the lengths' masks, give the front end's
+    outputs and lengths on a padded batch whose padding holds noise."""
+    front, theta, sequences, _, _, rng = problem
+    P = front.views(theta)
+    session = _onnx_session(front, P, with_lengths=True)
+    lengths = np.array([len(x) for x in sequences], np.int32)
+    X = rng.normal(size=(len(sequences), lengths.max(), front.n_inputs))
+    for i, x in enumerate(sequences):
+        X[i, : len(x)] = x
+    Y, out_lengths = session.run(None, {"X": X.astype(np.float32), "lengths": lengths})
+    np.testing.assert_array_equal(out_lengths, front.output_lengths(lengths))
+    for i, x in enumerate(sequences):
+        expected = front.forward(P, x[None, :, None].astype(np.float32), [[len(x)]])[0]
+        np.testing.assert_allclose(
+            Y[i, : out_lengths[i]], expected[0, :, 0], rtol=1e-4, atol=1e-5
+        )
+        assert not Y[i, out_lengths[i] :].any()
+
+
+def test_onnx_front_end_without_lengths():
+    front = ConvFrontEnd(((4, 3, 2), (3, 5)), "same", 2)
+    P = front.views(front.init_params(0, np.float32))
+    X = np.random.default_rng(0).normal(size=(3, 7, 2)).astype(np.float32)
+    (Y,) = _onnx_session(front, P, with_lengths=False).run(None, {"X": X})
+    batch = make_batch(list(X), dtype=np.float32)
+    expected = front.forward(P, batch.X, batch.lengths)[0]
+    np.testing.assert_allclose(Y, batch.scatter_steps(expected), rtol=1e-5, atol=1e-6)
