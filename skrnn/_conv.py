@@ -268,6 +268,7 @@ class ConvFrontEnd:
 
     @property
     def n_params(self):
+        """Number of parameters (the length of their flat vector)."""
         return sum(int(np.prod(shape)) for _, shape, _ in self.layout())
 
     def views(self, vector):
@@ -590,6 +591,7 @@ class ConvStream:
             for layer, n_in in zip(front.layers, front.in_channels)
         ]
         self._seen = [np.zeros(self.n_streams, np.int64) for _ in front.layers]
+        self._steps = np.zeros(self.n_streams, np.int64)
 
     def push(self, X, counts=None):
         """Feed the next steps of every stream.
@@ -620,6 +622,15 @@ class ConvStream:
         if counts is None:
             counts = np.full(self.n_streams, X.shape[1], np.int64)
         counts = np.ascontiguousarray(counts, dtype=np.int64)
+        if (
+            counts.shape != (self.n_streams,)
+            or not ((counts >= 0) & (counts <= X.shape[1])).all()
+        ):
+            raise ValueError(
+                f"counts must hold {self.n_streams} values in [0, {X.shape[1]}] "
+                f"(the steps of each stream in X), got {counts.tolist()}."
+            )
+        self._steps += counts
         X = np.ascontiguousarray(X)
         for layer, (W, b), history, seen in zip(
             self.front.layers, self._weights, self._history, self._seen
@@ -636,9 +647,7 @@ class ConvStream:
     @property
     def steps_seen(self):
         """Input steps each stream has had, ``(n_streams,)``."""
-        if not self._seen:
-            return None
-        return self._seen[0].copy()
+        return self._steps.copy()
 
     def reset(self, streams=None):
         """Start the given streams (None: all) again from an empty history."""
@@ -646,4 +655,5 @@ class ConvStream:
         for history, seen in zip(self._history, self._seen):
             history[index] = 0
             seen[index] = 0
+        self._steps[index] = 0
         return self

@@ -584,6 +584,13 @@ def test_stream_reset_and_refusals():
         r"Use conv_padding='causal'",
     ):
         ConvStream(ConvFrontEnd(((3, 3),), "same", 2), P)
+    with pytest.raises(
+        ValueError, match=r"counts must hold 2 values in \[0, 5\] .* got \[6, 1\]"
+    ):
+        stream.push(x, counts=[6, 1])
+    np.testing.assert_array_equal(
+        stream.steps_seen, [12, 5]
+    )  # unchanged by the refusal
 
 
 def test_outputs_into_workspace():
