@@ -252,6 +252,23 @@ class ConvFrontEnd:
         return int(np.prod([layer.stride for layer in self.layers], dtype=np.int64))
 
     @property
+    def receptive_field(self):
+        """Input steps that one output step reads: ``1 + sum_k (w_k - 1) * S_k``,
+        ``S_k`` the product of the strides of the layers before layer ``k``.
+
+        Causal output step ``t`` reads input steps from ``t * stride -
+        receptive_field + 1`` to ``t * stride`` (every one of them unless a
+        layer's stride exceeds its width); a stream keeps the last
+        ``width - 1`` input steps of each layer. With "same" padding and
+        unit strides the span is centred on ``t``.
+        """
+        field, step = 1, 1
+        for layer in self.layers:
+            field += (layer.width - 1) * step
+            step *= layer.stride
+        return field
+
+    @property
     def causal(self):
         """Whether output step ``t`` reads no input step after ``t * stride``."""
         return self.conv_padding == "causal"

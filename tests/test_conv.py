@@ -294,6 +294,7 @@ def test_layout_and_lengths():
     assert front.layers == (ConvLayer(8, 5, 2), ConvLayer(4, 3, 1))
     assert front.n_outputs == 4
     assert front.stride == 2
+    assert front.receptive_field == 1 + 4 + 2 * 2
     np.testing.assert_array_equal(
         front.output_lengths([1, 2, 3, 7, 8]), [1, 1, 2, 4, 4]
     )
@@ -707,3 +708,33 @@ def test_onnx_front_end_without_lengths():
     batch = make_batch(list(X), dtype=np.float32)
     expected = front.forward(P, batch.X, batch.lengths)[0]
     np.testing.assert_allclose(Y, batch.scatter_steps(expected), rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(problems(dtypes=(np.float64,)), st.data())
+def test_causal_stack_reads_its_receptive_field_exactly(problem, data):
+    """Output step ``t`` of a causal stack depends on input steps within
+    ``t * stride - receptive_field + 1 .. t * stride`` and on both ends (the
+    first where it exists): with every unit active (positive weights and
+    biases) the input gradient of a one-hot output gradient reaches them.
+    Strides above the width below them leave gaps inside the span."""
+    front, theta, _, _, _, rng = problem
+    front = ConvFrontEnd(
+        tuple(tuple(layer) for layer in front.layers), "causal", front.n_inputs
+    )
+    theta = rng.uniform(0.1, 1.0, size=front.n_params)
+    P = front.views(theta)
+    L = data.draw(st.integers(1, 30))
+    x = rng.uniform(0.1, 1.0, size=(L, front.n_inputs))
+    Y, lengths, cache = front.forward(P, x[None, :, None], np.array([[L]]))
+    t = data.draw(st.integers(0, int(lengths[0, 0]) - 1))
+    dY = np.zeros_like(Y)
+    dY[0, t, 0, data.draw(st.integers(0, front.n_outputs - 1))] = 1.0
+    _, dX = front.backward(P, cache, dY)
+    reached = np.flatnonzero(np.abs(dX[0, :, 0]).sum(axis=1))
+    end = t * front.stride
+    start = end - front.receptive_field + 1
+    assert reached.max() == end
+    assert reached.min() == max(start, 0)
+    if all(layer.stride <= layer.width for layer in front.layers):
+        np.testing.assert_array_equal(reached, np.arange(max(start, 0), end + 1))
