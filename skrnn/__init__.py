@@ -15,12 +15,14 @@ from ._classifier import RNNClassifier  # noqa: E402
 from ._regressor import RNNRegressor  # noqa: E402
 from ._stream import Stream  # noqa: E402
 from ._tagger import SequenceTagger  # noqa: E402
+from ._transcriber import SequenceTranscriber  # noqa: E402
 from ._translator import SequenceTranslator  # noqa: E402
 
 __all__ = [
     "RNNClassifier",
     "RNNRegressor",
     "SequenceTagger",
+    "SequenceTranscriber",
     "SequenceTranslator",
     "Stream",
     "__version__",
