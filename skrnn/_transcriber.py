@@ -27,6 +27,7 @@ from ._ctc import (
     required_steps,
 )
 from ._docstrings import PER_STEP_BPTT, fill_doc
+from ._stream import TranscriptionStream
 from ._transcription_network import TranscriptionNetwork
 from ._translator import _target_sequences
 from .metrics import error_rate
@@ -635,6 +636,38 @@ class SequenceTranscriber(BaseRecurrent):
             sw = _check_sample_weight(sample_weight, seqs.lengths, dtype=np.float64)
         predicted = self._decode(seqs.sequences, self.beam_width)
         return self._score_ids(Y, predicted, sw)
+
+    def stream(self, n_streams=None):
+        """Start live transcription: push frames, get posteriors and labels.
+
+        The stream keeps the recurrent state between pushes, so each new
+        frame costs one step of the network. Its
+        :meth:`~skrnn.TranscriptionStream.push` returns each frame's
+        posteriors (what :meth:`predict_proba` gives on the prefix seen so
+        far), :meth:`~skrnn.TranscriptionStream.push_labels` the labels the
+        new frames complete (best-path decoding, online), and
+        :attr:`~skrnn.TranscriptionStream.transcript` all labels so far.
+
+        Parameters
+        ----------
+        n_streams : int or None, default=None
+            None for one stream, fed frames of shape ``(k, n_features)``; an
+            int for that many independent streams, fed together as
+            ``(n_streams, k, n_features)``.
+
+        Returns
+        -------
+        stream : skrnn.TranscriptionStream
+            A stream at the start of its sequence(s), with a copy of the
+            model's current weights.
+
+        Raises
+        ------
+        ValueError
+            If the model is bidirectional: its backward direction reads each
+            sequence from its end, which a stream has not seen yet.
+        """
+        return TranscriptionStream(self, n_streams)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
