@@ -81,7 +81,10 @@ def _cases():
         ),
         "transcriber-tokens-labels-gru": (
             SequenceTranscriber(
-                cell="gru", bidirectional=False, embedding_dim=3, beam_width=3,
+                cell="gru",
+                bidirectional=False,
+                embedding_dim=3,
+                beam_width=3,
                 **QUICK,
             ),
             tokens,
