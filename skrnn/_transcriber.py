@@ -8,6 +8,7 @@ blanks), by the kernels of :mod:`skrnn._ctc`.
 """
 
 import warnings
+from dataclasses import replace
 from numbers import Integral
 
 import numpy as np
@@ -397,9 +398,20 @@ class SequenceTranscriber(BaseRecurrent):
             return data
         pairs = infeasible_pairs(lengths, data.Y)
         if len(pairs) == len(lengths):
-            check_feasible(lengths[:1], data.Y[:1])  # names the first one
+            i, steps, needed = pairs[0]
+            raise ValueError(
+                f"All {len(pairs)} input sequences are too short for their "
+                f"targets (sequence {i} has {steps} steps and needs {needed}), so "
+                "zero_infinity=True would leave nothing to learn from. CTC needs "
+                "one step per label plus one between repeated labels: use longer "
+                "inputs (a finer frame rate) or shorter targets."
+            )
         self.n_infeasible_ = len(pairs)
         if pairs:
+            # Left out entirely: of the loss and of the L2 term's normaliser.
+            weights = data.sample_weight.copy()
+            weights[[i for i, _, _ in pairs]] = 0
+            data = replace(data, sample_weight=weights)
             i, steps, needed = pairs[0]
             warnings.warn(
                 f"{len(pairs)} of {len(lengths)} training pairs are left out of "
