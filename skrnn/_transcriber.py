@@ -291,7 +291,8 @@ class SequenceTranscriber(BaseRecurrent):
 
         classes : array-like of shape (n_classes,), default=None
             All the labels the calls will see, on the first call (for
-            string targets, the characters). None on the first call takes
+            string targets, the characters; a string is read as its
+            characters, as a target is). None on the first call takes
             the labels of its targets; a later call whose targets hold
             another label then raises an error. Ignored after the first
             call, but for a check that it names the same labels.
@@ -306,7 +307,9 @@ class SequenceTranscriber(BaseRecurrent):
             if first:
                 self._first_classes = classes
             elif classes is not None:
-                given = np.unique(np.asarray(classes))
+                given = np.unique(
+                    list(classes) if isinstance(classes, str) else classes
+                )
                 if not np.array_equal(given, self.classes_):
                     raise ValueError(
                         f"classes={given.tolist()} differs from the classes of the "
@@ -364,7 +367,7 @@ class SequenceTranscriber(BaseRecurrent):
         if first_pass:
             given = self.__dict__.get("_first_classes")
             if given is not None:
-                given = list(np.asarray(given).ravel())
+                given = list(given if isinstance(given, str) else np.ravel(given))
                 _check_label_type(given)
                 self.classes_ = np.unique(np.array(given))
             else:
