@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 from skrnn import SequenceTranscriber, TranscriptionStream
@@ -71,7 +71,9 @@ def fitted():
     model = SequenceTranscriber(
         hidden_layer_sizes=(8,), learning_rate_init=0.02, max_iter=15, random_state=0
     )
-    return model.fit(X, y), X, y
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y), X, y
 
 
 # ------------------------------------------------------------------ learning
@@ -659,3 +661,15 @@ def test_stream_of_a_bidirectional_transcriber_is_refused(fitted):
     model, _, _ = fitted
     with pytest.raises(ValueError, match="bidirectional=True"):
         model.stream()
+
+
+def test_divergence_is_reported_as_for_the_other_estimators():
+    rng = np.random.default_rng(0)
+    X = [1e300 * rng.normal(size=(6, 2)) for _ in range(10)]
+    model = SequenceTranscriber(
+        hidden_layer_sizes=(3,), cell="rnn", activation="relu", solver="lbfgs",
+        max_iter=3,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="Solver produced a non-finite training loss"):
+        model.fit(X, ["ab"] * 10)
+    assert not hasattr(model, "classes_")
