@@ -302,6 +302,10 @@ class SequenceTranscriber(BaseRecurrent):
         self : object
             The updated transcriber.
         """
+        return self._partial_fit_checked(X, y, sample_weight, classes)
+
+    def _partial_fit_checked(self, X, y, sample_weight, classes):
+        """The work of ``partial_fit``; ``classes`` is optional on the first call."""
         with self._rollback_on_failure():
             first = not hasattr(self, "_theta")
             if first:
