@@ -170,7 +170,8 @@ class LayerStack:
     ``lengths`` ``(C, Bc)``. One interface serves every use:
 
     - :meth:`inputs` reads the bottom layer's input from a batch: the rows
-      of the embedding ``embedding`` of its token ids, or its features;
+      of the embedding ``embedding`` of its token ids, or its features
+      (:meth:`run` reads them and runs :meth:`forward`);
     - :meth:`forward` runs the layers from given initial states (or zeros),
       keeps what backpropagation needs for ``n_store`` steps in a workspace,
       drops out the outputs of every layer below the top in training, and
@@ -207,13 +208,18 @@ class LayerStack:
     def _weights(self, P, k, suffix):
         return self.network.layer_weights(P, f"{self.prefix}{{}}_l{k}{suffix}")
 
-    def inputs(self, P, batch, dtype):
-        """The bottom layer's input ``(C, T, Bc, I)`` for ``batch``, in ``dtype``."""
+    def inputs(self, P, batch):
+        """The bottom layer's input ``(C, T, Bc, I)`` for ``batch``."""
         if self.embedding is None:
+            dtype = P[f"{self.prefix}weight_ih_l0"].dtype
             return batch.X.astype(dtype, copy=False)
         # Padded entries hold id 0: their rows are read but the kernels skip
         # padded steps and the gradient scatter masks them out.
         return P[self.embedding][batch.X[..., 0].astype(np.intp)]
+
+    def run(self, P, batch, **options):
+        """:meth:`forward` on the input and lengths of ``batch``."""
+        return self.forward(P, self.inputs(P, batch), batch.lengths, **options)
 
     def forward(
         self, P, inputs, lengths, *, initial=None, top_steps=True, n_store=0,
@@ -416,6 +422,33 @@ class FlatNetwork:
         """
         return LayerWeights(*(P[name.format(kind)] for kind in _KINDS))
 
+    def init_params(self, random_state, dtype=np.float64):
+        """Initial flat parameter vector.
+
+        By name, in the order of the layout: embedding rows are standard
+        normal, as PyTorch's ``nn.Embedding``; recurrent weights
+        (``weight_hh``) orthogonal, each gate's ``H x H`` block apart; every
+        other weight (input, output, bridge, attention) Glorot-uniform;
+        biases zero but a forget-gate bias of 1 (in ``bias_ih``) for cells
+        with one. Values are drawn in float64 and then cast, so float32 and
+        float64 models start from the same point.
+        """
+        rng = check_random_state(random_state)
+        theta = np.zeros(self.n_params)
+        G = self.n_gates
+        for name, W in self.views(theta).items():
+            if "embedding" in name:
+                W[...] = rng.standard_normal(W.shape)
+            elif "weight_hh" in name:
+                H = W.shape[1]
+                for g in range(G):
+                    W[g * H : (g + 1) * H] = _orthogonal(H, rng)
+            elif "bias" not in name:
+                W[...] = _glorot_uniform(W.shape[0], W.shape[1], rng)
+            elif "bias_ih" in name:
+                self._init_forget_gate(W)
+        return theta.astype(dtype)
+
     def _init_forget_gate(self, W):
         """Set the forget-gate block of an input bias to 1, if the cell has one."""
         gate = self.spec.forget_gate
@@ -541,32 +574,6 @@ class RecurrentNetwork(FlatNetwork):
         ]
         return shapes
 
-    def init_params(self, random_state, dtype=np.float64):
-        """Initial flat parameter vector.
-
-        Glorot-uniform input and output weights, orthogonal recurrent weights
-        (each gate's ``H x H`` block), zero biases and, for LSTM, a forget-gate
-        bias of 1 (in ``bias_ih``); embedding rows are standard normal, as
-        PyTorch's ``nn.Embedding``. Values are drawn in float64 and then cast,
-        so float32 and float64 models start from the same point.
-        """
-        rng = check_random_state(random_state)
-        theta = np.zeros(self.n_params)
-        P = self.views(theta)
-        G = self.n_gates
-        for name, W in P.items():
-            if name.startswith("weight_ih") or name == "output.weight":
-                W[...] = _glorot_uniform(W.shape[0], W.shape[1], rng)
-            elif name.startswith("weight_hh"):
-                H = W.shape[1]
-                for g in range(G):
-                    W[g * H : (g + 1) * H] = _orthogonal(H, rng)
-            elif name == "embedding.weight":
-                W[...] = rng.standard_normal(W.shape)
-            elif name.startswith("bias_ih"):
-                self._init_forget_gate(W)
-        return theta.astype(dtype)
-
     @property
     def stack(self):
         """The :class:`LayerStack` of the recurrent layers."""
@@ -580,10 +587,8 @@ class RecurrentNetwork(FlatNetwork):
         P = self.views(theta)
         dtype = theta.dtype
         use_dropout = train and self.dropout > 0
-        stack = self.stack
-        stack_cache = stack.forward(
-            P, stack.inputs(P, batch, dtype), batch.lengths, initial=state,
-            top_steps=self.per_step, n_store=n_store,
+        stack_cache = self.stack.run(
+            P, batch, initial=state, top_steps=self.per_step, n_store=n_store,
             rng=rng if use_dropout else None, workspace=workspace,
         )  # fmt: skip
         if self.per_step:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import log_softmax
-from sklearn.utils import check_random_state
 
 from ._attention import (
     _attention_forward,
@@ -40,8 +39,6 @@ from ._network import (
     LayerStack,
     StackCache,
     Workspace,
-    _glorot_uniform,
-    _orthogonal,
 )
 from ._runtime import n_chunks
 
@@ -269,30 +266,6 @@ class TranslationNetwork(FlatNetwork):
         ]
         return [(name, shape, "bias" not in name) for name, shape in shapes]
 
-    def init_params(self, random_state, dtype=np.float64):
-        """Initial flat parameter vector.
-
-        As :meth:`RecurrentNetwork.init_params`: Glorot-uniform weights
-        (bridge, attention and output included), orthogonal recurrent
-        weights, zero biases, an LSTM forget-gate bias of 1, standard normal
-        embedding rows; drawn in float64, then cast.
-        """
-        rng = check_random_state(random_state)
-        theta = np.zeros(self.n_params)
-        G = self.n_gates
-        for name, W in self.views(theta).items():
-            if "embedding" in name:
-                W[...] = rng.standard_normal(W.shape)
-            elif ".weight_hh" in name:
-                H = W.shape[1]
-                for g in range(G):
-                    W[g * H : (g + 1) * H] = _orthogonal(H, rng)
-            elif "bias" not in name:
-                W[...] = _glorot_uniform(W.shape[0], W.shape[1], rng)
-            elif ".bias_ih" in name:
-                self._init_forget_gate(W)
-        return theta.astype(dtype)
-
     # -------------------------------------------------------------- forward
     @property
     def encoder_stack(self):
@@ -310,10 +283,8 @@ class TranslationNetwork(FlatNetwork):
 
         ``views``, if given, is ``self.views(theta)``.
         """
-        P = self.views(theta) if views is None else views
-        stack = self.encoder_stack
-        return stack.forward(
-            P, stack.inputs(P, batch, theta.dtype), batch.lengths,
+        return self.encoder_stack.run(
+            self.views(theta) if views is None else views, batch,
             top_steps=self.attention is not None, n_store=n_store, rng=rng,
             workspace=workspace,
         )  # fmt: skip
@@ -366,11 +337,9 @@ class TranslationNetwork(FlatNetwork):
             self.bridge(P, k, layer, decoder.rows, C, Bc)
             for k, layer in enumerate(enc_layers.layers)
         ]
-        stack = self.decoder_stack
-        dec_layers = stack.forward(
-            P, stack.inputs(P, dec, theta.dtype), dec.lengths,
-            initial=[[(b.h0, b.c0)] for b in bridges], n_store=T_y, rng=rng,
-            workspace=workspace,
+        dec_layers = self.decoder_stack.run(
+            P, dec, initial=[[(b.h0, b.c0)] for b in bridges], n_store=T_y,
+            rng=rng, workspace=workspace,
         )  # fmt: skip
         H_dec = _to_rows(dec_layers.outputs)
         E = enc_lengths = None

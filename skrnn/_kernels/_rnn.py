@@ -374,7 +374,6 @@ def _rnn_stream_step(a, a_h, bias, b_h, act, h, c):
         for j in range(h.shape[0]):
             h[j] = a[j] + bias[j]
 
-
 RNN_CELL = CellSpec(
     name="rnn",
     gates=1,
@@ -383,8 +382,8 @@ RNN_CELL = CellSpec(
     forward_chunk=_rnn_forward_chunk,
     backward_chunk=_rnn_backward_chunk,
     stream_step=_rnn_stream_step,
-    uses_activation=True,
     onnx_op="RNN",
     onnx_gate_order=(0,),
     torch_module="RNN",
+    uses_activation=True,
 )
