@@ -374,6 +374,7 @@ def _rnn_stream_step(a, a_h, bias, b_h, act, h, c):
         for j in range(h.shape[0]):
             h[j] = a[j] + bias[j]
 
+
 RNN_CELL = CellSpec(
     name="rnn",
     gates=1,
