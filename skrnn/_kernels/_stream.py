@@ -53,14 +53,14 @@ def _cell_step_by_code(steps):
     first = steps[0]
     if len(steps) == 1:
 
-        @njit(**{**HELPER_OPTIONS, "cache": False})
+        @njit(**{**HELPER_OPTIONS, "cache": False, "inline": "always"})
         def step(code, a, a_h, bias, b_h, act, h, c):
             first(a, a_h, bias, b_h, act, h, c)
 
         return step
     rest = _cell_step_by_code(steps[1:])
 
-    @njit(**{**HELPER_OPTIONS, "cache": False})
+    @njit(**{**HELPER_OPTIONS, "cache": False, "inline": "always"})
     def step(code, a, a_h, bias, b_h, act, h, c):
         if code == 0:
             first(a, a_h, bias, b_h, act, h, c)
