@@ -57,12 +57,33 @@ class LayerCache:
 
 
 @dataclass
-class ForwardCache:
-    """The whole forward pass: layers, the head's input and its dropout mask."""
+class StackCache:
+    """What :meth:`LayerStack.forward` leaves for :meth:`LayerStack.backward`."""
 
-    layers: list  # a LayerCache per stacked layer
+    layers: list  # a LayerCache per stacked layer, the bottom one first
+
+    @property
+    def outputs(self):
+        """The top layer's outputs ``(C, T, Bc, D * H)`` (``T`` 0 if not kept)."""
+        return self.layers[-1].outputs
+
+    def final_states(self):
+        """``[[(h_n, c_n) per direction] per layer]``: each row's state after
+        its last real step (a row of length 0 keeps its initial state)."""
+        return [[(d.h_n, d.c_n) for d in layer.directions] for layer in self.layers]
+
+
+@dataclass
+class ForwardCache:
+    """The whole forward pass: the stack, the head's input and its dropout mask."""
+
+    stack: StackCache
     head_input: np.ndarray  # (rows, features) the output layer read
     head_mask: np.ndarray | None
+
+    @property
+    def layers(self):
+        return self.stack.layers
 
 
 @dataclass(frozen=True)
@@ -130,6 +151,203 @@ def direction_states(rows, H, c_size, dtype, initial=None):
         h0 = np.ascontiguousarray(initial[0], dtype=dtype)
         c0 = np.ascontiguousarray(initial[1], dtype=dtype)
     return h0, c0, np.empty((*rows, H), dtype), np.empty((*rows, c_size), dtype)
+
+
+class LayerStack:
+    """Stacked recurrent layers of a network: the one layer loop of skrnn.
+
+    Every stack of a network runs here: the layers of a
+    :class:`RecurrentNetwork`, and the encoder and the decoder of a
+    :class:`~skrnn._translation_network.TranslationNetwork`. A stack reads
+    its cell, activation, layer sizes and dropout rate from ``network``
+    when it runs (so it is cheap to make, and never out of date) and its
+    parameters from the network's named views: layer ``k`` of direction
+    ``d`` has ``{prefix}weight_ih_l{k}`` and so on, with ``_reverse`` for
+    the backward direction.
+
+    The layers run in the chunked batch layout of :mod:`skrnn._runtime`:
+    per-step arrays ``(C, T, Bc, features)``, per-row states ``(C, Bc, H)``,
+    ``lengths`` ``(C, Bc)``. One interface serves every use:
+
+    - :meth:`inputs` reads the bottom layer's input from a batch: the rows
+      of the embedding ``embedding`` of its token ids, or its features
+      (:meth:`run` reads them and runs :meth:`forward`);
+    - :meth:`forward` runs the layers from given initial states (or zeros),
+      keeps what backpropagation needs for ``n_store`` steps in a workspace,
+      drops out the outputs of every layer below the top in training, and
+      returns a :class:`StackCache` with every layer's outputs and final
+      states;
+    - :meth:`backward` takes the gradients of the top layer's outputs and of
+      any layer's final states, adds the parameter gradients (and the
+      embedding's) and returns those of the initial states, which is what a
+      decoder's bridge or a carried state needs.
+
+    A stack whose input is not known before it runs (a decoder fed back its
+    own outputs or attention context) runs :meth:`forward` one step at a
+    time, ``T = 1`` with the state of the step before as ``initial``.
+
+    Parameters
+    ----------
+    network : FlatNetwork
+        The network the stack belongs to.
+    prefix : str, default=""
+        What the stack's parameter names begin with (``"encoder."``).
+    n_directions : int, default=1
+        2 for bidirectional layers.
+    embedding : str or None, default=None
+        Name of the embedding matrix the bottom layer reads token ids
+        through, or None when the input is features.
+    """
+
+    def __init__(self, network, prefix="", n_directions=1, embedding=None):
+        self.network = network
+        self.prefix = prefix
+        self.n_directions = n_directions
+        self.embedding = embedding
+
+    def _weights(self, P, k, suffix):
+        return self.network.layer_weights(P, f"{self.prefix}{{}}_l{k}{suffix}")
+
+    def inputs(self, P, batch):
+        """The bottom layer's input ``(C, T, Bc, I)`` for ``batch``."""
+        if self.embedding is None:
+            dtype = P[f"{self.prefix}weight_ih_l0"].dtype
+            return batch.X.astype(dtype, copy=False)
+        # Padded entries hold id 0: their rows are read but the kernels skip
+        # padded steps and the gradient scatter masks them out.
+        return P[self.embedding][batch.X[..., 0].astype(np.intp)]
+
+    def run(self, P, batch, **options):
+        """:meth:`forward` on the input and lengths of ``batch``."""
+        return self.forward(P, self.inputs(P, batch), batch.lengths, **options)
+
+    def forward(
+        self, P, inputs, lengths, *, initial=None, top_steps=True, n_store=0,
+        rng=None, workspace=None,
+    ):  # fmt: skip
+        """Run the layers; a :class:`StackCache`.
+
+        Parameters
+        ----------
+        P : dict
+            Views of the flat parameters.
+        inputs : ndarray of shape (C, T, Bc, I)
+            The bottom layer's input (see :meth:`inputs`).
+        lengths : ndarray of shape (C, Bc), dtype int64
+            Real steps of each row.
+        initial : list or None, default=None
+            Per layer, per direction, ``(h0, c0)`` of shapes ``(C, Bc, H)``
+            and ``(C, Bc, c_size)``; None starts from zeros.
+        top_steps : bool, default=True
+            Whether the top layer writes its per-step outputs (a head that
+            reads only final states does not need them).
+        n_store : int, default=0
+            Steps stored for the backward pass (0 in inference; see
+            :mod:`skrnn._kernels` on truncation).
+        rng : numpy.random.Generator or None, default=None
+            Source of the dropout masks in training; None applies none.
+        workspace : Workspace or None, default=None
+            Memory reused for the stored steps; None allocates it.
+        """
+        net = self.network
+        if workspace is None:
+            workspace = Workspace()
+        C, T, Bc = inputs.shape[:3]
+        dtype = inputs.dtype
+        D = self.n_directions
+        L = len(net.hidden_layer_sizes)
+        act = ACTIVATION_CODES[net.activation]
+        c_factor = 1 if net.has_cell_state else 0
+        layers = []
+        for k, H in enumerate(net.hidden_layer_sizes):
+            top = k == L - 1
+            H_out = np.zeros((C, T if top_steps or not top else 0, Bc, D * H), dtype)
+            directions = []
+            for d in range(D):
+                suffix = "_reverse" if d else ""
+                h0, c0, h_n, c_n = direction_states(
+                    (C, Bc), H, c_factor * H, dtype,
+                    None if initial is None else initial[k][d],
+                )  # fmt: skip
+                store = workspace.empty(
+                    (self.prefix, k, d), (C, n_store, Bc, store_width(net.cell, H)),
+                    dtype,
+                )  # fmt: skip
+                layer_forward(
+                    net.cell, inputs, lengths, self._weights(P, k, suffix),
+                    LayerState(h0, c0), reverse=bool(d), act=act, H_out=H_out,
+                    h_off=d * H, final=LayerState(h_n, c_n), store=store,
+                )  # fmt: skip
+                directions.append(DirectionCache(suffix, h0, c0, h_n, c_n, store))
+            mask = None
+            if rng is not None and net.dropout > 0 and not top:
+                mask = net._dropout_mask(H_out.shape, dtype, rng)
+            layers.append(LayerCache(inputs, H_out, directions, mask))
+            inputs = H_out if mask is None else H_out * mask
+        return StackCache(layers)
+
+    def backward(self, P, dP, batch, cache, dH_top, *, d_final=None, segment_steps=0):
+        """Backpropagate through the layers; the initial states' gradients.
+
+        Parameters
+        ----------
+        P, dP : dict
+            Views of the parameters and of the gradient; the stack's blocks
+            of ``dP`` (and its embedding's) are written.
+        batch : Batch
+            The batch the stack ran on (its lengths, and its token ids).
+        cache : StackCache
+            What :meth:`forward` returned.
+        dH_top : ndarray of shape (C, T, Bc, D * H)
+            Gradient of the top layer's outputs, or an empty
+            ``(C, 0, Bc, D * H)`` array where the top layer kept none.
+        d_final : list or None, default=None
+            Per layer, None or per direction ``(dh_n, dc_n)``: the gradients
+            of the final states; None for zeros.
+        segment_steps : int, default=0
+            Cut of the carried gradient (see :mod:`skrnn._kernels`).
+
+        Returns
+        -------
+        d_initial : list
+            Per layer, per direction, ``(dh0, dc0)``.
+        """
+        net = self.network
+        act = ACTIVATION_CODES[net.activation]
+        layers = cache.layers
+        d_initial = [None] * len(layers)
+        dH_out = dH_top
+        for k in reversed(range(len(layers))):
+            inputs = layers[k].inputs
+            C, _, Bc, n_in = inputs.shape
+            shape = inputs.shape if k > 0 or self.embedding else (C, 0, Bc, n_in)
+            dX = np.zeros(shape, inputs.dtype)
+            d_initial[k] = []
+            for d, direction in enumerate(layers[k].directions):
+                h0, c0 = direction.h0, direction.c0
+                if d_final is None or d_final[k] is None:
+                    dh_n, dc_n = np.zeros_like(h0), np.zeros_like(c0)
+                else:
+                    dh_n, dc_n = d_final[k][d]
+                dh0, dc0 = np.empty_like(h0), np.empty_like(c0)
+                layer_backward(
+                    net.cell, inputs, batch.lengths,
+                    self._weights(P, k, direction.suffix), reverse=bool(d),
+                    act=act, segment_steps=segment_steps, store=direction.store,
+                    dH_out=dH_out, h_off=d * h0.shape[-1],
+                    d_final=LayerState(dh_n, dc_n), dX=dX,
+                    d_weights=self._weights(dP, k, direction.suffix),
+                    d_initial=LayerState(dh0, dc0),
+                )  # fmt: skip
+                d_initial[k].append((dh0, dc0))
+            mask_below = layers[k - 1].dropout_mask if k > 0 else None
+            dH_out = dX if mask_below is None else dX * mask_below
+        if self.embedding:
+            # The input gradient of every real step, into its token's row.
+            real = batch.step_mask()
+            ids = batch.X[..., 0][real].astype(np.intp)
+            scatter_rows(dP[self.embedding], ids, dX[real])
+        return d_initial
 
 
 class FlatNetwork:
@@ -203,6 +421,33 @@ class FlatNetwork:
         ``"{}_l0_reverse"``.
         """
         return LayerWeights(*(P[name.format(kind)] for kind in _KINDS))
+
+    def init_params(self, random_state, dtype=np.float64):
+        """Initial flat parameter vector.
+
+        By name, in the order of the layout: embedding rows are standard
+        normal, as PyTorch's ``nn.Embedding``; recurrent weights
+        (``weight_hh``) orthogonal, each gate's ``H x H`` block apart; every
+        other weight (input, output, bridge, attention) Glorot-uniform;
+        biases zero but a forget-gate bias of 1 (in ``bias_ih``) for cells
+        with one. Values are drawn in float64 and then cast, so float32 and
+        float64 models start from the same point.
+        """
+        rng = check_random_state(random_state)
+        theta = np.zeros(self.n_params)
+        G = self.n_gates
+        for name, W in self.views(theta).items():
+            if "embedding" in name:
+                W[...] = rng.standard_normal(W.shape)
+            elif "weight_hh" in name:
+                H = W.shape[1]
+                for g in range(G):
+                    W[g * H : (g + 1) * H] = _orthogonal(H, rng)
+            elif "bias" not in name:
+                W[...] = _glorot_uniform(W.shape[0], W.shape[1], rng)
+            elif "bias_ih" in name:
+                self._init_forget_gate(W)
+        return theta.astype(dtype)
 
     def _init_forget_gate(self, W):
         """Set the forget-gate block of an input bias to 1, if the cell has one."""
@@ -329,86 +574,28 @@ class RecurrentNetwork(FlatNetwork):
         ]
         return shapes
 
-    def init_params(self, random_state, dtype=np.float64):
-        """Initial flat parameter vector.
-
-        Glorot-uniform input and output weights, orthogonal recurrent weights
-        (each gate's ``H x H`` block), zero biases and, for LSTM, a forget-gate
-        bias of 1 (in ``bias_ih``); embedding rows are standard normal, as
-        PyTorch's ``nn.Embedding``. Values are drawn in float64 and then cast,
-        so float32 and float64 models start from the same point.
-        """
-        rng = check_random_state(random_state)
-        theta = np.zeros(self.n_params)
-        P = self.views(theta)
-        G = self.n_gates
-        for name, W in P.items():
-            if name.startswith("weight_ih") or name == "output.weight":
-                W[...] = _glorot_uniform(W.shape[0], W.shape[1], rng)
-            elif name.startswith("weight_hh"):
-                H = W.shape[1]
-                for g in range(G):
-                    W[g * H : (g + 1) * H] = _orthogonal(H, rng)
-            elif name == "embedding.weight":
-                W[...] = rng.standard_normal(W.shape)
-            elif name.startswith("bias_ih"):
-                self._init_forget_gate(W)
-        return theta.astype(dtype)
-
-    def _embed(self, P, batch):
-        """Embedding rows of the token ids of a batch: ``(C, T, Bc, E)``."""
-        # Padded entries hold id 0: their rows are read but the kernels skip
-        # padded steps and the gradient scatter masks them out.
-        ids = batch.X[..., 0].astype(np.intp)
-        return P["embedding.weight"][ids]
+    @property
+    def stack(self):
+        """The :class:`LayerStack` of the recurrent layers."""
+        embedding = "embedding.weight" if self.embeds else None
+        return LayerStack(self, "", self.n_directions, embedding)
 
     def _forward(
         self, theta, batch, *, train, n_store, rng, state=None, workspace=None
     ):
         """Run all layers and the head; return pre-activations and a ForwardCache."""
-        if workspace is None:
-            workspace = Workspace()  # a throwaway one: fresh memory
         P = self.views(theta)
         dtype = theta.dtype
-        C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size
-        D, L = self.n_directions, len(self.hidden_layer_sizes)
-        act = ACTIVATION_CODES[self.activation]
         use_dropout = train and self.dropout > 0
-        if self.embeds:
-            inputs = self._embed(P, batch)
-        else:
-            inputs = batch.X.astype(dtype, copy=False)
-        layers = []
-        for k, (H, c_size) in enumerate(self.state_sizes):
-            top = k == L - 1
-            out_steps = 0 if top and not self.per_step else T
-            H_out = np.zeros((C, out_steps, Bc, D * H), dtype)
-            directions = []
-            for d in range(D):
-                suffix = "_reverse" if d else ""
-                h0, c0, h_n, c_n = direction_states(
-                    (C, Bc), H, c_size, dtype, None if state is None else state[k][d]
-                )
-                store = workspace.empty(
-                    ("store", k, d), (C, n_store, Bc, store_width(self.cell, H)),
-                    dtype,
-                )  # fmt: skip
-                layer_forward(
-                    self.cell, inputs, batch.lengths,
-                    self.layer_weights(P, f"{{}}_l{k}{suffix}"), LayerState(h0, c0),
-                    reverse=bool(d), act=act, H_out=H_out, h_off=d * H,
-                    final=LayerState(h_n, c_n), store=store,
-                )  # fmt: skip
-                directions.append(DirectionCache(suffix, h0, c0, h_n, c_n, store))
-            mask = None
-            if use_dropout and not top:
-                mask = self._dropout_mask(H_out.shape, dtype, rng)
-            layers.append(LayerCache(inputs, H_out, directions, mask))
-            inputs = H_out if mask is None else H_out * mask
+        stack_cache = self.stack.run(
+            P, batch, initial=state, top_steps=self.per_step, n_store=n_store,
+            rng=rng if use_dropout else None, workspace=workspace,
+        )  # fmt: skip
         if self.per_step:
-            head_in = inputs
+            head_in = stack_cache.outputs
         else:
-            head_in = np.concatenate([d.h_n for d in directions], axis=-1)
+            top = stack_cache.layers[-1].directions
+            head_in = np.concatenate([d.h_n for d in top], axis=-1)
         head_mask = None
         if use_dropout:
             head_mask = self._dropout_mask(head_in.shape, dtype, rng)
@@ -416,7 +603,7 @@ class RecurrentNetwork(FlatNetwork):
         A = head_in.reshape(-1, head_in.shape[-1])
         Z = A @ P["output.weight"].T
         Z += P["output.bias"]
-        return Z, ForwardCache(layers, A, head_mask)
+        return Z, ForwardCache(stack_cache, A, head_mask)
 
     def forward(self, theta, batch, *, activate=True, state=None, return_state=False):
         """Outputs of the head for a batch (inference).
@@ -455,8 +642,7 @@ class RecurrentNetwork(FlatNetwork):
         outputs = self._rows_shape(Z, batch)
         if not return_state:
             return outputs
-        final = [[(d.h_n, d.c_n) for d in layer.directions] for layer in cache.layers]
-        return outputs, final
+        return outputs, cache.stack.final_states()
 
     def _rows_shape(self, rows, batch):
         C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size
@@ -521,7 +707,7 @@ class RecurrentNetwork(FlatNetwork):
         dA = dZ @ P["output.weight"]
         if cache.head_mask is not None:
             dA = dA.reshape(cache.head_mask.shape) * cache.head_mask
-        self._backward(P, dP, batch, cache.layers, dA, segment_steps)
+        self._backward(P, dP, batch, cache.stack, dA, segment_steps)
         if l2:
             loss += l2 * self.l2_penalty(theta)
             self.add_l2_gradient(theta, grad, l2)
@@ -541,47 +727,28 @@ class RecurrentNetwork(FlatNetwork):
             weights.reshape(-1).astype(dtype, copy=False),
         )  # fmt: skip
 
-    def _backward(self, P, dP, batch, layers, dA, segment_steps):
+    def _backward(self, P, dP, batch, stack_cache, dA, segment_steps):
+        """Backpropagate the head input's gradient ``dA`` through the layers."""
         C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size
-        dtype = dA.dtype
-        act = ACTIVATION_CODES[self.activation]
-        L = len(self.hidden_layer_sizes)
-        for k in reversed(range(L)):
-            H = self.hidden_layer_sizes[k]
-            inputs = layers[k].inputs
-            DH = self.n_directions * H
-            if k == L - 1 and not self.per_step:
-                dH_out = np.zeros((C, 0, Bc, DH), dtype)
-                dA = dA.reshape(C, Bc, DH)
-            else:
-                dH_out = np.ascontiguousarray(dA.reshape(C, T, Bc, DH))
-            if k > 0 or self.embeds:
-                dX = np.zeros(inputs.shape, dtype)
-            else:
-                dX = np.zeros((C, 0, Bc, inputs.shape[-1]), dtype)
-            for d, direction in enumerate(layers[k].directions):
-                suffix, h0, c0 = direction.suffix, direction.h0, direction.c0
-                if dH_out.shape[1] == 0:
-                    dh_n = np.ascontiguousarray(dA[..., d * H : (d + 1) * H])
-                else:
-                    dh_n = np.zeros((C, Bc, H), dtype)
-                name = f"{{}}_l{k}{suffix}"
-                layer_backward(
-                    self.cell, inputs, batch.lengths, self.layer_weights(P, name),
-                    reverse=bool(d), act=act, segment_steps=segment_steps,
-                    store=direction.store, dH_out=dH_out, h_off=d * H,
-                    d_final=LayerState(dh_n, np.zeros_like(c0)), dX=dX,
-                    d_weights=self.layer_weights(dP, name),
-                    d_initial=LayerState(np.empty_like(h0), np.empty_like(c0)),
-                )  # fmt: skip
-            if k > 0:
-                mask_below = layers[k - 1].dropout_mask
-                dA = dX if mask_below is None else dX * mask_below
-        if self.embeds:
-            self._embedding_backward(dP["embedding.weight"], batch, dX)
-
-    @staticmethod
-    def _embedding_backward(dE, batch, dX):
-        """Scatter-add the input gradient of every real step into its token's row."""
-        real = batch.step_mask()
-        scatter_rows(dE, batch.X[..., 0][real].astype(np.intp), dX[real])
+        DH = self.n_directions * self.hidden_layer_sizes[-1]
+        d_final = None
+        if self.per_step:
+            dH_top = np.ascontiguousarray(dA.reshape(C, T, Bc, DH))
+        else:
+            # The head read the top layer's final states.
+            dH_top = np.zeros((C, 0, Bc, DH), dA.dtype)
+            dA = dA.reshape(C, Bc, DH)
+            H = self.hidden_layer_sizes[-1]
+            d_final = [None] * len(self.hidden_layer_sizes)
+            top = stack_cache.layers[-1].directions
+            d_final[-1] = [
+                (
+                    np.ascontiguousarray(dA[..., d * H : (d + 1) * H]),
+                    np.zeros_like(t.c0),
+                )
+                for d, t in enumerate(top)
+            ]
+        self.stack.backward(
+            P, dP, batch, stack_cache, dH_top, d_final=d_final,
+            segment_steps=segment_steps,
+        )  # fmt: skip

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._kernels import ACTIVATION_CODES
+from ._kernels import ACTIVATION_CODES, cell_spec
 from ._kernels._stream import (
     CELL_CODES,
     HEAD_CODES,
@@ -85,21 +85,22 @@ def _packing(network, head):
         table = blocks["embedding.weight"]
         embedding = add(PACK_COPY, table.start, table.stop - table.start)
         n_tokens, in_size = network.n_tokens, network.embedding_dim
-    state_offset = 0
+    state_offset, apart = 0, network.spec.stream_apart_gates
     for k, H in enumerate(sizes):
         b_ih, b_hh = blocks[f"bias_ih_l{k}"].start, blocks[f"bias_hh_l{k}"].start
         W_ih, W_hh = transposed(f"weight_ih_l{k}"), transposed(f"weight_hh_l{k}")
-        if cell == "gru":
-            # The candidate gate adds b_hn inside r * (W_hn h + b_hn).
-            bias = add(PACK_SUM, b_ih, 2 * H, b_hh)
-            add(PACK_COPY, b_ih + 2 * H, H)
-            b_hn = add(PACK_COPY, b_hh + 2 * H, H)
+        if apart:
+            # Those gates add b_hh apart, as the GRU's r * (W_hn h + b_hn).
+            summed = (network.n_gates - apart) * H
+            bias = add(PACK_SUM, b_ih, summed, b_hh)
+            add(PACK_COPY, b_ih + summed, apart * H)
+            b_h = add(PACK_COPY, b_hh + summed, apart * H)
         else:
             bias = add(PACK_SUM, b_ih, network.n_gates * H, b_hh)
-            b_hn = add(PACK_ZERO, 0, H)
-        c_offset = state_offset + H if cell == "lstm" else -1
-        layout[k] = (in_size, H, W_ih, W_hh, bias, b_hn, state_offset, c_offset)
-        state_offset += 2 * H if cell == "lstm" else H
+            b_h = add(PACK_ZERO, 0, H)
+        c_offset = state_offset + H if network.has_cell_state else -1
+        layout[k] = (in_size, H, W_ih, W_hh, bias, b_h, state_offset, c_offset)
+        state_offset += 2 * H if network.has_cell_state else H
         in_size = H
     output_bias = blocks["output.bias"]
     layout[-1] = (
@@ -622,7 +623,7 @@ class Stream:
     def state(self, value):
         sections = self._sections()
         N = self._state.shape[0]
-        lstm = self._cell == "lstm"
+        lstm = cell_spec(self._cell).has_cell_state
         form = "a pair (h, c) of arrays" if lstm else "an array h"
         if not isinstance(value, (list, tuple)) or len(value) != len(sections):
             raise ValueError(

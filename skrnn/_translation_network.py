@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import log_softmax
-from sklearn.utils import check_random_state
 
 from ._attention import (
     _attention_forward,
@@ -30,24 +29,18 @@ from ._attention import (
     attention_backward,
 )
 from ._batching import Batch, make_batch
-from ._kernels import ACTIVATION_CODES
 from ._kernels._dense import (
     log_softmax_rows,
     masked_softmax,
     softmax_cross_entropy,
 )
 from ._network import (
-    DirectionCache,
     FlatNetwork,
-    LayerCache,
+    LayerStack,
+    StackCache,
     Workspace,
-    _glorot_uniform,
-    _orthogonal,
-    direction_states,
-    scatter_rows,
 )
-from ._runtime import layer_backward, layer_forward, n_chunks, store_width
-from ._runtime._dispatch import LayerState
+from ._runtime import n_chunks
 
 __all__ = ["DecoderBatch", "TranslationNetwork", "make_decoder_batch"]
 
@@ -128,6 +121,20 @@ def _from_rows(rows, C, Bc):
     """Inverse of :func:`_to_rows`."""
     T, F = rows.shape[1:]
     return np.ascontiguousarray(rows.reshape(C, Bc, T, F).transpose(0, 2, 1, 3))
+
+
+@dataclass
+class TranslationCache:
+    """What the teacher-forced forward pass leaves for the backward pass."""
+
+    encoder: StackCache
+    bridges: list  # a _Bridge per layer
+    decoder: StackCache
+    attention: dict  # the attention's own cache ({"kind": None} without)
+    H_tilde: np.ndarray  # (R_dec, T_y, H): attentional states, decoder rows
+    real: np.ndarray  # (R_dec, T_y): the real decoder steps
+    head_input: np.ndarray  # (n_real_steps, H): what the output layer read
+    head_mask: np.ndarray | None
 
 
 @dataclass
@@ -259,132 +266,27 @@ class TranslationNetwork(FlatNetwork):
         ]
         return [(name, shape, "bias" not in name) for name, shape in shapes]
 
-    def init_params(self, random_state, dtype=np.float64):
-        """Initial flat parameter vector.
-
-        As :meth:`RecurrentNetwork.init_params`: Glorot-uniform weights
-        (bridge, attention and output included), orthogonal recurrent
-        weights, zero biases, an LSTM forget-gate bias of 1, standard normal
-        embedding rows; drawn in float64, then cast.
-        """
-        rng = check_random_state(random_state)
-        theta = np.zeros(self.n_params)
-        G = self.n_gates
-        for name, W in self.views(theta).items():
-            if "embedding" in name:
-                W[...] = rng.standard_normal(W.shape)
-            elif ".weight_hh" in name:
-                H = W.shape[1]
-                for g in range(G):
-                    W[g * H : (g + 1) * H] = _orthogonal(H, rng)
-            elif "bias" not in name:
-                W[...] = _glorot_uniform(W.shape[0], W.shape[1], rng)
-            elif ".bias_ih" in name:
-                self._init_forget_gate(W)
-        return theta.astype(dtype)
-
     # -------------------------------------------------------------- forward
-    def _run_stack(self, P, prefix, inputs, lengths, initial, *, D, top_steps,
-                   n_store, workspace, rng=None):  # fmt: skip
-        """Forward pass of stacked layers; a LayerCache per layer.
+    @property
+    def encoder_stack(self):
+        """The encoder's :class:`~skrnn._network.LayerStack`."""
+        embedding = "encoder.embedding.weight" if self.embeds else None
+        return LayerStack(self, "encoder.", self.n_directions, embedding)
 
-        ``initial`` gives per layer and direction ``(h0, c0)``, or is None
-        for zero states; the top layer writes its outputs only if
-        ``top_steps``. With ``rng`` (training) and ``dropout > 0``, the
-        outputs of every layer but the top are dropped out before the next.
-        """
-        C, T, Bc = inputs.shape[:3]
-        dtype = inputs.dtype
-        act = ACTIVATION_CODES[self.activation]
-        L = len(self.hidden_layer_sizes)
-        layers = []
-        for k, H in enumerate(self.hidden_layer_sizes):
-            c_size = H if self.has_cell_state else 0
-            out_steps = T if (k < L - 1 or top_steps) else 0
-            H_out = np.zeros((C, out_steps, Bc, D * H), dtype)
-            directions = []
-            for d in range(D):
-                suffix = "_reverse" if d else ""
-                given = None if initial is None else initial[k][d]
-                h0, c0, h_n, c_n = direction_states((C, Bc), H, c_size, dtype, given)
-                store = workspace.empty(
-                    (prefix, k, d), (C, n_store, Bc, store_width(self.cell, H)), dtype
-                )
-                layer_forward(
-                    self.cell, inputs, lengths,
-                    self.layer_weights(P, f"{prefix}.{{}}_l{k}{suffix}"),
-                    LayerState(h0, c0), reverse=bool(d), act=act, H_out=H_out,
-                    h_off=d * H, final=LayerState(h_n, c_n), store=store,
-                )  # fmt: skip
-                directions.append(DirectionCache(suffix, h0, c0, h_n, c_n, store))
-            mask = None
-            if rng is not None and self.dropout > 0 and k < L - 1:
-                mask = self._dropout_mask(H_out.shape, dtype, rng)
-            layers.append(LayerCache(inputs, H_out, directions, mask))
-            inputs = H_out if mask is None else H_out * mask
-        return layers
-
-    def _backprop_stack(self, P, dP, prefix, lengths, layers, dH_top, d_final,
-                        need_dX):  # fmt: skip
-        """Backward pass of stacked layers.
-
-        ``dH_top`` is the gradient of the top layer's outputs (or an empty
-        ``(C, 0, Bc, D * H)`` array), ``d_final[k][d]`` the gradient of the
-        final ``(h_n, c_n)`` of each layer-direction (or None for zeros).
-        Returns the gradient of the bottom layer's input (if ``need_dX``)
-        and the initial states' ``[[(dh0, dc0), ...], ...]``.
-        """
-        act = ACTIVATION_CODES[self.activation]
-        d_initial = [None] * len(layers)
-        dH_out = dH_top
-        dX = None
-        for k in reversed(range(len(layers))):
-            inputs = layers[k].inputs
-            C, T, Bc = inputs.shape[:3]
-            if k > 0 or need_dX:
-                dX = np.zeros(inputs.shape, inputs.dtype)
-            else:
-                dX = np.zeros((C, 0, Bc, inputs.shape[-1]), inputs.dtype)
-            d_initial[k] = []
-            for d, direction in enumerate(layers[k].directions):
-                suffix, h0, c0 = direction.suffix, direction.h0, direction.c0
-                H = h0.shape[-1]
-                if d_final is None or d_final[k] is None:
-                    dh_n, dc_n = np.zeros_like(h0), np.zeros_like(c0)
-                else:
-                    dh_n, dc_n = d_final[k][d]
-                dh0, dc0 = np.empty_like(h0), np.empty_like(c0)
-                name = f"{prefix}.{{}}_l{k}{suffix}"
-                layer_backward(
-                    self.cell, inputs, lengths, self.layer_weights(P, name),
-                    reverse=bool(d), act=act, segment_steps=0,
-                    store=direction.store, dH_out=dH_out, h_off=d * H,
-                    d_final=LayerState(dh_n, dc_n), dX=dX,
-                    d_weights=self.layer_weights(dP, name),
-                    d_initial=LayerState(dh0, dc0),
-                )  # fmt: skip
-                d_initial[k].append((dh0, dc0))
-            mask_below = layers[k - 1].dropout_mask if k > 0 else None
-            dH_out = dX if mask_below is None else dX * mask_below
-        return dX, d_initial
+    @property
+    def decoder_stack(self):
+        """The decoder's :class:`~skrnn._network.LayerStack` (on its embedding)."""
+        return LayerStack(self, "decoder.", 1, "decoder.embedding.weight")
 
     def encode(self, theta, batch, *, n_store=0, workspace=None, rng=None, views=None):
-        """Encoder layers of a batch: a LayerCache per layer (``rng``: dropout).
+        """Encoder layers of a batch: a StackCache (``rng``: dropout).
 
         ``views``, if given, is ``self.views(theta)``.
         """
-        if workspace is None:
-            workspace = Workspace()
-        P = self.views(theta) if views is None else views
-        if self.embeds:
-            ids = batch.X[..., 0].astype(np.intp)
-            inputs = P["encoder.embedding.weight"][ids]
-        else:
-            inputs = batch.X.astype(theta.dtype, copy=False)
-        return self._run_stack(
-            P, "encoder", inputs, batch.lengths, None, D=self.n_directions,
-            top_steps=self.attention is not None, n_store=n_store,
-            workspace=workspace, rng=rng,
+        return self.encoder_stack.run(
+            self.views(theta) if views is None else views, batch,
+            top_steps=self.attention is not None, n_store=n_store, rng=rng,
+            workspace=workspace,
         )  # fmt: skip
 
     def bridge(self, P, k, layer, rows, C, Bc):
@@ -433,19 +335,16 @@ class TranslationNetwork(FlatNetwork):
         C, T_y, Bc = dec.n_chunks, dec.n_steps, dec.chunk_size
         bridges = [
             self.bridge(P, k, layer, decoder.rows, C, Bc)
-            for k, layer in enumerate(enc_layers)
+            for k, layer in enumerate(enc_layers.layers)
         ]
-        ids = dec.X[..., 0].astype(np.intp)
-        inputs = P["decoder.embedding.weight"][ids]
-        initial = [[(b.h0, b.c0)] for b in bridges]
-        dec_layers = self._run_stack(
-            P, "decoder", inputs, dec.lengths, initial, D=1, top_steps=True,
-            n_store=T_y, workspace=workspace, rng=rng,
+        dec_layers = self.decoder_stack.run(
+            P, dec, initial=[[(b.h0, b.c0)] for b in bridges], n_store=T_y,
+            rng=rng, workspace=workspace,
         )  # fmt: skip
-        H_dec = _to_rows(dec_layers[-1].outputs)
+        H_dec = _to_rows(dec_layers.outputs)
         E = enc_lengths = None
         if self.attention is not None:
-            E = _to_rows(enc_layers[-1].outputs)[decoder.rows]
+            E = _to_rows(enc_layers.outputs)[decoder.rows]
             enc_lengths = batch.lengths.reshape(-1)[decoder.rows]
             H_tilde, _, att_cache = _attention_forward(
                 self.attention, H_dec, E, enc_lengths, P
@@ -460,11 +359,9 @@ class TranslationNetwork(FlatNetwork):
             A = A * head_mask
         Z = A @ P["output.weight"].T
         Z += P["output.bias"]
-        cache = {
-            "enc_layers": enc_layers, "dec_layers": dec_layers, "bridges": bridges,
-            "att_cache": att_cache, "real": real, "A": A, "H_tilde": H_tilde,
-            "head_mask": head_mask,
-        }  # fmt: skip
+        cache = TranslationCache(
+            enc_layers, bridges, dec_layers, att_cache, H_tilde, real, A, head_mask
+        )
         return Z, cache
 
     def _step_targets(self, decoder, weights, real):
@@ -526,7 +423,7 @@ class TranslationNetwork(FlatNetwork):
             raise ValueError("A network with dropout > 0 trains with an rng.")
         P = self.views(theta)
         Z, cache = self._forward(theta, batch, Y, workspace=workspace, rng=rng, views=P)
-        real = cache["real"]
+        real = cache.real
         targets, w = self._step_targets(Y, weights.astype(theta.dtype), real)
         dZ = np.empty_like(Z)
         loss = softmax_cross_entropy(Z, targets.astype(np.int64, copy=False), w, dZ)
@@ -538,15 +435,15 @@ class TranslationNetwork(FlatNetwork):
             grad = np.empty_like(theta)
         grad[...] = 0.0
         dP = self.views(grad)
-        dP["output.weight"][...] = dZ.T @ cache["A"]
+        dP["output.weight"][...] = dZ.T @ cache.head_input
         dP["output.bias"][...] = dZ.sum(axis=0)
-        dH_tilde = np.zeros_like(cache["H_tilde"])
+        dH_tilde = np.zeros_like(cache.H_tilde)
         dA = dZ @ P["output.weight"]
-        if cache["head_mask"] is not None:
-            dA *= cache["head_mask"]
+        if cache.head_mask is not None:
+            dA *= cache.head_mask
         dH_tilde[real] = dA
         dH_dec, dE, dattention = attention_backward(
-            self.attention, dH_tilde, cache["att_cache"], P
+            self.attention, dH_tilde, cache.attention, P
         )
         for name, value in dattention.items():
             dP[name][...] = value
@@ -559,20 +456,15 @@ class TranslationNetwork(FlatNetwork):
         dec = decoder.batch
         C, Bc = dec.n_chunks, dec.chunk_size
         C_e, Bc_e = batch.n_chunks, batch.chunk_size
-        dX_dec, d_initial = self._backprop_stack(
-            P, dP, "decoder", dec.lengths, cache["dec_layers"],
-            _from_rows(dH_dec, C, Bc), None, True,
-        )  # fmt: skip
+        d_initial = self.decoder_stack.backward(
+            P, dP, dec, cache.decoder, _from_rows(dH_dec, C, Bc)
+        )
         real_dec = np.flatnonzero(dec.real.reshape(-1))
         enc_rows = decoder.rows[real_dec]
-        # Decoder embedding: scatter-add the input gradient of real steps.
-        step_real = dec.step_mask()
-        ids = dec.X[..., 0][step_real].astype(np.intp)
-        scatter_rows(dP["decoder.embedding.weight"], ids, dX_dec[step_real])
         # Bridge: decoder initial states back to the encoder's final states.
         D = self.n_directions
         d_final = []
-        for k, bridge in enumerate(cache["bridges"]):
+        for k, bridge in enumerate(cache.bridges):
             H = self.hidden_layer_sizes[k]
             dh0, dc0 = d_initial[k][0]
             dh0 = dh0.reshape(-1, H)
@@ -608,14 +500,9 @@ class TranslationNetwork(FlatNetwork):
             dE_rows = np.zeros((C_e * Bc_e,) + dE.shape[1:], dE.dtype)
             dE_rows[enc_rows] = dE[real_dec]
             dH_top = _from_rows(dE_rows, C_e, Bc_e)
-        dX_enc, _ = self._backprop_stack(
-            P, dP, "encoder", batch.lengths, cache["enc_layers"], dH_top, d_final,
-            self.embeds,
-        )  # fmt: skip
-        if self.embeds:
-            step_real = batch.step_mask()
-            ids = batch.X[..., 0][step_real].astype(np.intp)
-            scatter_rows(dP["encoder.embedding.weight"], ids, dX_enc[step_real])
+        self.encoder_stack.backward(
+            P, dP, batch, cache.encoder, dH_top, d_final=d_final
+        )
 
     @staticmethod
     def _bridge_backward(P, dP, prefix, k, out, d_out, source):
@@ -635,7 +522,7 @@ class TranslationNetwork(FlatNetwork):
         row order (None without attention).
         """
         Z, cache = self._forward(theta, batch, decoder, workspace=Workspace())
-        real = cache["real"]
+        real = cache.real
         targets = decoder.targets.transpose(0, 2, 1).reshape(real.shape)[real]
         picked = log_softmax(Z.astype(np.float64), axis=1)[
             np.arange(len(targets)), targets
@@ -644,7 +531,7 @@ class TranslationNetwork(FlatNetwork):
         rows = np.broadcast_to(dec.position.reshape(-1, 1), real.shape)[real]
         log_likelihood = np.zeros(dec.n_sequences)
         np.add.at(log_likelihood, rows, picked)
-        alpha = cache["att_cache"].get("alpha")
+        alpha = cache.attention.get("alpha")
         return log_likelihood, alpha
 
     def initial_decoder_state(self, theta, batch):
@@ -657,7 +544,7 @@ class TranslationNetwork(FlatNetwork):
         (int64).
         """
         P = self.views(theta)
-        layers = self.encode(theta, batch)
+        layers = self.encode(theta, batch).layers
         n = batch.n_sequences
         real = batch.real
         rows = np.empty(n, dtype=np.intp)
@@ -712,9 +599,7 @@ class TranslationNetwork(FlatNetwork):
         steps of a decoding.
         """
         P = self.views(theta) if views is None else views
-        dtype = theta.dtype
         n = len(tokens)
-        act = ACTIVATION_CODES[self.activation]
         # Rows split into one chunk per thread when they divide evenly and
         # each chunk has enough rows to pay for the hand-off to another
         # thread, which a single step's work barely does; with one step, row
@@ -726,23 +611,15 @@ class TranslationNetwork(FlatNetwork):
             P["decoder.embedding.weight"][np.asarray(tokens, dtype=np.intp)]
         ).reshape(C, 1, Bc, -1)
         lengths = np.ones((C, Bc), dtype=np.int64)
+        initial = [
+            [tuple(s.reshape(C, Bc, s.shape[-1]) for s in state[2 * k : 2 * k + 2])]
+            for k in range(len(self.hidden_layer_sizes))
+        ]
+        step = self.decoder_stack.forward(P, inputs, lengths, initial=initial)
         new_state = []
-        for k, H in enumerate(self.hidden_layer_sizes):
-            h0 = np.ascontiguousarray(state[2 * k], dtype=dtype).reshape(C, Bc, H)
-            c0 = np.ascontiguousarray(state[2 * k + 1], dtype=dtype)
-            c0 = c0.reshape(C, Bc, c0.shape[-1])
-            H_out = np.empty((C, 1, Bc, H), dtype)
-            h_n, c_n = np.empty_like(h0), np.empty_like(c0)
-            store = np.empty((C, 0, Bc, store_width(self.cell, H)), dtype)
-            layer_forward(
-                self.cell, inputs, lengths,
-                self.layer_weights(P, f"decoder.{{}}_l{k}"), LayerState(h0, c0),
-                reverse=False, act=act, H_out=H_out, h_off=0,
-                final=LayerState(h_n, c_n), store=store,
-            )  # fmt: skip
-            new_state += [h_n.reshape(n, H), c_n.reshape(n, c_n.shape[-1])]
-            inputs = H_out
-        top = inputs.reshape(n, -1)
+        for ((h_n, c_n),) in step.final_states():
+            new_state += [h_n.reshape(n, h_n.shape[-1]), c_n.reshape(n, c_n.shape[-1])]
+        top = step.outputs.reshape(n, -1)
         alpha = None
         if self.attention is not None:
             top, alpha = self._attend_step(P, top, *state[-3:])

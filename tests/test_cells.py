@@ -54,6 +54,20 @@ def test_spec_agrees_with_its_kernels(cell):
     assert spec.forget_gate is None or 0 <= spec.forget_gate < spec.gates
     if spec.onnx_op is not None:
         assert sorted(spec.onnx_gate_order) == list(range(spec.gates))
+    # The stream step takes the one interface the streaming kernel calls.
+    step = inspect.signature(spec.stream_step.py_func).parameters
+    assert list(step) == ["a", "a_h", "bias", "b_h", "act", "h", "c"]
+    assert 0 <= spec.stream_apart_gates < spec.gates
+
+
+def test_stream_kernel_reads_the_registry():
+    from skrnn._kernels import _stream
+
+    assert list(_stream.CELL_CODES) == list(CELLS)
+    assert list(_stream.CELL_CODES.values()) == list(range(len(CELLS)))
+    assert list(_stream._GATES) == [spec.gates for spec in CELLS.values()]
+    apart = [spec.stream_apart_gates for spec in CELLS.values()]
+    assert list(_stream._APART) == apart
 
 
 def test_pytorch_gate_counts():

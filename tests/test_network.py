@@ -410,3 +410,77 @@ def test_fitted_model_keeps_no_workspace(solver):
     assert b"Workspace" not in pickle.dumps(model)
     assert not any(isinstance(v, Workspace) for v in vars(model).values())
     assert not any(isinstance(v, Workspace) for v in vars(model._network).values())
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.sampled_from(CELLS),
+    st.integers(1, 2),
+    st.lists(st.integers(1, 3), min_size=1, max_size=2),
+    st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    st.integers(0, 2**16),
+)
+def test_layer_stack_gradients_match_finite_differences(cell, D, sizes, lengths, seed):
+    """LayerStack.backward: parameters and initial states, from the gradients
+    of the top outputs and of every layer's final states."""
+    rng = np.random.default_rng(seed)
+    net = RecurrentNetwork(
+        cell, 2, tuple(sizes), 1, bidirectional=D == 2, per_step=True
+    )
+    theta = net.init_params(seed) + 0.1 * rng.normal(size=net.n_params)
+    batch = make_batch([rng.normal(size=(T, 2)) for T in lengths])
+    C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size
+    c_sizes = [H if net.has_cell_state else 0 for H in sizes]
+
+    def states():
+        return [
+            [
+                (rng.normal(size=(C, Bc, H)), rng.normal(size=(C, Bc, c)))
+                for _ in range(D)
+            ]
+            for H, c in zip(sizes, c_sizes)
+        ]
+
+    initial, d_final = states(), states()
+    V = rng.normal(size=(C, T, Bc, D * sizes[-1])) * batch.step_mask()[..., None]
+    stack = net.stack
+
+    def objective(theta, initial):
+        cache = stack.run(net.views(theta), batch, initial=initial, n_store=T)
+        J = np.sum(V * cache.outputs)
+        for layer, u_layer in zip(cache.final_states(), d_final):
+            for (h_n, c_n), (u_h, u_c) in zip(layer, u_layer):
+                J += np.sum(u_h * h_n) + np.sum(u_c * c_n)
+        return J, cache
+
+    _, cache = objective(theta, initial)
+    grad = np.zeros_like(theta)
+    d_initial = stack.backward(
+        net.views(theta), net.views(grad), batch, cache, np.ascontiguousarray(V),
+        d_final=d_final,
+    )  # fmt: skip
+    eps = 1e-6
+    stack_params = [
+        i for b in net.blocks if not b.name.startswith("output.")
+        for i in range(b.start, b.stop)
+    ]  # fmt: skip
+    for i in stack_params:
+        step = np.zeros_like(theta)
+        step[i] = eps
+        numeric = (objective(theta + step, initial)[0]
+                   - objective(theta - step, initial)[0]) / (2 * eps)  # fmt: skip
+        np.testing.assert_allclose(grad[i], numeric, rtol=1e-5, atol=1e-7)
+    for k, layer in enumerate(initial):
+        for d, pair in enumerate(layer):
+            for s, state in enumerate(pair):
+                for index in np.ndindex(state.shape):
+                    saved = state[index]
+                    values = []
+                    for sign in (1, -1):
+                        state[index] = saved + sign * eps
+                        values.append(objective(theta, initial)[0])
+                    state[index] = saved
+                    numeric = (values[0] - values[1]) / (2 * eps)
+                    np.testing.assert_allclose(
+                        d_initial[k][d][s][index], numeric, rtol=1e-5, atol=1e-7
+                    )

@@ -32,6 +32,23 @@ class CellSpec:
         The Numba kernels of one chunk. Their parameters are named from the
         layer interface (see :mod:`skrnn._kernels`); a kernel names only the
         parameters it reads, and the runtime passes them by those names.
+    stream_step : callable
+        The Numba function of one step of one stream, which the streaming
+        kernel (:mod:`skrnn._kernels._stream`) calls for every layer, step
+        and stream: ``stream_step(a, a_h, bias, b_h, act, h, c)`` updates
+        the stream's state ``h`` (and ``c``, of width 0 without a cell
+        state) in place. ``a`` ``(G * H,)`` holds the gates' weighted sums
+        ``W_ih x + W_hh h``, or ``W_ih x`` alone with
+        ``stream_apart_gates``, when ``a_h`` holds ``W_hh h``; ``bias`` is
+        ``b_ih + b_hh`` (``b_ih`` alone for the gates kept apart, whose
+        ``b_hh`` is ``b_h``, else ``b_h`` is ``H`` zeros); ``act`` is the
+        activation code. It reads only what it needs.
+    stream_apart_gates : int, default=0
+        How many trailing gate blocks need their recurrent term apart in
+        the stream step (the GRU's candidate gate, ``r * (W_hn h +
+        b_hn)``): then the stream kernel passes ``W_hh h`` as ``a_h``
+        instead of adding it into ``a``, and those blocks' ``b_hh`` as
+        ``b_h``.
     forget_gate : int or None, default=None
         Gate block whose input bias starts at 1 (the LSTM forget gate).
     uses_activation : bool, default=False
@@ -54,6 +71,8 @@ class CellSpec:
     has_cell_state: bool
     forward_chunk: Callable
     backward_chunk: Callable
+    stream_step: Callable
+    stream_apart_gates: int = 0
     forget_gate: int | None = None
     uses_activation: bool = False
     onnx_op: str | None = None

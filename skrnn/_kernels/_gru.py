@@ -337,6 +337,25 @@ def _gru_backward_chunk(
     _initial_state_gradient_units(lengths, n_slots, dh, dh0)
 
 
+@njit(**JIT_OPTIONS)
+def _gru_stream_step(a, a_h, bias, b_h, act, h, c):
+    """One step of one stream (:mod:`skrnn._kernels._stream`), in place.
+
+    The candidate gate needs ``W_hn h + b_hn`` apart (the spec's
+    ``stream_apart_gates``): ``a`` holds ``W_ih x`` and ``a_h`` ``W_hh h``
+    of the three gates; ``bias`` holds ``b_ih + b_hh`` for ``r`` and ``z``
+    and ``b_in`` for ``n``, ``b_h`` is ``b_hn``. ``act`` and ``c`` are not
+    read.
+    """
+    H = h.shape[0]
+    one = h.dtype.type(1.0)
+    for j in range(H):
+        r = fast_sigmoid(a[j] + a_h[j] + bias[j])
+        z = fast_sigmoid(a[H + j] + a_h[H + j] + bias[H + j])
+        n = fast_tanh(a[2 * H + j] + bias[2 * H + j] + r * (a_h[2 * H + j] + b_h[j]))
+        h[j] = (one - z) * n + z * h[j]
+
+
 GRU_CELL = CellSpec(
     name="gru",
     gates=3,
@@ -344,6 +363,8 @@ GRU_CELL = CellSpec(
     has_cell_state=False,
     forward_chunk=_gru_forward_chunk,
     backward_chunk=_gru_backward_chunk,
+    stream_step=_gru_stream_step,
+    stream_apart_gates=1,
     onnx_op="GRU",
     onnx_gate_order=(1, 0, 2),
     # n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), PyTorch's form.

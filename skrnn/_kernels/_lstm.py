@@ -341,6 +341,25 @@ def _lstm_backward_chunk(
     _initial_state_gradient_units(lengths, n_slots, dc, dc0)
 
 
+@njit(**JIT_OPTIONS)
+def _lstm_stream_step(a, a_h, bias, b_h, act, h, c):
+    """One step of one stream (:mod:`skrnn._kernels._stream`), in place.
+
+    ``a`` holds ``W_ih x + W_hh h`` of the four gates, ``bias`` is
+    ``b_ih + b_hh``; ``h`` and ``c`` are the stream's states. ``a_h``,
+    ``b_h`` and ``act`` are not read.
+    """
+    H = h.shape[0]
+    for j in range(H):
+        i = fast_sigmoid(a[j] + bias[j])
+        f = fast_sigmoid(a[H + j] + bias[H + j])
+        g = fast_tanh(a[2 * H + j] + bias[2 * H + j])
+        o = fast_sigmoid(a[3 * H + j] + bias[3 * H + j])
+        c_new = f * c[j] + i * g
+        c[j] = c_new
+        h[j] = o * fast_tanh(c_new)
+
+
 LSTM_CELL = CellSpec(
     name="lstm",
     gates=4,
@@ -348,6 +367,7 @@ LSTM_CELL = CellSpec(
     has_cell_state=True,
     forward_chunk=_lstm_forward_chunk,
     backward_chunk=_lstm_backward_chunk,
+    stream_step=_lstm_stream_step,
     forget_gate=1,
     onnx_op="LSTM",
     onnx_gate_order=(0, 3, 1, 2),

@@ -351,6 +351,30 @@ def _rnn_backward_chunk(
     _initial_state_gradient_units(lengths, n_slots, dh, dh0)
 
 
+@njit(**JIT_OPTIONS)
+def _rnn_stream_step(a, a_h, bias, b_h, act, h, c):
+    """One step of one stream (:mod:`skrnn._kernels._stream`), in place.
+
+    ``a`` holds ``W_ih x + W_hh h``, ``bias`` is ``b_ih + b_hh``, ``act``
+    the activation code; ``h`` is the stream's state. ``a_h``, ``b_h`` and
+    ``c`` are not read. One loop per activation keeps each one branch-free.
+    """
+    zero = h.dtype.type(0.0)
+    if act == TANH:
+        for j in range(h.shape[0]):
+            h[j] = fast_tanh(a[j] + bias[j])
+    elif act == RELU:
+        for j in range(h.shape[0]):
+            v = a[j] + bias[j]
+            h[j] = zero if v < zero else v  # NaN propagates, as np.maximum
+    elif act == LOGISTIC:
+        for j in range(h.shape[0]):
+            h[j] = fast_sigmoid(a[j] + bias[j])
+    else:
+        for j in range(h.shape[0]):
+            h[j] = a[j] + bias[j]
+
+
 RNN_CELL = CellSpec(
     name="rnn",
     gates=1,
@@ -358,8 +382,9 @@ RNN_CELL = CellSpec(
     has_cell_state=False,
     forward_chunk=_rnn_forward_chunk,
     backward_chunk=_rnn_backward_chunk,
-    uses_activation=True,
+    stream_step=_rnn_stream_step,
     onnx_op="RNN",
     onnx_gate_order=(0,),
     torch_module="RNN",
+    uses_activation=True,
 )

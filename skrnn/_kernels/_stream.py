@@ -15,11 +15,12 @@ Parameters live in one flat vector ``params`` laid out by
 :func:`skrnn._stream.pack_parameters`, and ``layout`` (int64) says where:
 
 - row ``l`` for each recurrent layer ``l``: ``(I, H, W_ih.T, W_hh.T,
-  bias_x, bias_hn, h, c)``: input and hidden size, the offsets in
-  ``params`` of the transposed weights ``(I, G*H)`` and ``(H, G*H)``, of
-  the input-side bias ``(G*H,)`` (``b_ih + b_hh``, but ``b_in`` alone for
-  the GRU's candidate gate) and of ``b_hn`` ``(H,)`` (GRU), then the
-  offsets of ``h`` and ``c`` (LSTM; -1 otherwise) in a row of ``state``;
+  bias, b_h, h, c)``: input and hidden size, the offsets in ``params`` of
+  the transposed weights ``(I, G*H)`` and ``(H, G*H)``, of the bias
+  ``(G*H,)`` (``b_ih + b_hh``, but ``b_ih`` alone for the gates the cell's
+  spec keeps apart, ``stream_apart_gates``) and of ``b_h`` (those gates'
+  ``b_hh``; ``H`` zeros without), then the offsets of ``h`` and ``c``
+  (cells with a cell state; -1 otherwise) in a row of ``state``;
 - the last row: ``(cell, activation, head, K, W_out.T, b_out, embedding,
   n_tokens)``: the cell code (:data:`CELL_CODES`), the Elman activation
   code, the head code (:data:`HEAD_CODES`), the number of outputs, the
@@ -31,12 +32,45 @@ Parameters live in one flat vector ``params`` laid out by
 import numpy as np
 from numba import njit
 
-from ._config import JIT_OPTIONS
-from ._math import fast_sigmoid, fast_tanh
-from ._rnn import LOGISTIC, RELU, TANH
+from . import CELLS
+from ._config import HELPER_OPTIONS, JIT_OPTIONS
 
-CELL_CODES = {"rnn": 0, "lstm": 1, "gru": 2}
-_RNN, _LSTM, _GRU = 0, 1, 2
+# The cells by code, in the order of the registry; each step of each layer
+# runs its cell's ``stream_step`` (see :class:`~skrnn._kernels.CellSpec`).
+CELL_CODES = {name: code for code, name in enumerate(CELLS)}
+_GATES = np.array([spec.gates for spec in CELLS.values()], dtype=np.int64)
+_APART = np.array([spec.stream_apart_gates for spec in CELLS.values()], np.int64)
+
+
+def _cell_step_by_code(steps):
+    """A compiled ``step(code, a, a_h, bias, b_h, act, h, c)`` that runs
+    ``steps[code]``: the registry's stream steps behind one call.
+
+    Built as a chain, each link running its own step for code 0 and passing
+    ``code - 1`` on, so that the streaming kernel compiles once for all cells
+    and calls no function through a pointer.
+    """
+    first = steps[0]
+    if len(steps) == 1:
+
+        @njit(**{**HELPER_OPTIONS, "cache": False, "inline": "always"})
+        def step(code, a, a_h, bias, b_h, act, h, c):
+            first(a, a_h, bias, b_h, act, h, c)
+
+        return step
+    rest = _cell_step_by_code(steps[1:])
+
+    @njit(**{**HELPER_OPTIONS, "cache": False, "inline": "always"})
+    def step(code, a, a_h, bias, b_h, act, h, c):
+        if code == 0:
+            first(a, a_h, bias, b_h, act, h, c)
+        else:
+            rest(code - 1, a, a_h, bias, b_h, act, h, c)
+
+    return step
+
+
+_cell_step = _cell_step_by_code(tuple(spec.stream_step for spec in CELLS.values()))
 
 # What the head writes: its pre-activations, or outputs through the identity,
 # logistic, softmax or exponential function, or for a binary classifier the
@@ -166,51 +200,6 @@ def _fill(dst, value):
 
 
 @njit(**JIT_OPTIONS)
-def _lstm_update(a, bias, h, c):
-    """LSTM cell from the weighted sums ``a`` of its four gates."""
-    H = h.shape[0]
-    for j in range(H):
-        i = fast_sigmoid(a[j] + bias[j])
-        f = fast_sigmoid(a[H + j] + bias[H + j])
-        g = fast_tanh(a[2 * H + j] + bias[2 * H + j])
-        o = fast_sigmoid(a[3 * H + j] + bias[3 * H + j])
-        c_new = f * c[j] + i * g
-        c[j] = c_new
-        h[j] = o * fast_tanh(c_new)
-
-
-@njit(**JIT_OPTIONS)
-def _gru_update(ax, ah, bias, b_hn, h):
-    """GRU cell; ``bias`` holds ``b_ih + b_hh`` for r and z, ``b_in`` for n."""
-    H = h.shape[0]
-    one = h.dtype.type(1.0)
-    for j in range(H):
-        r = fast_sigmoid(ax[j] + ah[j] + bias[j])
-        z = fast_sigmoid(ax[H + j] + ah[H + j] + bias[H + j])
-        n = fast_tanh(ax[2 * H + j] + bias[2 * H + j] + r * (ah[2 * H + j] + b_hn[j]))
-        h[j] = (one - z) * n + z * h[j]
-
-
-@njit(**JIT_OPTIONS)
-def _rnn_update(a, bias, act, h):
-    """Elman cell; one loop per activation keeps each one branch-free."""
-    zero = h.dtype.type(0.0)
-    if act == TANH:
-        for j in range(h.shape[0]):
-            h[j] = fast_tanh(a[j] + bias[j])
-    elif act == RELU:
-        for j in range(h.shape[0]):
-            v = a[j] + bias[j]
-            h[j] = zero if v < zero else v  # NaN propagates, as np.maximum
-    elif act == LOGISTIC:
-        for j in range(h.shape[0]):
-            h[j] = fast_sigmoid(a[j] + bias[j])
-    else:
-        for j in range(h.shape[0]):
-            h[j] = a[j] + bias[j]
-
-
-@njit(**JIT_OPTIONS)
 def _head(WT, b, h, z, head, out):
     """Output layer on the top state ``h``; writes one row of ``out``."""
     K = b.shape[0]
@@ -275,6 +264,7 @@ def _streams_by_products(X, ids, params, layout, state, out, G, width, n_steps):
     K, off_w, off_b, off_e = layout[L, 3], layout[L, 4], layout[L, 5], layout[L, 6]
     n_streams = state.shape[0]
     dtype = params.dtype
+    apart = _APART[cell]
     widest = 0
     for layer in range(L):
         widest = max(widest, layout[layer, 0], layout[layer, 1])
@@ -314,19 +304,14 @@ def _streams_by_products(X, ids, params, layout, state, out, G, width, n_steps):
             np.dot(x_in, params[o_ih : o_ih + n_in * GH].reshape(n_in, GH), A)
             np.dot(h_all, params[o_hh : o_hh + H * GH].reshape(H, GH), Ah)
             bias = params[layout[layer, 4] : layout[layer, 4] + GH]
+            b_h = params[layout[layer, 5] : layout[layer, 5] + max(apart, 1) * H]
             for s in range(n_streams):
-                h = state[s, o_h : o_h + H]
-                if cell == _GRU:
-                    b_hn = params[layout[layer, 5] : layout[layer, 5] + H]
-                    _gru_update(A[s], Ah[s], bias, b_hn, h)
-                    continue
                 a, a_h = A[s], Ah[s]
-                for g in range(GH):
-                    a[g] += a_h[g]
-                if cell == _LSTM:
-                    _lstm_update(a, bias, h, state[s, o_c : o_c + H])
-                else:
-                    _rnn_update(a, bias, act, h)
+                if apart == 0:
+                    for g in range(GH):
+                        a[g] += a_h[g]
+                c = state[s, o_c : o_c + H] if o_c >= 0 else state[s, :0]
+                _cell_step(cell, a, a_h, bias, b_h, act, state[s, o_h : o_h + H], c)
         if all_steps or t == n_steps - 1:
             for s in range(n_streams):
                 top = state[s, layout[L - 1, 6] : layout[L - 1, 6] + H_top]
@@ -375,7 +360,8 @@ def stream_forward(X, ids, params, layout, state, out):
         return bad
     all_steps = out.shape[1] == n_steps
     dtype = params.dtype
-    G = 4 if cell == _LSTM else (3 if cell == _GRU else 1)
+    G = _GATES[cell]
+    apart = _APART[cell]
     width = 0
     for layer in range(L):
         width = max(width, G * layout[layer, 1])
@@ -409,21 +395,17 @@ def stream_forward(X, ids, params, layout, state, out):
                 W_ih = params[o_ih : o_ih + n_in * GH].reshape(n_in, GH)
                 W_hh = params[o_hh : o_hh + H * GH].reshape(H, GH)
                 bias = params[o_bx : o_bx + GH]
-                a = ax[:GH]
+                a, a_h = ax[:GH], ah[:GH]
                 _fill(a, zero)
                 _add_columns(W_ih, x, a)
-                if cell == _GRU:
-                    # The candidate gate needs W_hn h apart.
-                    a_h = ah[:GH]
+                if apart > 0:
                     _fill(a_h, zero)
                     _add_columns(W_hh, h, a_h)
-                    _gru_update(a, a_h, bias, params[o_bh : o_bh + H], h)
-                    continue
-                _add_columns(W_hh, h, a)
-                if cell == _LSTM:
-                    _lstm_update(a, bias, h, row[o_c : o_c + H])
                 else:
-                    _rnn_update(a, bias, act, h)
+                    _add_columns(W_hh, h, a)
+                c = row[o_c : o_c + H] if o_c >= 0 else row[:0]
+                b_h = params[o_bh : o_bh + max(apart, 1) * H]
+                _cell_step(cell, a, a_h, bias, b_h, act, h, c)
             if all_steps or t == n_steps - 1:
                 top = row[layout[L - 1, 6] : layout[L - 1, 6] + H_top]
                 _head(W_out, b_out, top, z, head, out[s, t if all_steps else 0])
