@@ -36,13 +36,15 @@ class CellSpec:
         The Numba function of one step of one stream, which the streaming
         kernel (:mod:`skrnn._kernels._stream`) calls for every layer, step
         and stream: ``stream_step(a, a_h, bias, b_h, act, h, c)`` updates
-        the stream's state ``h`` (and ``c``, of width 0 without a cell
-        state) in place. ``a`` ``(G * H,)`` holds the gates' weighted sums
-        ``W_ih x + W_hh h``, or ``W_ih x`` alone with
-        ``stream_apart_gates``, when ``a_h`` holds ``W_hh h``; ``bias`` is
-        ``b_ih + b_hh`` (``b_ih`` alone for the gates kept apart, whose
-        ``b_hh`` is ``b_h``, else ``b_h`` is ``H`` zeros); ``act`` is the
-        activation code. It reads only what it needs.
+        the stream's state ``h`` (and ``c``) in place. ``a`` ``(G * H,)``
+        holds the gates' weighted sums ``W_ih x + W_hh h``; with
+        ``stream_apart_gates``, ``a`` holds ``W_ih x`` and ``a_h`` holds
+        ``W_hh h``. ``bias`` is ``b_ih + b_hh``, but ``b_ih`` alone for the
+        gates kept apart, whose ``b_hh`` is ``b_h``. ``act`` is the
+        activation code. A step reads only what its cell needs; for the
+        rest the kernel passes arrays at hand rather than slicing new ones
+        at every step (``a`` as ``a_h``, ``bias`` as ``b_h``, ``h`` as
+        ``c``).
     stream_apart_gates : int, default=0
         How many trailing gate blocks need their recurrent term apart in
         the stream step (the GRU's candidate gate, ``r * (W_hn h +

@@ -310,8 +310,10 @@ def _streams_by_products(X, ids, params, layout, state, out, G, width, n_steps):
                 if apart == 0:
                     for g in range(GH):
                         a[g] += a_h[g]
-                c = state[s, o_c : o_c + H] if o_c >= 0 else state[s, :0]
-                _cell_step(cell, a, a_h, bias, b_h, act, state[s, o_h : o_h + H], c)
+                h = state[s, o_h : o_h + H]
+                # A cell without a cell state is given h there, unread.
+                c = state[s, o_c : o_c + H] if o_c >= 0 else h
+                _cell_step(cell, a, a_h, bias, b_h, act, h, c)
         if all_steps or t == n_steps - 1:
             for s in range(n_streams):
                 top = state[s, layout[L - 1, 6] : layout[L - 1, 6] + H_top]
@@ -395,16 +397,20 @@ def stream_forward(X, ids, params, layout, state, out):
                 W_ih = params[o_ih : o_ih + n_in * GH].reshape(n_in, GH)
                 W_hh = params[o_hh : o_hh + H * GH].reshape(H, GH)
                 bias = params[o_bx : o_bx + GH]
-                a, a_h = ax[:GH], ah[:GH]
+                a = ax[:GH]
                 _fill(a, zero)
                 _add_columns(W_ih, x, a)
+                # What the cell does not read is given arrays at hand (no
+                # slicing per step): a for a_h, bias for b_h, h for c.
+                a_h, b_h = a, bias
                 if apart > 0:
+                    a_h = ah[:GH]
                     _fill(a_h, zero)
                     _add_columns(W_hh, h, a_h)
+                    b_h = params[o_bh : o_bh + apart * H]
                 else:
                     _add_columns(W_hh, h, a)
-                c = row[o_c : o_c + H] if o_c >= 0 else row[:0]
-                b_h = params[o_bh : o_bh + max(apart, 1) * H]
+                c = row[o_c : o_c + H] if o_c >= 0 else h
                 _cell_step(cell, a, a_h, bias, b_h, act, h, c)
             if all_steps or t == n_steps - 1:
                 top = row[layout[L - 1, 6] : layout[L - 1, 6] + H_top]
