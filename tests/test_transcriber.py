@@ -4,7 +4,6 @@ input, training options, persistence and streaming."""
 import pickle
 import subprocess
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -83,15 +82,12 @@ def test_learns_a_synthetic_spoken_letters_task():
     model = SequenceTranscriber(
         hidden_layer_sizes=(16,), learning_rate_init=0.02, max_iter=30, random_state=0
     )
-    start = time.perf_counter()
     model.fit(X, y)
-    elapsed = time.perf_counter() - start
     assert model.score(X_test, y_test) > 0.95
     predicted = model.predict(X_test)
     assert error_rate(y_test, predicted) == pytest.approx(
         1 - model.score(X_test, y_test)
     )
-    assert elapsed < 30  # a few seconds on an idle machine
 
 
 # ------------------------------------------------------------------ gradients
