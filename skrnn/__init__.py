@@ -13,15 +13,18 @@ __version__ = "0.1.0.dev0"
 from . import _runtime  # noqa: F401, E402, I001
 from ._classifier import RNNClassifier  # noqa: E402
 from ._regressor import RNNRegressor  # noqa: E402
-from ._stream import Stream  # noqa: E402
+from ._stream import Stream, TranscriptionStream  # noqa: E402
 from ._tagger import SequenceTagger  # noqa: E402
+from ._transcriber import SequenceTranscriber  # noqa: E402
 from ._translator import SequenceTranslator  # noqa: E402
 
 __all__ = [
     "RNNClassifier",
     "RNNRegressor",
     "SequenceTagger",
+    "SequenceTranscriber",
     "SequenceTranslator",
     "Stream",
+    "TranscriptionStream",
     "__version__",
 ]

@@ -192,7 +192,7 @@ def single_sequence_outputs(network, theta, sequence, activate=True):
         None for a network the kernel does not run (bidirectional, or of
         another class), which the batched path computes instead.
     """
-    if type(network) is not RecurrentNetwork or network.bidirectional:
+    if not isinstance(network, RecurrentNetwork) or network.bidirectional:
         return None
     head = network.out_activation if activate else "identity"
     params, layout, width = _current_parameters(network, theta, head)
@@ -252,7 +252,7 @@ def quick_sequences(estimator, X):
 
 def _streamable(estimator):
     """``available_if`` check: the estimators on a RecurrentNetwork."""
-    return estimator._network_class is RecurrentNetwork
+    return issubclass(estimator._network_class, RecurrentNetwork)
 
 
 @available_if(_streamable)
@@ -378,7 +378,16 @@ class Stream:
         self._n_tokens = network.n_tokens
         self._cell = network.cell
         self._hidden = network.hidden_layer_sizes
-        # What predict_proba / predict returns, per step.
+        head = self._choose_head(estimator, network)
+        self._n_out = 2 if head == "binary" else network.n_outputs
+        self._params, self._layout, width = pack_parameters(network, theta, head)
+        N = 1 if n_streams is None else n_streams
+        self._state = np.zeros((N, width), dtype=self.dtype)
+        self._steps = np.zeros(N, dtype=np.int64)
+
+    def _choose_head(self, estimator, network):
+        """The head's activation, so that a push gives what predict_proba or
+        predict gives per step; sets ``classes_`` and the output's form."""
         head = network.out_activation
         self._ones = False  # a tagger fitted on one class: probability 1
         self._squeeze = False  # a regressor of one target: predict is 1-D
@@ -393,11 +402,7 @@ class Stream:
                 head = "binary"
         else:
             self._squeeze = network.n_outputs == 1
-        self._n_out = 2 if head == "binary" else network.n_outputs
-        self._params, self._layout, width = pack_parameters(network, theta, head)
-        N = 1 if n_streams is None else n_streams
-        self._state = np.zeros((N, width), dtype=self.dtype)
-        self._steps = np.zeros(N, dtype=np.int64)
+        return head
 
     # ------------------------------------------------------------------ push
     def push(self, X):
@@ -656,3 +661,129 @@ class Stream:
         return (
             f"Stream({self._estimator_name}, {streams}steps_seen={self.steps_seen!r})"
         )
+
+
+class TranscriptionStream(Stream):
+    """Live transcription with a fitted unidirectional transcriber.
+
+    Made by :meth:`SequenceTranscriber.stream <skrnn.SequenceTranscriber.stream>`.
+    :meth:`push` gives the frame posteriors after each step (what
+    ``predict_proba`` gives on the prefix seen so far, the blank last);
+    :meth:`push_labels` gives the labels that the new steps complete, by
+    best-path decoding done online: a step emits its most probable output
+    unless it is the blank or repeats the previous step's. The labels
+    pushed so far, :attr:`transcript`, are what ``predict`` gives with
+    ``beam_width=1`` for the prefix seen so far. Everything else is as for
+    :class:`Stream`.
+
+    Parameters
+    ----------
+    estimator : SequenceTranscriber
+        A fitted unidirectional transcriber.
+    n_streams : int or None, default=None
+        None for one stream, an int for that many streams pushed together.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The labels the first columns of the posteriors stand for; the last
+        column is the blank.
+    """
+
+    def __init__(self, estimator, n_streams=None):
+        super().__init__(estimator, n_streams)
+        self._strings = bool(getattr(estimator, "_string_targets", False))
+        N = self._state.shape[0]
+        self._blank = len(self.classes_)
+        self._previous = np.full(N, self._blank, dtype=np.int64)
+        self._emitted = [[] for _ in range(N)]
+
+    def _choose_head(self, estimator, network):
+        self.classes_ = estimator.classes_
+        self._ones = self._squeeze = False
+        return network.out_activation
+
+    def _as_labels(self, ids):
+        labels = self.classes_[np.asarray(ids, dtype=np.intp)]
+        return "".join(labels.tolist()) if self._strings else labels
+
+    def push(self, X):
+        """Feed the next steps; return the frame posteriors after each of them.
+
+        Parameters
+        ----------
+        X : array-like
+            One stream: ``(k, n_features)``, or ``(k,)`` for one feature per
+            step or token ids. Several streams: ``(n_streams, k,
+            n_features)``, or ``(n_streams, k)``.
+
+        Returns
+        -------
+        posteriors : ndarray of shape (k, n_classes + 1)
+            Each step's distribution over ``classes_`` and the blank (last);
+            with ``n_streams`` set, a leading axis of ``n_streams``. The
+            labels the steps complete are decoded too (:attr:`transcript`).
+        """
+        posteriors = super().push(X)
+        batched = posteriors if self.n_streams is not None else posteriors[None]
+        best = np.argmax(batched, axis=2)
+        self._new = []
+        for n, ids in enumerate(best):
+            previous = np.concatenate([[self._previous[n]], ids[:-1]])
+            kept = ids[(ids != self._blank) & (ids != previous)]
+            self._previous[n] = ids[-1]
+            self._emitted[n].extend(kept.tolist())
+            self._new.append(kept)
+        return posteriors
+
+    def push_labels(self, X):
+        """Feed the next steps; return the labels they complete.
+
+        Parameters
+        ----------
+        X : array-like
+            Steps, as :meth:`push` takes them.
+
+        Returns
+        -------
+        labels : str or ndarray, or list of them
+            The labels emitted by these steps (possibly none): a string for a
+            transcriber fitted on strings, else a 1-D array of labels of
+            ``classes_``; with ``n_streams`` set, a list of one per stream.
+        """
+        self.push(X)
+        new = [self._as_labels(ids) for ids in self._new]
+        return new[0] if self.n_streams is None else new
+
+    @property
+    def transcript(self):
+        """Labels decoded from the steps pushed since the start or last reset.
+
+        A string (or 1-D array of labels) for a single stream, a list of them
+        otherwise: what ``predict`` gives with ``beam_width=1`` for the
+        steps seen so far.
+        """
+        out = [self._as_labels(ids) for ids in self._emitted]
+        return out[0] if self.n_streams is None else out
+
+    def reset(self, streams=None):
+        """Start again from the beginning of a sequence, with no label decoded.
+
+        Parameters
+        ----------
+        streams : int, array-like of int or None, default=None
+            Which streams to reset; None resets all of them.
+
+        Returns
+        -------
+        self : TranscriptionStream
+            The stream, reset.
+        """
+        super().reset(streams)
+        index = range(len(self._emitted)) if streams is None else np.atleast_1d(
+            self._stream_index(streams)
+        )  # fmt: skip
+        for n in index:
+            self._previous[n] = self._blank
+            self._emitted[n] = []
+        return self

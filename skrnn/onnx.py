@@ -1,7 +1,8 @@
 """Export fitted skrnn estimators to ONNX, on ONNX's own recurrent operators.
 
 :func:`to_onnx` converts a fitted :class:`~skrnn.RNNRegressor`,
-:class:`~skrnn.RNNClassifier` or :class:`~skrnn.SequenceTagger` into an ONNX
+:class:`~skrnn.RNNClassifier`, :class:`~skrnn.SequenceTagger` or
+:class:`~skrnn.SequenceTranscriber` into an ONNX
 model that runs in onnxruntime (or any ONNX runtime) without skrnn, NumPy or
 Python. The recurrent layers become ONNX ``RNN``, ``LSTM`` and ``GRU`` nodes,
 one per stacked layer (bidirectional layers included), with their weights
@@ -30,10 +31,14 @@ Its outputs, by estimator:
   multilabel targets) and ``probabilities`` ``(n_sequences, n_classes)``;
 - tagger: ``label`` ``(n_sequences, n_steps)`` and ``probabilities``
   ``(n_sequences, n_steps, n_classes)``; values at padded steps are
-  meaningless and are to be cut at each sequence's length.
+  meaningless and are to be cut at each sequence's length;
+- transcriber: ``probabilities`` ``(n_sequences, n_steps, n_classes + 1)``,
+  the frame posteriors of ``predict_proba`` (the blank last), to be cut at
+  each sequence's length; decoding them into labels (best path or beam
+  search) and aligning stay in Python.
 
 With skl2onnx installed, :func:`register_converters` (called by
-:func:`to_onnx`) registers converters for the three estimators, so that
+:func:`to_onnx`) registers converters for these estimators, so that
 ``skl2onnx.to_onnx`` converts a :class:`~sklearn.pipeline.Pipeline` of
 scikit-learn transformers and a skrnn estimator on 2-D input (univariate
 sequences of equal length) in one call.
@@ -174,12 +179,14 @@ def onnx_spec(cell):
 
 
 def _check_exportable(model):
-    from . import RNNClassifier, RNNRegressor, SequenceTagger
+    from . import RNNClassifier, RNNRegressor, SequenceTagger, SequenceTranscriber
 
-    if not isinstance(model, (RNNRegressor, RNNClassifier, SequenceTagger)):
+    exportable = (RNNRegressor, RNNClassifier, SequenceTagger, SequenceTranscriber)
+    if not isinstance(model, exportable):
         raise NotImplementedError(
-            f"skrnn.onnx exports RNNRegressor, RNNClassifier and SequenceTagger, "
-            f"got {type(model).__name__}. SequenceTranslator's decoder loops over "
+            f"skrnn.onnx exports RNNRegressor, RNNClassifier, SequenceTagger and "
+            f"SequenceTranscriber (its frame posteriors), got "
+            f"{type(model).__name__}. SequenceTranslator's decoder loops over "
             "its own outputs (greedy or beam search), which ONNX's recurrent "
             "operators do not express. skrnn's preprocessing transformers "
             "(TextTokenizer, SequenceScaler, SequenceImputer) do not export: apply "
@@ -276,6 +283,10 @@ def _build(graph, model, X, lengths, *, univariate):
         y = graph.node("Reshape", [y, graph.constant("shape_n", [0, -1])])
     z = graph.node("Add", [graph.node("MatMul", [y, W_out]), b_out], "scores")
     activation = network.out_activation
+    if _is_transcriber(model):
+        # Frame posteriors only: CTC decoding (best path, beam search) and
+        # alignment stay in Python.
+        return {"probabilities": graph.node("Softmax", [z], axis=-1)}
     if isinstance(model, RNNRegressor):
         if activation == "exponential":
             z = graph.node("Exp", [z])
@@ -327,6 +338,8 @@ def _output_info(model):
 
     network = model._network
     steps = ["T"] if network.per_step else []
+    if _is_transcriber(model):
+        return {"probabilities": (TensorProto.FLOAT, ["N", "T", network.n_outputs])}
     if not hasattr(model, "classes_"):
         outputs = [] if network.n_outputs == 1 else [network.n_outputs]
         return {"variable": (TensorProto.FLOAT, ["N", *outputs])}
@@ -342,6 +355,12 @@ def _output_info(model):
     }
 
 
+def _is_transcriber(model):
+    from . import SequenceTranscriber
+
+    return isinstance(model, SequenceTranscriber)
+
+
 def _multilabel(model):
     binarizer = getattr(model, "_label_binarizer", None)
     return binarizer is not None and binarizer.y_type_.startswith("multilabel")
@@ -354,7 +373,8 @@ def to_onnx(
 
     Parameters
     ----------
-    model : RNNRegressor, RNNClassifier, SequenceTagger or Pipeline
+    model : RNNRegressor, RNNClassifier, SequenceTagger, SequenceTranscriber \
+or Pipeline
         Fitted estimator. A :class:`~sklearn.pipeline.Pipeline` is converted
         by skl2onnx with the converters of :func:`register_converters`, on
         2-D input ``(n_sequences, n_steps)`` without ``lengths``.
@@ -613,7 +633,7 @@ def _skl2onnx_convert(scope, operator, container):
 
 
 def register_converters():
-    """Register skl2onnx converters for the three skrnn estimators.
+    """Register skl2onnx converters for the skrnn estimators that export.
 
     Afterwards ``skl2onnx.to_onnx`` converts a Pipeline of scikit-learn
     transformers and a skrnn estimator, reading 2-D input ``(n_sequences,
@@ -623,11 +643,13 @@ def register_converters():
     """
     from skl2onnx import update_registered_converter
 
-    from . import RNNClassifier, RNNRegressor, SequenceTagger
+    from . import RNNClassifier, RNNRegressor, SequenceTagger, SequenceTranscriber
 
-    for klass in (RNNRegressor, RNNClassifier, SequenceTagger):
+    for klass in (RNNRegressor, RNNClassifier, SequenceTagger, SequenceTranscriber):
         options = (
-            None if klass is RNNRegressor else {"zipmap": [False], "nocl": [False]}
+            {"zipmap": [False], "nocl": [False]}
+            if klass in (RNNClassifier, SequenceTagger)
+            else None
         )
         update_registered_converter(
             klass, f"Skrnn{klass.__name__}", _skl2onnx_shape, _skl2onnx_convert,
@@ -659,7 +681,7 @@ def _pipeline_to_onnx(pipeline, name, sample=None):
         )
     register_converters()
     options = None
-    if hasattr(final, "classes_"):
+    if hasattr(final, "classes_") and not _is_transcriber(final):
         options = {id(final): {"zipmap": False}}
     n_steps = pipeline.n_features_in_
     tensor_type = FloatTensorType
