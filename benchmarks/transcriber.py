@@ -94,6 +94,8 @@ CANDIDATES = {
     "lr 3e-3, 20 epochs": dict(learning_rate_init=3e-3, max_iter=20),
     "lr 1e-2, 15 epochs": dict(learning_rate_init=1e-2, max_iter=15),
     "lr 1e-2, 20 epochs": dict(learning_rate_init=1e-2, max_iter=20),
+    "lr 3e-3, 15 epochs": dict(learning_rate_init=3e-3, max_iter=15),
+    "lr 5e-3, 15 epochs": dict(learning_rate_init=5e-3, max_iter=15),
 }
 # Widths of the prefix beam search timed on the held-out utterances.
 BEAM_WIDTHS = (1, 4, 16)
