@@ -8,6 +8,7 @@ blanks), by the kernels of :mod:`skrnn._ctc`.
 """
 
 import warnings
+from dataclasses import replace
 from numbers import Integral
 
 import numpy as np
@@ -290,7 +291,8 @@ class SequenceTranscriber(BaseRecurrent):
 
         classes : array-like of shape (n_classes,), default=None
             All the labels the calls will see, on the first call (for
-            string targets, the characters). None on the first call takes
+            string targets, the characters; a string is read as its
+            characters, as a target is). None on the first call takes
             the labels of its targets; a later call whose targets hold
             another label then raises an error. Ignored after the first
             call, but for a check that it names the same labels.
@@ -300,12 +302,18 @@ class SequenceTranscriber(BaseRecurrent):
         self : object
             The updated transcriber.
         """
+        return self._partial_fit_checked(X, y, sample_weight, classes)
+
+    def _partial_fit_checked(self, X, y, sample_weight, classes):
+        """The work of ``partial_fit``; ``classes`` is optional on the first call."""
         with self._rollback_on_failure():
             first = not hasattr(self, "_theta")
             if first:
                 self._first_classes = classes
             elif classes is not None:
-                given = np.unique(np.asarray(classes))
+                given = np.unique(
+                    list(classes) if isinstance(classes, str) else classes
+                )
                 if not np.array_equal(given, self.classes_):
                     raise ValueError(
                         f"classes={given.tolist()} differs from the classes of the "
@@ -363,7 +371,7 @@ class SequenceTranscriber(BaseRecurrent):
         if first_pass:
             given = self.__dict__.get("_first_classes")
             if given is not None:
-                given = list(np.asarray(given).ravel())
+                given = list(given if isinstance(given, str) else np.ravel(given))
                 _check_label_type(given)
                 self.classes_ = np.unique(np.array(given))
             else:
@@ -397,9 +405,20 @@ class SequenceTranscriber(BaseRecurrent):
             return data
         pairs = infeasible_pairs(lengths, data.Y)
         if len(pairs) == len(lengths):
-            check_feasible(lengths[:1], data.Y[:1])  # names the first one
+            i, steps, needed = pairs[0]
+            raise ValueError(
+                f"All {len(pairs)} input sequences are too short for their "
+                f"targets (sequence {i} has {steps} steps and needs {needed}), so "
+                "zero_infinity=True would leave nothing to learn from. CTC needs "
+                "one step per label plus one between repeated labels: use longer "
+                "inputs (a finer frame rate) or shorter targets."
+            )
         self.n_infeasible_ = len(pairs)
         if pairs:
+            # Left out entirely: of the loss and of the L2 term's normaliser.
+            weights = data.sample_weight.copy()
+            weights[[i for i, _, _ in pairs]] = 0
+            data = replace(data, sample_weight=weights)
             i, steps, needed = pairs[0]
             warnings.warn(
                 f"{len(pairs)} of {len(lengths)} training pairs are left out of "

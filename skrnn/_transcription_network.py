@@ -58,6 +58,10 @@ class TranscriptionNetwork(RecurrentNetwork):
     """
 
     def _head_loss(self, Z, batch, Y, weights):
+        if not np.isfinite(Z).all():
+            # Diverged: a NaN loss, which the solvers report as divergence
+            # (as for the row losses), instead of the CTC kernels' refusal.
+            return float("nan"), np.zeros_like(Z)
         logits, rows = batch_logits(Z, batch)
         lengths = batch.lengths[rows]
         targets = [Y[i] for i in batch.position[rows]]

@@ -2,7 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skrnn import RNNClassifier, RNNRegressor, SequenceTranslator
+from skrnn import (
+    RNNClassifier,
+    RNNRegressor,
+    SequenceTranscriber,
+    SequenceTranslator,
+)
 from tests.conftest import CELLS
 
 
@@ -26,6 +31,11 @@ def _instances():
     yield SequenceTranslator(
         hidden_layer_sizes=(8,), solver="lbfgs", max_iter=30, random_state=0
     )
+    # Likewise a target of one label per sequence; the checks' tables are
+    # univariate sequences of at least one step, enough for one label.
+    yield SequenceTranscriber(
+        hidden_layer_sizes=(8,), solver="lbfgs", max_iter=30, random_state=0
+    )
 
 
 # L-BFGS on a non-convex objective amplifies the rounding differences between
@@ -47,6 +57,14 @@ _STOCHASTIC_REASON = (
 def _expected_failed_checks(estimator):
     if isinstance(estimator, SequenceTranslator):
         return {}
+    if isinstance(estimator, SequenceTranscriber):
+        return {
+            "check_n_features_in_after_fitting": (
+                "a table's columns are steps, and a transcriber reads inputs of "
+                "any length after fit (as the tagger does): predict takes a "
+                "table of another width"
+            )
+        }
     reason = (
         _SAMPLE_WEIGHT_REASON if estimator.solver == "lbfgs" else _STOCHASTIC_REASON
     )

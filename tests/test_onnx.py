@@ -8,7 +8,13 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from skrnn import RNNClassifier, RNNRegressor, SequenceTagger, SequenceTranslator
+from skrnn import (
+    RNNClassifier,
+    RNNRegressor,
+    SequenceTagger,
+    SequenceTranscriber,
+    SequenceTranslator,
+)
 from skrnn.preprocessing import SequenceScaler, TextTokenizer
 from tests._helpers import ragged
 from tests.conftest import CELLS
@@ -152,6 +158,31 @@ def test_tagger_per_step(cell):
         n = len(expected)
         np.testing.assert_array_equal(label[i, :n], expected)
         _close(proba[i, :n], expected_proba)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_transcriber_frame_posteriors(cell, bidirectional):
+    X = ragged(n_features=3)
+    y = ["".join("ab"[int(v > 0)] for v in x[: len(x) // 2, 0]) for x in X]
+    model = SequenceTranscriber(
+        hidden_layer_sizes=(5, 4), cell=cell, bidirectional=bidirectional,
+        max_iter=3, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    session = _session(model)
+    assert [o.name for o in session.get_outputs()] == ["probabilities"]
+    (proba,) = _run(session, *pad_sequences(X))
+    assert proba.shape == (len(X), max(map(len, X)), len(model.classes_) + 1)
+    for i, expected in enumerate(model.predict_proba(X)):
+        _close(proba[i, : len(expected)], expected)
+    # Decoding stays in Python: the exported posteriors give predict's labels.
+    (proba,) = _run(session, *pad_sequences(X[:1]))
+    blank = len(model.classes_)
+    best = np.argmax(proba[0], axis=1)
+    kept = [
+        k for t, k in enumerate(best) if k != blank and (t == 0 or k != best[t - 1])
+    ]
+    assert "".join(model.classes_[kept]) == model.predict(X[:1])[0]
 
 
 @pytest.mark.parametrize("estimator", ["classifier", "tagger"])
@@ -393,3 +424,15 @@ def test_sample_X_of_a_pipeline_must_be_2d_float():
     pipe = make_pipeline(StandardScaler(), RNNRegressor(max_iter=2)).fit(X, X[:, 0])
     with pytest.raises(ValueError, match="2-D float32 or float64"):
         to_onnx(pipe, X[:1].astype(np.int64))
+
+
+def test_pipeline_with_a_transcriber_exports_its_posteriors():
+    pytest.importorskip("skl2onnx")
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(20, 6))
+    y = ["ab"[int(r[0] > 0)] + "ab"[int(r[3] > 0)] for r in X]
+    model = SequenceTranscriber(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    pipe = make_pipeline(StandardScaler(), model).fit(X, y)
+    session = _session(pipe)
+    (proba,) = _run(session, X.astype(np.float32))
+    _close(proba, np.stack(pipe[-1].predict_proba(pipe[0].transform(X))))

@@ -8,9 +8,18 @@ import pytest
 from numpydoc.docscrape import ClassDoc
 from sklearn.base import clone
 
-from skrnn import RNNClassifier, RNNRegressor, SequenceTagger, SequenceTranslator
+from skrnn import (
+    RNNClassifier,
+    RNNRegressor,
+    SequenceTagger,
+    SequenceTranscriber,
+    SequenceTranslator,
+)
 
-ESTIMATORS = [RNNRegressor, RNNClassifier, SequenceTagger, SequenceTranslator]
+ESTIMATORS = [
+    RNNRegressor, RNNClassifier, SequenceTagger, SequenceTranslator,
+    SequenceTranscriber,
+]  # fmt: skip
 
 # The hyper-parameters and defaults every estimator had when its __init__ was
 # first written out; get_params, clone and repr rely on them.
@@ -35,17 +44,28 @@ OWN_DEFAULTS = {
         "attention": "general", "decoder_embedding_dim": None, "beam_width": 1,
         "max_output_length": None,
     },
+    SequenceTranscriber: {
+        "hidden_layer_sizes": (100,), "bidirectional": True, "beam_width": 1,
+        "zero_infinity": False,
+    },
 }  # fmt: skip
 
-# Shared parameters whose default or description differ on purpose: the
-# tagger reads both directions by default, truncates per chunk of steps and
-# weighs classes per step; the translator is wider and steps further.
+# Shared parameters whose default or description differ on purpose, by the
+# variant they take: the tagger and the transcriber read both directions by
+# default and truncate per chunk of steps; the tagger weighs classes per
+# step; the translator and the transcriber are wider; the translator steps
+# further. Estimators agree where they take the same variant (or none).
 DIFFERENT_ON_PURPOSE = {
-    (SequenceTagger, "bidirectional"),
-    (SequenceTagger, "bptt_steps"),
-    (SequenceTagger, "class_weight"),
-    (SequenceTranslator, "hidden_layer_sizes"),
-    (SequenceTranslator, "learning_rate_init"),
+    (SequenceTagger, "bidirectional"): "both directions",
+    (SequenceTranscriber, "bidirectional"): "both directions",
+    (SequenceTagger, "bptt_steps"): "per step",
+    (SequenceTranscriber, "bptt_steps"): "per step",
+    (SequenceTagger, "class_weight"): "per step",
+    (SequenceTranslator, "hidden_layer_sizes"): "wide",
+    (SequenceTranscriber, "hidden_layer_sizes"): "wide",
+    (SequenceTranslator, "learning_rate_init"): "larger steps",
+    # The transcriber's beam holds CTC prefixes, the translator's hypotheses.
+    (SequenceTranscriber, "beam_width"): "CTC prefixes",
 }
 
 
@@ -110,9 +130,11 @@ def test_shared_parameters_agree_in_default_and_description(first, second):
         same = sig_a[name].default == sig_b[name].default and (
             doc_a[name] == doc_b[name]
         )
-        on_purpose = {(first, name), (second, name)} & DIFFERENT_ON_PURPOSE
+        expected = DIFFERENT_ON_PURPOSE.get((first, name)) == (
+            DIFFERENT_ON_PURPOSE.get((second, name))
+        )
         # A listed difference that has gone is stale: the list must shrink.
-        assert same != bool(on_purpose), (first.__name__, second.__name__, name)
+        assert same == expected, (first.__name__, second.__name__, name)
 
 
 def test_fit_and_partial_fit_are_written_on_each_estimator():
@@ -122,7 +144,8 @@ def test_fit_and_partial_fit_are_written_on_each_estimator():
         assert "partial_fit" in vars(cls)
         fit_signatures.add(str(inspect.signature(cls.fit)))
         partial = list(inspect.signature(cls.partial_fit).parameters)
-        classes = ["classes"] if cls in (RNNClassifier, SequenceTagger) else []
+        with_classes = (RNNClassifier, SequenceTagger, SequenceTranscriber)
+        classes = ["classes"] if cls in with_classes else []
         assert partial == ["self", "X", "y", "sample_weight", *classes]
         assert "{" not in cls.fit.__doc__ + cls.partial_fit.__doc__
         assert not hasattr(cls(solver="lbfgs"), "partial_fit")

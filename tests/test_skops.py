@@ -8,7 +8,13 @@ import pytest
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
-from skrnn import RNNClassifier, RNNRegressor, SequenceTagger, SequenceTranslator
+from skrnn import (
+    RNNClassifier,
+    RNNRegressor,
+    SequenceTagger,
+    SequenceTranscriber,
+    SequenceTranslator,
+)
 from skrnn.preprocessing import SequenceScaler, TextTokenizer
 from tests.conftest import FAST
 
@@ -67,6 +73,23 @@ def _cases():
             X,
             _words(steps),
         ),
+        "transcriber-strings": (
+            SequenceTranscriber(**QUICK),
+            X,
+            # Short enough for CTC: at most 2L - 1 steps needed for L labels.
+            ["".join(s[: (len(s) + 1) // 3]) for s in steps],
+        ),
+        "transcriber-tokens-labels-gru": (
+            SequenceTranscriber(
+                cell="gru",
+                bidirectional=False,
+                embedding_dim=3,
+                beam_width=3,
+                **QUICK,
+            ),
+            tokens,
+            [t[: len(t) // 2] for t in tokens],
+        ),  # fmt: skip
     }
 
 
@@ -181,3 +204,31 @@ print(repr(model.log_likelihood(X, {y!r}).tolist()))
     predicted, log_likelihood = out.stdout.strip().splitlines()
     assert predicted == repr(model.predict(X))
     assert log_likelihood == repr(model.log_likelihood(X, y).tolist())
+
+
+@pytest.mark.subprocess
+def test_transcriber_loads_in_a_fresh_process(tmp_path, quiet_convergence):
+    model, X, y = _cases()["transcriber-strings"]
+    model.fit(X, y)
+    path = tmp_path / "transcriber.skops"
+    sio.dump(model, path)
+    assert sio.get_untrusted_types(file=path) == [
+        "skrnn._transcriber.SequenceTranscriber"
+    ]
+    np.save(tmp_path / "X.npy", np.array(X, dtype=object), allow_pickle=True)
+    code = f"""
+import numpy as np, skops.io as sio
+path = {str(path)!r}
+model = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+X = list(np.load({str(tmp_path / "X.npy")!r}, allow_pickle=True))
+print(repr(model.predict(X)))
+print(repr(model.log_likelihood(X, {y!r}).tolist()))
+print(repr([a.tolist() for a in model.align(X, {y!r})]))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    predicted, log_likelihood, alignment = out.stdout.strip().splitlines()
+    assert predicted == repr(model.predict(X))
+    assert log_likelihood == repr(model.log_likelihood(X, y).tolist())
+    assert alignment == repr([a.tolist() for a in model.align(X, y)])

@@ -18,7 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from skrnn import RNNClassifier, RNNRegressor, SequenceTagger, SequenceTranslator
+from skrnn import (
+    RNNClassifier,
+    RNNRegressor,
+    SequenceTagger,
+    SequenceTranscriber,
+    SequenceTranslator,
+)
 from skrnn._kernels import ACTIVATION_CODES
 from skrnn._kernels._stream import BLAS_MIN_STREAMS
 from skrnn._stream import quick_sequences
@@ -33,6 +39,7 @@ KINDS = {
     "classifier": RNNClassifier,
     "regressor": RNNRegressor,
     "tagger": SequenceTagger,
+    "transcriber": SequenceTranscriber,
 }
 N_FEATURES = 3
 
@@ -51,6 +58,8 @@ def _data(kind, dtype, n=24, seed=0):
     ]
     if kind == "tagger":
         y = [np.digitize(x[:, 0], [-0.5, 0.5]) for x in X]
+    elif kind == "transcriber":
+        y = ["".join("ab"[int(v > 0)] for v in x[: len(x) // 2, 0]) for x in X]
     elif kind == "classifier":
         y = np.arange(n) % 3
     else:
@@ -81,7 +90,7 @@ def _prefix_outputs(estimator, x):
     """Batched outputs on every prefix of ``x``: ``(T, ...)``."""
     prefixes = [x[: t + 1] for t in range(len(x))] + [x]  # two or more sequences
     outputs = _outputs(estimator, prefixes)[:-1]
-    if isinstance(estimator, SequenceTagger):
+    if isinstance(estimator, (SequenceTagger, SequenceTranscriber)):
         return np.array([p[-1] for p in outputs])
     return np.asarray(outputs)
 
@@ -417,7 +426,7 @@ def test_errors():
         many.reset(streams=[0.5])
 
 
-ONNX_KINDS = ["classifier", "regressor", "tagger"]
+ONNX_KINDS = ["classifier", "regressor", "tagger", "transcriber"]
 
 
 @pytest.mark.parametrize("kind", ONNX_KINDS)
@@ -457,7 +466,7 @@ def test_onnx_round_trip_with_state(kind, cell, lengths):
         for name in feeds:
             feeds[name] = outputs["final" + name[len("initial") :]]
         served = outputs[role]
-        if kind != "tagger":
+        if kind not in ("tagger", "transcriber"):
             pushed = pushed[:, -1]
         np.testing.assert_allclose(served, pushed, rtol=1e-4, atol=1e-5)
     state = stream.state
