@@ -205,13 +205,25 @@ def run_digits(seeds=(0,), torch_available=True):
             row["torch"] = fit_torch(X_train, y_train, X_test, y_test, seed)
             print(f"seed {seed} PyTorch: {row['torch']}", flush=True)
         row["skrnn"] = fit_skrnn(
-            X_train, y_train, X_test, y_test, skrnn_settings(), seed
+            X_train, y_train, X_test, y_test, skrnn_settings(), seed, BEAM_WIDTHS
         )
         print(f"seed {seed} skrnn:   {row['skrnn']}", flush=True)
         if torch_available:
             row["time_ratio"] = row["skrnn"]["fit_time"] / row["torch"]["fit_time"]
         rows.append(row)
     return rows
+
+
+def run_decoding(seed=0):
+    """skrnn's held-out decoding with each beam width, after a fit (one thread)."""
+    X_train, X_test, y_train, y_test = load_spoken_digit_strings()
+    X_train, X_test = _standardised(X_train, X_test)
+    row = fit_skrnn(
+        X_train, y_train, X_test, y_test, skrnn_settings(), seed, BEAM_WIDTHS
+    )
+    row["seed"] = seed
+    print(f"decoding: {row}", flush=True)
+    return row
 
 
 def run_validation(names, seed=0, torch_available=True):
@@ -375,6 +387,29 @@ def _validation_rows():
     return json.loads(path.read_text())["validation"]
 
 
+def _contention_note(step):
+    """A warning when PyTorch's two-thread steps ran slower than its one-thread ones."""
+    one = {
+        r["batch"]: r["torch"]["median"]
+        for r in step
+        if r["threads"] == 1 and "torch" in r
+    }
+    slower = [
+        r["batch"]
+        for r in step
+        if r["threads"] == 2
+        and "torch" in r
+        and r["torch"]["median"] > one.get(r["batch"], np.inf)
+    ]
+    if not slower:
+        return ""
+    return (
+        " PyTorch's two-thread steps took longer than its one-thread steps: "
+        "other work was competing for the two cores, and these rows say more "
+        "about that than about either library."
+    )
+
+
 def render(results):
     """The reStructuredText tables the user guide includes."""
     env = results["environment"]
@@ -397,7 +432,7 @@ def render(results):
                     rows.append(
                         [
                             name, row["seed"], r["epochs"],
-                            f"{100 * r['label_error']:.1f}%",
+                            f"{100 * r['label_error']:.2f}%",
                             f"{100 * r['train_label_error']:.1f}%",
                             f"{r['fit_time']:.0f} s",
                         ]
@@ -419,6 +454,8 @@ def render(results):
             )  # fmt: skip
         )
         decoding = digits[0]["skrnn"].get("decoding")
+        if "decoding" in results:
+            decoding = results["decoding"]["decoding"]
         if decoding:
             parts.append(
                 "Decoding the 500 held-out utterances (skrnn, seed "
@@ -432,6 +469,7 @@ def render(results):
             ]  # fmt: skip
             parts.append(_table(["beam width", "label error", "predict time"], rows))
     validation = _validation_rows()
+    chosen = results.get("skrnn_settings", {}).get("candidate")
     if validation:
         parts.append(
             "Choosing skrnn's learning rate and epochs: each candidate (and the "
@@ -444,17 +482,25 @@ def render(results):
             _table(
                 ["candidate", "validation label error"],
                 [
-                    [name, f"{100 * row['label_error']:.1f}%"]
+                    [
+                        name + (" (chosen)" if name == chosen else ""),
+                        f"{100 * row['label_error']:.2f}%",
+                    ]
                     for name, row in validation.items()
                 ],
             )  # fmt: skip
         )
     step = results.get("step")
     if step:
+        load = results.get("section_load_average", {}).get(
+            "step", results["load_average"]
+        )
         parts.append(
             "One training step (forward, backpropagation through time, CTC loss "
             "and gradient; no optimiser), bidirectional GRU(64), B = 32, float32, "
-            f"median of alternating rounds, {env['cpu']}."
+            f"median of alternating rounds, {env['cpu']}, load average "
+            f"{load['start']:.1f} at the start and {load['end']:.1f} at the end."
+            + _contention_note(step)
         )
         rows = [
             [
@@ -473,7 +519,13 @@ def render(results):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", choices=["digits", "step", "all"], default="all")
+    parser.add_argument(
+        "--task", choices=["digits", "decoding", "step", "all"], default="all"
+    )
+    parser.add_argument(
+        "--update", action="store_true",
+        help="replace only this run's sections in the existing JSON",
+    )  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--no-torch", action="store_true")
@@ -519,11 +571,25 @@ def main(argv=None):
         results["torch_settings"] = TORCH_SETTINGS
         results["skrnn_settings"] = {**skrnn_settings(), "candidate": CHOSEN}
         results["digits"] = run_digits(tuple(args.seeds), torch_available)
+    if args.task == "decoding":
+        results["decoding"] = run_decoding(args.seeds[0])
     if args.task in ("step", "all"):
         results["step"] = run_step(
             threads=tuple(args.threads), torch_available=torch_available
         )
     results["load_average"]["end"] = os.getloadavg()[0]
+    if args.update and args.json and Path(args.json).exists():
+        # Sections measured in a later run replace the earlier ones and keep
+        # that run's load averages.
+        earlier = json.loads(Path(args.json).read_text())
+        for key in ("digits", "decoding", "step"):
+            if key in results:
+                earlier[key] = results[key]
+                earlier.setdefault("section_load_average", {})[key] = results[
+                    "load_average"
+                ]
+        earlier["environment"] = environment
+        results = earlier
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
         (RESULTS / "transcriber.rst").write_text(render(results))
