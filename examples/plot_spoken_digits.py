@@ -98,18 +98,30 @@ top.set_ylabel("MFCC")
 top.set_title(f"said {said!r}, decoded {model.predict([x])[0]!r}")
 frames_axis = np.arange(len(x))
 bottom.plot(frames_axis, proba[:, -1], color="0.6", ls="--", label="blank")
-colors = plt.cm.tab10(np.arange(10))
-for k, label in enumerate(model.classes_):
-    p = proba[:, k]
-    if p.max() > 0.3:
-        bottom.plot(frames_axis, p, color=colors[k], label=label)
-        peak = int(p.argmax())
-        bottom.annotate(label, (peak, p[peak]), ha="center", va="bottom",
-                        color=colors[k], fontweight="bold")  # fmt: skip
-bottom.set_ylim(0, 1.15)
+# One colour per digit: matplotlib's ten, with navy for tab10's grey.
+colors = list(plt.cm.tab10.colors)
+colors[7] = "navy"
+
+
+def runs(path):
+    """``(start, stop, value)`` of each run of equal values in ``path``."""
+    edges = np.flatnonzero(np.diff(path)) + 1
+    starts, stops = np.r_[0, edges], np.r_[edges, len(path)]
+    return [(a, b, path[a]) for a, b in zip(starts, stops)]
+
+
+best = proba.argmax(axis=1)
+blank = len(model.classes_)
+for k in np.unique(best[best != blank]):
+    bottom.plot(frames_axis, proba[:, k], color=colors[k])
+for start, stop, k in runs(best):
+    if k != blank:
+        bottom.text((start + stop - 1) / 2, 1.03, model.classes_[k], ha="center",
+                    va="bottom", color=colors[k], fontweight="bold")  # fmt: skip
+bottom.set_ylim(0, 1.18)
 bottom.set_xlabel("frame (10 ms)")
 bottom.set_ylabel("posterior")
-bottom.legend(loc="upper right", ncol=6, fontsize=8)
+bottom.legend(loc="lower right", fontsize=8)
 fig.tight_layout()
 
 # %%
@@ -124,12 +136,11 @@ fig.tight_layout()
 path = model.align([x], [said])[0]
 fig, ax = plt.subplots(figsize=(9, 3))
 ax.imshow(x.T, aspect="auto", origin="lower", cmap="gray_r")
-for k in np.unique(path[path >= 0]):
-    frames_k = np.flatnonzero(path == k)
-    for t in frames_k:
-        ax.axvspan(t - 0.5, t + 0.5, color=colors[k], alpha=0.5, lw=0)
-    ax.text(frames_k.mean(), 12.5, model.classes_[k], ha="center", va="bottom",
-            color=colors[k], fontweight="bold")  # fmt: skip
+for start, stop, k in runs(path):
+    if k >= 0:
+        ax.axvspan(start - 0.5, stop - 0.5, color=colors[k], alpha=0.5, lw=0)
+        ax.text((start + stop - 1) / 2, 12.6, model.classes_[k], ha="center",
+                va="bottom", color="k", fontweight="bold")  # fmt: skip
 ax.set_ylim(-0.5, 14)
 ax.set_xlabel("frame (10 ms)")
 ax.set_ylabel("MFCC")
