@@ -334,8 +334,9 @@ class BaseRecurrent(PersistenceMixin, WeightsMixin, TrainingMixin, BaseEstimator
         if old != new:
             raise ValueError(
                 "warm_start and partial_fit need the same network as the previous "
-                "fit, but the architecture changed (hidden_layer_sizes, cell, conv_layers, "
-                "bidirectional, the number of features or of outputs). Set "
+                "fit, but the architecture changed (hidden_layer_sizes, cell, "
+                "bidirectional, conv_layers, the number of features or of "
+                "outputs). Set "
                 "warm_start=False to fit a new network."
             )
         self._network = network

@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._conv import ConvStream
 from ._kernels import ACTIVATION_CODES, cell_spec
 from ._kernels._stream import (
     CELL_CODES,
@@ -34,7 +35,6 @@ from ._kernels._stream import (
     repack,
     stream_forward,
 )
-from ._conv import ConvStream
 from ._network import RecurrentNetwork
 from ._validation import Sequences
 
