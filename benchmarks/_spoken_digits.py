@@ -8,6 +8,10 @@ pool; utterances are then built from each pool alone, by joining the frames
 of 2 to 5 recordings drawn at random, and labelled with their digit string.
 No test recording is heard in training.
 
+:func:`load_validation_split` carves a validation set out of the training
+pool the same way (a second split of the training recordings, the test pool
+untouched), for choosing settings without looking at the test utterances.
+
 Run ``python benchmarks/_spoken_digits.py`` to print the shapes.
 """
 
@@ -79,6 +83,40 @@ def load_spoken_digit_strings(
         X, digits, test_pool, n_test, min_digits, max_digits, rng
     )
     return X_train, X_test, y_train, y_test
+
+
+def load_validation_split(
+    n_train=1600, n_val=400, *, min_digits=2, max_digits=5, test_fraction=0.2,
+    validation_fraction=0.2, random_state=0,
+):  # fmt: skip
+    """Training and validation utterances, both from the training pool alone.
+
+    The recordings are split into the training and test pools exactly as
+    :func:`load_spoken_digit_strings` splits them (same ``test_fraction`` and
+    ``random_state``); the training pool is then split again, stratified by
+    digit, and each part gives its own utterances. No recording of the test
+    pool is used, and no validation recording is heard in training.
+
+    Returns
+    -------
+    X_train, X_val : list of ndarray of shape (n_frames, 13)
+    y_train, y_val : list of str
+    """
+    rng = np.random.default_rng(random_state)
+    X, digits = _recordings()
+    train_pool, _ = split_recordings(digits, test_fraction, rng)
+    inner = np.random.default_rng([random_state, 1])
+    fit_part, val_part = split_recordings(
+        digits[train_pool], validation_fraction, inner
+    )
+    fit_pool, val_pool = train_pool[fit_part], train_pool[val_part]
+    X_train, y_train = _utterances(
+        X, digits, fit_pool, n_train, min_digits, max_digits, inner
+    )
+    X_val, y_val = _utterances(
+        X, digits, val_pool, n_val, min_digits, max_digits, inner
+    )
+    return X_train, X_val, y_train, y_val
 
 
 if __name__ == "__main__":
