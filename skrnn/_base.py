@@ -39,6 +39,7 @@ from ._compat import (
     _check_partial_fit_first_call,
     _check_sample_weight,
 )
+from ._conv import check_conv_layers, check_unit_stride
 from ._kernels import CELLS
 from ._network import RecurrentNetwork
 from ._persistence import PersistenceMixin
@@ -160,6 +161,9 @@ class BaseRecurrent(PersistenceMixin, WeightsMixin, TrainingMixin, BaseEstimator
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "embedding_dim": [Interval(Integral, 1, None, closed="left"), None],
         "vocabulary_size": [Interval(Integral, 1, None, closed="left"), None],
+        # check_conv_layers then says precisely what is wrong in an entry.
+        "conv_layers": [tuple, list],
+        "conv_padding": [StrOptions({"same", "causal"})],
     }
 
     # Whether the head reads every step (tagger) or the final state.
@@ -276,7 +280,20 @@ class BaseRecurrent(PersistenceMixin, WeightsMixin, TrainingMixin, BaseEstimator
             dropout=self.dropout,
             n_tokens=n_tokens,
             embedding_dim=None if n_tokens is None else self.embedding_dim,
+            conv_layers=self._conv_layers(),
+            conv_padding=self.conv_padding,
         )
+
+    # Why an estimator needs one frame per input step (refusing strides), or
+    # None where a stride is fine.
+    _unit_stride_reason = None
+
+    def _conv_layers(self):
+        """``conv_layers`` as ``(filters, width, stride)`` tuples, or a clear error."""
+        layers = check_conv_layers(self.conv_layers, self.conv_padding)
+        if self._unit_stride_reason is not None:
+            check_unit_stride(layers, self._unit_stride_reason)
+        return tuple(tuple(layer) for layer in layers)
 
     def _make_network(self, n_inputs, n_outputs, loss, n_tokens=None):
         """The network these hyper-parameters describe, for data of this shape."""
@@ -407,6 +424,7 @@ class BaseRecurrent(PersistenceMixin, WeightsMixin, TrainingMixin, BaseEstimator
         works in float64). Returns a :class:`TrainingData`.
         """
         self._hidden_sizes()  # fail early on a bad value, before any work
+        self._conv_layers()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
@@ -542,7 +560,8 @@ class BaseRecurrent(PersistenceMixin, WeightsMixin, TrainingMixin, BaseEstimator
                 )
                 rows = self._network.forward(self._theta, batch, activate=activate)
                 if per_step:
-                    for i, values in zip(idx, batch.scatter_steps(rows)):
+                    frames = self._network.frame_batch(batch)
+                    for i, values in zip(idx, frames.scatter_steps(rows)):
                         out[i] = values
                 else:
                     out[idx] = batch.scatter(rows)
@@ -569,16 +588,21 @@ class BaseRecurrent(PersistenceMixin, WeightsMixin, TrainingMixin, BaseEstimator
             costs one cell update per fed step instead of re-reading the
             whole prefix. An int re-reads the last ``window`` steps of each
             sequence (seed and fed steps) at every round instead (a
-            many-to-one model only).
+            many-to-one model only). A model with ``conv_layers`` re-reads
+            the whole sequences at every round (its convolutions read the
+            steps before the fed ones), unless ``window`` is given.
         """
-        if window is not None:
-            history = [s[-window:] for s in sequences]
+        if window is not None or self._network.conv_layers:
+            history = [s if window is None else s[-window:] for s in sequences]
             index = np.arange(len(sequences))
             for r in range(n_rounds):
-                steps = feed_back(self._raw_outputs(history), index, r)
-                history = [
-                    np.concatenate([h, p])[-window:] for h, p in zip(history, steps)
-                ]
+                outputs = self._raw_outputs(history)
+                if self._per_step:
+                    outputs = np.stack([values[-1] for values in outputs])
+                steps = feed_back(outputs, index, r)
+                history = [np.concatenate([h, p]) for h, p in zip(history, steps)]
+                if window is not None:
+                    history = [h[-window:] for h in history]
             return
         network, theta = self._network, self._theta
         n = len(sequences)

@@ -105,6 +105,8 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
         dropout=0.0,
         embedding_dim=None,
         vocabulary_size=None,
+        conv_layers=(),
+        conv_padding="same",
         class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -137,6 +139,8 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
         self.dropout = dropout
         self.embedding_dim = embedding_dim
         self.vocabulary_size = vocabulary_size
+        self.conv_layers = conv_layers
+        self.conv_padding = conv_padding
         self.class_weight = class_weight
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -143,7 +143,30 @@ bptt_steps : int or None, default=None
         it in ``fit`` as the largest id seen plus one. Set it (for instance
         to :class:`~skrnn.preprocessing.TextTokenizer`'s ``n_tokens_``) when
         ``fit`` may not see every id: cross-validation folds of pre-tokenized
-        data, or ``partial_fit`` on a stream.""",
+        data, or ``partial_fit`` on a stream.
+
+    conv_layers : tuple of tuple, default=()
+        Temporal convolutions before the first recurrent layer, in order:
+        each entry ``(filters, width)`` or ``(filters, width, stride)`` is a
+        1-D convolution over the steps followed by ReLU (PyTorch's
+        ``Conv1d``; its weights are ``conv.{k}.weight`` of shape
+        ``(filters, in_channels, width)`` and ``conv.{k}.bias`` in
+        :meth:`get_weights`, ``encoder.conv.{k}...`` for the translator's
+        encoder). With ``embedding_dim`` they read the embedded tokens. A
+        sequence of ``T`` steps leaves ``ceil(T / stride)`` frames per
+        layer, which the recurrent layers read (``bptt_steps`` counts
+        frames); each sequence is convolved over its own steps only, so
+        padding in a batch changes nothing. Per-step outputs need one
+        frame per step: ``SequenceTagger`` refuses a stride above 1, and
+        ``SequenceTranscriber`` emits one row of ``predict_proba`` per frame.
+        ``()`` has no convolution.
+
+    conv_padding : {'same', 'causal'}, default='same'
+        Zero padding of every convolution: ``'same'`` pads ``width // 2``
+        steps on both sides (odd widths only), so that frame ``t`` is
+        centred on step ``t * stride``; ``'causal'`` pads ``width - 1`` steps
+        on the left only, so that frame ``t`` reads no step after
+        ``t * stride`` and the model can stream.""",
     "attributes": """\
 loss_ : float
         The current value of the objective that training minimises (data

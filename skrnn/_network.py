@@ -12,11 +12,12 @@ by direction, applies the head and the loss, and backpropagates through time.
 """
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._conv import ConvFrontEnd, check_conv_layers
 from ._kernels import ACTIVATION_CODES, cell_spec
 from ._kernels._dense import add_rows
 from ._losses import LOSS_ACTIVATION, OUT_ACTIVATIONS, loss_and_delta
@@ -61,6 +62,11 @@ class StackCache:
     """What :meth:`LayerStack.forward` leaves for :meth:`LayerStack.backward`."""
 
     layers: list  # a LayerCache per stacked layer, the bottom one first
+    # The batch the layers ran on: the stack's input batch, or, after a
+    # convolution front end, its frames (the front end's outputs and their
+    # strided lengths, the rows' positions unchanged).
+    frames: object = None
+    front: object = None  # the front end's ConvCache, or None
 
     @property
     def outputs(self):
@@ -197,13 +203,28 @@ class LayerStack:
     embedding : str or None, default=None
         Name of the embedding matrix the bottom layer reads token ids
         through, or None when the input is features.
+    front : ConvFrontEnd or None, default=None
+        Convolutions between the input (features, or embedded tokens) and
+        the bottom layer, with parameters ``{prefix}conv.{k}.weight`` and
+        ``{prefix}conv.{k}.bias``; :meth:`run` runs them, and the layers
+        then run on their frames (``ceil(L / stride)`` steps per row).
     """
 
-    def __init__(self, network, prefix="", n_directions=1, embedding=None):
+    def __init__(self, network, prefix="", n_directions=1, embedding=None, front=None):
         self.network = network
         self.prefix = prefix
         self.n_directions = n_directions
         self.embedding = embedding
+        self.front = front if front is not None and front.layers else None
+
+    def _front_views(self, P):
+        """The front end's views of ``P`` under the names it reads."""
+        n = len(self.prefix)
+        return {
+            name[n:]: value
+            for name, value in P.items()
+            if name.startswith(f"{self.prefix}conv.")
+        }
 
     def _weights(self, P, k, suffix):
         return self.network.layer_weights(P, f"{self.prefix}{{}}_l{k}{suffix}")
@@ -218,8 +239,26 @@ class LayerStack:
         return P[self.embedding][batch.X[..., 0].astype(np.intp)]
 
     def run(self, P, batch, **options):
-        """:meth:`forward` on the input and lengths of ``batch``."""
-        return self.forward(P, self.inputs(P, batch), batch.lengths, **options)
+        """:meth:`forward` on the input and lengths of ``batch``.
+
+        With a front end, the convolutions run first and the layers run on
+        their frames (``n_store`` is then counted in frames, at most all of
+        them); the cache's ``frames`` is the batch the layers ran on.
+        """
+        inputs = self.inputs(P, batch)
+        if self.front is None:
+            cache = self.forward(P, inputs, batch.lengths, **options)
+            cache.frames = batch
+            return cache
+        Y, lengths, front_cache = self.front.forward(
+            self._front_views(P), inputs, batch.lengths,
+            workspace=options.get("workspace"),
+        )  # fmt: skip
+        options["n_store"] = min(options.get("n_store", 0), Y.shape[1])
+        cache = self.forward(P, Y, lengths, **options)
+        cache.frames = replace(batch, X=Y, lengths=lengths)
+        cache.front = front_cache
+        return cache
 
     def forward(
         self, P, inputs, lengths, *, initial=None, top_steps=True, n_store=0,
@@ -317,10 +356,13 @@ class LayerStack:
         layers = cache.layers
         d_initial = [None] * len(layers)
         dH_out = dH_top
+        front = self.front if cache.front is not None else None
+        lengths = batch.lengths if cache.frames is None else cache.frames.lengths
         for k in reversed(range(len(layers))):
             inputs = layers[k].inputs
             C, _, Bc, n_in = inputs.shape
-            shape = inputs.shape if k > 0 or self.embedding else (C, 0, Bc, n_in)
+            need = k > 0 or self.embedding or front is not None
+            shape = inputs.shape if need else (C, 0, Bc, n_in)
             dX = np.zeros(shape, inputs.dtype)
             d_initial[k] = []
             for d, direction in enumerate(layers[k].directions):
@@ -331,7 +373,7 @@ class LayerStack:
                     dh_n, dc_n = d_final[k][d]
                 dh0, dc0 = np.empty_like(h0), np.empty_like(c0)
                 layer_backward(
-                    net.cell, inputs, batch.lengths,
+                    net.cell, inputs, lengths,
                     self._weights(P, k, direction.suffix), reverse=bool(d),
                     act=act, segment_steps=segment_steps, store=direction.store,
                     dH_out=dH_out, h_off=d * h0.shape[-1],
@@ -342,6 +384,11 @@ class LayerStack:
                 d_initial[k].append((dh0, dc0))
             mask_below = layers[k - 1].dropout_mask if k > 0 else None
             dH_out = dX if mask_below is None else dX * mask_below
+        if front is not None:
+            _, dX = front.backward(
+                self._front_views(P), cache.front, dX, dP=self._front_views(dP),
+                input_gradient=bool(self.embedding),
+            )  # fmt: skip
         if self.embedding:
             # The input gradient of every real step, into its token's row.
             real = batch.step_mask()
@@ -364,7 +411,7 @@ class FlatNetwork:
     def __init__(
         self, cell, n_inputs, hidden_layer_sizes, n_outputs, *,
         bidirectional=False, activation="tanh", dropout=0.0, n_tokens=None,
-        embedding_dim=None,
+        embedding_dim=None, conv_layers=(), conv_padding="same",
     ):  # fmt: skip
         if (n_tokens is None) != (embedding_dim is None):
             raise ValueError("n_tokens and embedding_dim go together.")
@@ -381,6 +428,12 @@ class FlatNetwork:
         self.dropout = float(dropout)
         self.n_tokens = None if n_tokens is None else int(n_tokens)
         self.embedding_dim = None if embedding_dim is None else int(embedding_dim)
+        # Plain tuples of ints, (filters, width, stride) per layer: the config
+        # a saved model rebuilds from.
+        self.conv_layers = tuple(
+            tuple(layer) for layer in check_conv_layers(conv_layers, conv_padding)
+        )
+        self.conv_padding = conv_padding
         self.n_gates = cell_spec(cell).gates
         self.n_directions = 2 if bidirectional else 1
         self.blocks, start = [], 0
@@ -402,6 +455,36 @@ class FlatNetwork:
             if name != "self" and parameter.kind not in variadic
         }
         return {name: getattr(self, name) for name in sorted(names)}
+
+    @property
+    def front(self):
+        """The :class:`~skrnn._conv.ConvFrontEnd` before the first recurrent
+        layer (without layers when ``conv_layers`` is empty); it reads the
+        embedded tokens of a network that embeds them."""
+        n_in = self.embedding_dim if self.embeds else self.n_inputs
+        return ConvFrontEnd(self.conv_layers, self.conv_padding, n_in)
+
+    @property
+    def stride(self):
+        """Input steps per frame of the recurrent layers (1 without strides)."""
+        return self.front.stride
+
+    def frame_lengths(self, lengths):
+        """Frames the recurrent layers see for sequences of ``lengths`` steps."""
+        return self.front.output_lengths(lengths)
+
+    def frame_batch(self, batch):
+        """``batch`` as the recurrent layers see it, for scattering their
+        per-frame outputs: its rows with their strided lengths (and no
+        inputs)."""
+        if not self.conv_layers:
+            return batch
+        C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size
+        return replace(
+            batch,
+            X=np.empty((C, self.front.output_steps(T), Bc, 0), batch.X.dtype),
+            lengths=self.front.output_lengths(batch.lengths),
+        )
 
     @property
     def spec(self):
@@ -430,13 +513,19 @@ class FlatNetwork:
         (``weight_hh``) orthogonal, each gate's ``H x H`` block apart; every
         other weight (input, output, bridge, attention) Glorot-uniform;
         biases zero but a forget-gate bias of 1 (in ``bias_ih``) for cells
-        with one. Values are drawn in float64 and then cast, so float32 and
-        float64 models start from the same point.
+        with one. The convolutions' parameters are drawn after all of these
+        (so a network without them starts where it always did), as PyTorch's
+        ``Conv1d`` draws them (:meth:`~skrnn._conv.ConvFrontEnd.initialize`).
+        Values are drawn in float64 and then cast, so float32 and float64
+        models start from the same point.
         """
         rng = check_random_state(random_state)
         theta = np.zeros(self.n_params)
         G = self.n_gates
+        conv = f"{self._conv_prefix}conv."
         for name, W in self.views(theta).items():
+            if name.startswith(conv):
+                continue
             if "embedding" in name:
                 W[...] = rng.standard_normal(W.shape)
             elif "weight_hh" in name:
@@ -447,7 +536,21 @@ class FlatNetwork:
                 W[...] = _glorot_uniform(W.shape[0], W.shape[1], rng)
             elif "bias_ih" in name:
                 self._init_forget_gate(W)
+        if self.conv_layers:
+            self.front.initialize(self._front_views(self.views(theta)), rng)
         return theta.astype(dtype)
+
+    # What the convolutions' parameter names begin with, before "conv.".
+    _conv_prefix = ""
+
+    def _front_views(self, P):
+        """The front end's views of ``P``, under the names it reads."""
+        n = len(self._conv_prefix)
+        return {
+            name[n:]: value
+            for name, value in P.items()
+            if name.startswith(f"{self._conv_prefix}conv.")
+        }
 
     def _init_forget_gate(self, W):
         """Set the forget-gate block of an input bias to 1, if the cell has one."""
@@ -523,17 +626,26 @@ class RecurrentNetwork(FlatNetwork):
         ``embedding.weight`` of shape ``(n_tokens, embedding_dim)``.
     embedding_dim : int or None, default=None
         Width of the embedding; required with ``n_tokens``.
+    conv_layers : tuple of tuple, default=()
+        Convolutions plus ReLU before the first recurrent layer (on the
+        embedded tokens with ``n_tokens``), parameters ``conv.{k}.weight``
+        and ``conv.{k}.bias`` (see :mod:`skrnn._conv`); the layers and the
+        head run on their frames, ``ceil(T / stride)`` per sequence.
+    conv_padding : {"same", "causal"}, default="same"
+        Padding of the convolutions.
     """
 
     def __init__(
         self, cell, n_inputs, hidden_layer_sizes, n_outputs, *,
         bidirectional=False, activation="tanh", loss="squared_error",
         per_step=False, dropout=0.0, n_tokens=None, embedding_dim=None,
+        conv_layers=(), conv_padding="same",
     ):  # fmt: skip
         super().__init__(
             cell, n_inputs, hidden_layer_sizes, n_outputs,
             bidirectional=bidirectional, activation=activation, dropout=dropout,
             n_tokens=n_tokens, embedding_dim=embedding_dim,
+            conv_layers=conv_layers, conv_padding=conv_padding,
         )  # fmt: skip
         # The layout does not depend on the loss: stored after it.
         self.loss = loss
@@ -558,6 +670,11 @@ class RecurrentNetwork(FlatNetwork):
                 ("embedding.weight", (self.n_tokens, self.embedding_dim), True)
             )
             in_size = self.embedding_dim
+        # The convolutions read the input (or the embedded tokens) before the
+        # first recurrent layer: PyTorch's state_dict order.
+        front = self.front
+        shapes += front.layout()
+        in_size = front.n_outputs
         G, D = self.n_gates, self.n_directions
         for k, H in enumerate(self.hidden_layer_sizes):
             for suffix in ("", "_reverse")[:D]:
@@ -578,7 +695,7 @@ class RecurrentNetwork(FlatNetwork):
     def stack(self):
         """The :class:`LayerStack` of the recurrent layers."""
         embedding = "embedding.weight" if self.embeds else None
-        return LayerStack(self, "", self.n_directions, embedding)
+        return LayerStack(self, "", self.n_directions, embedding, self.front)
 
     def _forward(
         self, theta, batch, *, train, n_store, rng, state=None, workspace=None
@@ -630,16 +747,24 @@ class RecurrentNetwork(FlatNetwork):
         -------
         outputs : ndarray
             ``(n_chunks, chunk_size, n_outputs)`` for a many-to-one network,
-            ``(n_chunks, n_steps, chunk_size, n_outputs)`` for a per-step one.
+            ``(n_chunks, n_steps, chunk_size, n_outputs)`` for a per-step one
+            (``n_steps`` counted in frames with ``conv_layers``: lay them out
+            with :meth:`frame_batch`).
         state : list
             Only with ``return_state=True``.
         """
+        if state is not None and self.conv_layers:
+            raise ValueError(
+                "A network with conv_layers cannot carry its recurrent state "
+                "from one batch to the next: the convolutions read steps "
+                "before the batch's first. Run it on the whole sequences."
+            )
         Z, cache = self._forward(
             theta, batch, train=False, n_store=0, rng=None, state=state
         )
         if activate:
             Z = OUT_ACTIVATIONS[self.out_activation](Z)
-        outputs = self._rows_shape(Z, batch)
+        outputs = self._rows_shape(Z, cache.stack.frames)
         if not return_state:
             return outputs
         return outputs, cache.stack.final_states()
@@ -677,6 +802,8 @@ class RecurrentNetwork(FlatNetwork):
             network each layer backpropagates through its last ``bptt_steps``
             steps only; for a per-step network sequences are processed in
             chunks of ``bptt_steps`` steps that gradients do not cross.
+            Steps are the recurrent layers' frames, after the convolutions'
+            strides.
         rng : numpy.random.Generator or None
             Source of the dropout masks (needed if ``dropout > 0``).
         grad : ndarray of shape (n_params,), default=None
@@ -691,14 +818,14 @@ class RecurrentNetwork(FlatNetwork):
         loss : float
         grad : ndarray of shape (n_params,)
         """
-        T = batch.n_steps
+        T = self.front.output_steps(batch.n_steps)  # frames
         truncate = bptt_steps is not None and bptt_steps < T
         n_store = bptt_steps if truncate and not self.per_step else T
         segment_steps = bptt_steps if truncate and self.per_step else 0
         Z, cache = self._forward(
             theta, batch, train=True, n_store=n_store, rng=rng, workspace=workspace
         )
-        loss, dZ = self._head_loss(Z, batch, Y, weights)
+        loss, dZ = self._head_loss(Z, cache.stack.frames, Y, weights)
         if grad is None:
             grad = np.empty_like(theta)
         P, dP = self.views(theta), self.views(grad)
@@ -729,7 +856,8 @@ class RecurrentNetwork(FlatNetwork):
 
     def _backward(self, P, dP, batch, stack_cache, dA, segment_steps):
         """Backpropagate the head input's gradient ``dA`` through the layers."""
-        C, T, Bc = batch.n_chunks, batch.n_steps, batch.chunk_size
+        frames = stack_cache.frames
+        C, T, Bc = frames.n_chunks, frames.n_steps, frames.chunk_size
         DH = self.n_directions * self.hidden_layer_sizes[-1]
         d_final = None
         if self.per_step:

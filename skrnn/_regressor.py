@@ -142,6 +142,8 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
         dropout=0.0,
         embedding_dim=None,
         vocabulary_size=None,
+        conv_layers=(),
+        conv_padding="same",
         loss="squared_error",
         huber_delta=1.0,
         quantile=0.5,
@@ -176,6 +178,8 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
         self.dropout = dropout
         self.embedding_dim = embedding_dim
         self.vocabulary_size = vocabulary_size
+        self.conv_layers = conv_layers
+        self.conv_padding = conv_padding
         self.loss = loss
         self.huber_delta = huber_delta
         self.quantile = quantile

@@ -190,10 +190,15 @@ def single_sequence_outputs(network, theta, sequence, activate=True):
     -------
     outputs : ndarray of shape (n_steps, n_outputs) or (n_outputs,), or None
         After every step for a per-step network, after the last otherwise;
-        None for a network the kernel does not run (bidirectional, or of
-        another class), which the batched path computes instead.
+        None for a network the kernel does not run (bidirectional, with
+        convolutions, or of another class), which the batched path computes
+        instead.
     """
-    if not isinstance(network, RecurrentNetwork) or network.bidirectional:
+    if (
+        not isinstance(network, RecurrentNetwork)
+        or network.bidirectional
+        or network.conv_layers
+    ):
         return None
     head = network.out_activation if activate else "identity"
     params, layout, width = _current_parameters(network, theta, head)

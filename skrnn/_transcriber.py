@@ -217,6 +217,8 @@ class SequenceTranscriber(BaseRecurrent):
         dropout=0.0,
         embedding_dim=None,
         vocabulary_size=None,
+        conv_layers=(),
+        conv_padding="same",
         beam_width=1,
         zero_infinity=False,
     ):
@@ -250,6 +252,8 @@ class SequenceTranscriber(BaseRecurrent):
         self.dropout = dropout
         self.embedding_dim = embedding_dim
         self.vocabulary_size = vocabulary_size
+        self.conv_layers = conv_layers
+        self.conv_padding = conv_padding
         self.beam_width = beam_width
         self.zero_infinity = zero_infinity
 
@@ -397,8 +401,10 @@ class SequenceTranscriber(BaseRecurrent):
         data = super()._prepare(
             X, y, sample_weight, reset=reset, incremental=incremental, dtype=dtype
         )
-        lengths = data.seqs.lengths
+        # CTC reads the recurrent layers' frames: after conv_layers' strides.
+        lengths = data.network.frame_lengths(data.seqs.lengths)
         hint = "set zero_infinity=True to leave such pairs out of the loss"
+        hint = self._stride_hint(data.network, hint)
         if not self.zero_infinity:
             check_feasible(lengths, data.Y, hint=hint)
             self.n_infeasible_ = 0
@@ -411,7 +417,9 @@ class SequenceTranscriber(BaseRecurrent):
                 f"targets (sequence {i} has {steps} steps and needs {needed}), so "
                 "zero_infinity=True would leave nothing to learn from. CTC needs "
                 "one step per label plus one between repeated labels: use longer "
-                "inputs (a finer frame rate) or shorter targets."
+                "inputs (a finer frame rate) or shorter targets"
+                + self._stride_hint(data.network, None)
+                + "."
             )
         self.n_infeasible_ = len(pairs)
         if pairs:
@@ -430,9 +438,23 @@ class SequenceTranscriber(BaseRecurrent):
             )
         return data
 
+    @staticmethod
+    def _stride_hint(network, hint):
+        """``hint``, after the reason a stride can make pairs infeasible."""
+        stride = network.stride
+        if stride == 1:
+            return hint
+        why = (
+            f"steps are counted in frames after conv_layers, whose stride of "
+            f"{stride} leaves ceil(T / {stride}) frames for T input steps: use "
+            "a smaller stride in conv_layers"
+        )
+        return why if hint is None else f"{why}, or {hint}"
+
     def _batch_targets(self, batch, Y, sw, step_weight=None):
         """The batch's targets, and each row's weight (0 for infeasible pairs)."""
-        feasible = batch.lengths >= batch.gather(required_steps(Y))
+        lengths = self._network.frame_lengths(batch.lengths)
+        feasible = lengths >= batch.gather(required_steps(Y))
         return Y, batch.gather(sw) * feasible
 
     # ------------------------------------------------------------- outputs
@@ -536,8 +558,14 @@ class SequenceTranscriber(BaseRecurrent):
         Returns
         -------
         proba : list of ndarray
-            One ``(n_steps_i, n_classes + 1)`` array per sequence: the
-            probabilities of ``classes_`` in order, then of the blank.
+            One ``(n_frames_i, n_classes + 1)`` array per sequence: the
+            probabilities of ``classes_`` in order, then of the blank. A
+            frame is a step of the input, or, with ``conv_layers`` of total
+            stride ``s``, one output step of the convolutions:
+            ``n_frames_i = ceil(n_steps_i / s)``, and frame ``t`` is centred
+            on input step ``t * s`` (``conv_padding='same'``) or ends at it
+            (``'causal'``), so it covers input steps ``t * s`` to
+            ``t * s + s - 1``.
         """
         check_is_fitted(self)
         seqs = self._validate_for_predict(X)
@@ -551,7 +579,8 @@ class SequenceTranscriber(BaseRecurrent):
         Returns
         -------
         log_proba : list of ndarray
-            One ``(n_steps_i, n_classes + 1)`` array per sequence, the log of
+            One ``(n_frames_i, n_classes + 1)`` array per sequence (frames as
+            in :meth:`predict_proba`), the log of
             :meth:`predict_proba` (computed from the logits, without
             underflow).
         """
@@ -603,9 +632,11 @@ class SequenceTranscriber(BaseRecurrent):
         Returns
         -------
         alignment : list of ndarray of int
-            Per sequence, an array of its length: at each step, the index in
-            ``classes_`` of the label emitted on the most probable path that
-            collapses to the target, or -1 for the blank.
+            Per sequence, an array of its number of frames (its length, or
+            ``ceil(n_steps_i / s)`` with ``conv_layers`` of total stride
+            ``s``, frames as in :meth:`predict_proba`): at each frame, the
+            index in ``classes_`` of the label emitted on the most probable
+            path that collapses to the target, or -1 for the blank.
 
         Raises
         ------
@@ -615,7 +646,10 @@ class SequenceTranscriber(BaseRecurrent):
         """
         check_is_fitted(self)
         seqs, Y = self._encode_for_scoring(X, y, "align")
-        check_feasible(seqs.lengths, Y)
+        check_feasible(
+            self._network.frame_lengths(seqs.lengths), Y,
+            hint=self._stride_hint(self._network, None),
+        )  # fmt: skip
         out = [None] * seqs.n_sequences
         for idx, logits, lengths in self._logit_blocks(seqs.sequences):
             labels, _ = ctc_align(logits, [Y[i] for i in idx], lengths)

@@ -178,6 +178,12 @@ class TranslationNetwork(FlatNetwork):
         Inverted dropout rate in training: between stacked layers of the
         encoder and of the decoder, and on the attentional states before the
         output layer.
+    conv_layers : tuple of tuple, default=()
+        Convolutions plus ReLU before the encoder's first layer, parameters
+        ``encoder.conv.{k}.weight`` and ``encoder.conv.{k}.bias``; the
+        encoder (and the attention) run on their frames.
+    conv_padding : {"same", "causal"}, default="same"
+        Padding of the convolutions.
     """
 
     loss = "log_loss"
@@ -187,6 +193,7 @@ class TranslationNetwork(FlatNetwork):
         self, cell, n_inputs, hidden_layer_sizes, n_outputs, *,
         bidirectional=False, activation="tanh", attention=None, n_tokens=None,
         embedding_dim=None, decoder_embedding_dim=32, dropout=0.0,
+        conv_layers=(), conv_padding="same",
     ):  # fmt: skip
         self.attention = attention
         self.decoder_embedding_dim = int(decoder_embedding_dim)
@@ -194,7 +201,11 @@ class TranslationNetwork(FlatNetwork):
             cell, n_inputs, hidden_layer_sizes, n_outputs,
             bidirectional=bidirectional, activation=activation, dropout=dropout,
             n_tokens=n_tokens, embedding_dim=embedding_dim,
+            conv_layers=conv_layers, conv_padding=conv_padding,
         )  # fmt: skip
+
+    # The convolutions belong to the encoder: encoder.conv.{k}.weight.
+    _conv_prefix = "encoder."
 
     @property
     def start_id(self):
@@ -224,6 +235,9 @@ class TranslationNetwork(FlatNetwork):
                 ("encoder.embedding.weight", (self.n_tokens, self.embedding_dim))
             )
             in_size = self.embedding_dim
+        front = self.front
+        shapes += [(f"encoder.{name}", shape) for name, shape, _ in front.layout()]
+        in_size = front.n_outputs
         for k, H in enumerate(sizes):
             for suffix in ("", "_reverse")[:D]:
                 shapes += [
@@ -271,7 +285,7 @@ class TranslationNetwork(FlatNetwork):
     def encoder_stack(self):
         """The encoder's :class:`~skrnn._network.LayerStack`."""
         embedding = "encoder.embedding.weight" if self.embeds else None
-        return LayerStack(self, "encoder.", self.n_directions, embedding)
+        return LayerStack(self, "encoder.", self.n_directions, embedding, self.front)
 
     @property
     def decoder_stack(self):
@@ -345,7 +359,7 @@ class TranslationNetwork(FlatNetwork):
         E = enc_lengths = None
         if self.attention is not None:
             E = _to_rows(enc_layers.outputs)[decoder.rows]
-            enc_lengths = batch.lengths.reshape(-1)[decoder.rows]
+            enc_lengths = enc_layers.frames.lengths.reshape(-1)[decoder.rows]
             H_tilde, _, att_cache = _attention_forward(
                 self.attention, H_dec, E, enc_lengths, P
             )
@@ -544,7 +558,8 @@ class TranslationNetwork(FlatNetwork):
         (int64).
         """
         P = self.views(theta)
-        layers = self.encode(theta, batch).layers
+        encoded = self.encode(theta, batch)
+        layers = encoded.layers
         n = batch.n_sequences
         real = batch.real
         rows = np.empty(n, dtype=np.intp)
@@ -555,7 +570,7 @@ class TranslationNetwork(FlatNetwork):
             state += [bridge.h0[0], bridge.c0[0]]
         if self.attention is not None:
             E = _to_rows(layers[-1].outputs)[rows]
-            lengths = batch.lengths.reshape(-1)[rows].astype(np.int64)
+            lengths = encoded.frames.lengths.reshape(-1)[rows].astype(np.int64)
             E *= (np.arange(E.shape[1]) < lengths[:, None])[:, :, None]
             if self.attention == "general":
                 keys = _matmul(E, P["attention.weight"].T)

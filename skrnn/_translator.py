@@ -255,6 +255,8 @@ class SequenceTranslator(BaseRecurrent):
         dropout=0.0,
         embedding_dim=None,
         vocabulary_size=None,
+        conv_layers=(),
+        conv_padding="same",
         attention="general",
         decoder_embedding_dim=None,
         beam_width=1,
@@ -290,6 +292,8 @@ class SequenceTranslator(BaseRecurrent):
         self.dropout = dropout
         self.embedding_dim = embedding_dim
         self.vocabulary_size = vocabulary_size
+        self.conv_layers = conv_layers
+        self.conv_padding = conv_padding
         self.attention = attention
         self.decoder_embedding_dim = decoder_embedding_dim
         self.beam_width = beam_width

@@ -33,7 +33,7 @@ SHARED_DEFAULTS = {
     "validation_fraction": 0.1, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-08,
     "n_iter_no_change": 10, "max_fun": 15000, "bptt_steps": None,
     "clip_norm": 5.0, "dropout": 0.0, "embedding_dim": None,
-    "vocabulary_size": None,
+    "vocabulary_size": None, "conv_layers": (), "conv_padding": "same",
 }  # fmt: skip
 OWN_DEFAULTS = {
     RNNRegressor: {"loss": "squared_error", "huber_delta": 1.0, "quantile": 0.5},
