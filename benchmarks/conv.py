@@ -610,7 +610,9 @@ def render(results):
             "bidirectional GRU(64), batches of 32, one thread, without a front "
             "end and with ``conv_layers=((64, 5, 2),)`` (half the frames reach "
             "the recurrent layer); settings chosen on the validation split, "
-            "scored on the test utterances."
+            "scored on the test utterances. Training times are wall times on a "
+            "shared machine (load average at the end of each fit in the last "
+            "column): read the ratio, not the seconds."
         )
         by_seed = {}
         for r in digits:
@@ -649,7 +651,8 @@ def render(results):
             "Choosing the learning rate and epochs of the model with the front "
             "end: each candidate trained on 1,600 utterances of the training pool "
             "and scored on 400 validation utterances of held-apart training "
-            "recordings; the test utterances play no part."
+            "recordings; the test utterances play no part (the lowest error "
+            "wins, ties going to the first listed)."
         )
         parts.append(
             _table(
@@ -766,6 +769,11 @@ def main(argv=None):
             if key in results:
                 if key == "digits_validation":
                     results[key] = {**earlier.get(key, {}), **results[key]}
+                if key == "digits":
+                    # Seeds accumulate: a later run adds or replaces its seeds.
+                    seeds = {row["seed"] for row in results[key]}
+                    kept = [r for r in earlier.get(key, []) if r["seed"] not in seeds]
+                    results[key] = kept + results[key]
                 earlier[key] = results[key]
                 earlier.setdefault("section_load_average", {})[key] = results[
                     "load_average"
