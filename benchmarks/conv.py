@@ -618,7 +618,7 @@ def render(results):
         for r in digits:
             by_seed.setdefault(r["seed"], {})[r["front_end"]] = r
         rows = []
-        for seed, pair in by_seed.items():
+        for seed, pair in sorted(by_seed.items()):
             for front, r in pair.items():
                 rows.append(
                     [front, seed, r["epochs"], f"{100 * r['label_error']:.1f}%",
