@@ -602,6 +602,20 @@ def render(results):
             for r in step
         ]  # fmt: skip
         parts.append(_table(["stride", "threads", "skrnn", "PyTorch", "ratio"], rows))
+        one = {r["stride"]: r for r in step if r["threads"] == 1 and "torch" in r}
+        if any(
+            r["threads"] == 2
+            and r["stride"] in one
+            and r["torch"]["median"] > one[r["stride"]]["torch"]["median"]
+            for r in step
+            if "torch" in r
+        ):
+            parts.append(
+                "PyTorch's two-thread steps took longer than its one-thread "
+                "steps: other work was competing for the two cores. Those rows "
+                "say more about the machine than about either library; the "
+                "one-thread rows are the comparison."
+            )
     digits = results.get("digits")
     if digits:
         parts.append(
