@@ -83,8 +83,10 @@ fig.tight_layout()
 # The convolution's weights are in PyTorch's ``Conv1d`` layout,
 # ``conv.0.weight`` of shape ``(filters, in_channels, width)``. Convolving a
 # test series with them (and the ReLU) by hand shows the features the GRU
-# reads: most filters respond to the slopes where the hand rises or falls,
-# which is where the two classes differ.
+# reads. Each ReLU keeps one side of its filter's response: here the
+# strongest filters split the series by level, some firing while the hand is
+# raised and others while it is down, and they hand over where the hand rises
+# and falls. The GRU reads those features at every second step.
 
 weights = models["Conv1d + GRU"].get_weights()
 W, b = weights["conv.0.weight"], weights["conv.0.bias"]
