@@ -335,7 +335,8 @@ class BaseRecurrent(PersistenceMixin, WeightsMixin, TrainingMixin, BaseEstimator
             raise ValueError(
                 "warm_start and partial_fit need the same network as the previous "
                 "fit, but the architecture changed (hidden_layer_sizes, cell, "
-                "bidirectional, the number of features or of outputs). Set "
+                "bidirectional, conv_layers, the number of features or of "
+                "outputs). Set "
                 "warm_start=False to fit a new network."
             )
         self._network = network

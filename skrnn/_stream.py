@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._conv import ConvStream
 from ._kernels import ACTIVATION_CODES, cell_spec
 from ._kernels._stream import (
     CELL_CODES,
@@ -81,7 +82,11 @@ def _packing(network, head):
 
     layout = np.zeros((len(sizes) + 1, 8), dtype=np.int64)
     embedding, n_tokens, in_size = -1, 0, network.n_inputs
-    if network.embeds:
+    if network.conv_layers:
+        # The stream's convolutions (and the embedding before them) run
+        # outside the kernel, which reads their frames.
+        in_size = network.front.n_outputs
+    elif network.embeds:
         table = blocks["embedding.weight"]
         embedding = add(PACK_COPY, table.start, table.stop - table.start)
         n_tokens, in_size = network.n_tokens, network.embedding_dim
@@ -288,7 +293,10 @@ def stream(self, n_streams=None):
     ------
     ValueError
         If the model is bidirectional: its backward direction reads each
-        sequence from its end, which a stream has not seen yet.
+        sequence from its end, which a stream has not seen yet. Likewise
+        for ``conv_layers`` with ``conv_padding='same'``; and for strides
+        above 1, whose outputs fall at different steps in different
+        streams (streams need ``conv_padding='causal'`` and unit strides).
 
     See Also
     --------
@@ -376,6 +384,8 @@ class Stream:
                 f"{name} was fitted without an embedding; refit it."
             )
         theta = estimator._theta
+        N = 1 if n_streams is None else n_streams
+        self._conv = self._conv_stream(network, theta, N, name)
         self.n_streams = n_streams
         self.dtype = theta.dtype
         self.n_features = network.n_inputs
@@ -387,9 +397,34 @@ class Stream:
         head = self._choose_head(estimator, network)
         self._n_out = 2 if head == "binary" else network.n_outputs
         self._params, self._layout, width = pack_parameters(network, theta, head)
-        N = 1 if n_streams is None else n_streams
         self._state = np.zeros((N, width), dtype=self.dtype)
         self._steps = np.zeros(N, dtype=np.int64)
+
+    @staticmethod
+    def _conv_stream(network, theta, N, name):
+        """The causal convolutions' stream and the embedding before them, or None."""
+        if not network.conv_layers:
+            return None
+        front = network.front
+        if not front.causal:
+            raise ValueError(
+                f"This {name} was fitted with conv_padding='same': its "
+                "convolutions read steps after the one they give a frame for, "
+                "which a live stream has not seen yet. Fit it with "
+                "conv_padding='causal' to stream."
+            )
+        if front.stride != 1:
+            raise ValueError(
+                f"This {name} was fitted with conv_layers of stride "
+                f"{front.stride}: it gives one output per {front.stride} steps, "
+                "at steps that differ from stream to stream, which streams do "
+                "not support. Fit it with strides of 1 to stream, or call "
+                "predict on each sequence seen so far."
+            )
+        P = network.views(theta)
+        conv = ConvStream(front, network._front_views(P), N)
+        table = P["embedding.weight"].copy() if network.embeds else None
+        return conv, table
 
     def _choose_head(self, estimator, network):
         """The head's activation, so that a push gives what predict_proba or
@@ -443,6 +478,8 @@ class Stream:
         steps, ids = self._read_steps(X)
         N, k = ids.shape if self._embeds else steps.shape[:2]
         out = np.empty((N, k, self._n_out), dtype=self.dtype)
+        if self._conv is not None:
+            steps, ids = self._convolve(steps, ids), _NO_IDS
         bad = stream_forward(steps, ids, self._params, self._layout, self._state, out)
         if bad >= 0:
             self._refuse_value(bad, ids if self._embeds else steps)
@@ -452,6 +489,22 @@ class Stream:
         if self._squeeze:
             out = out[..., 0]
         return out[0] if self.n_streams is None else out
+
+    def _convolve(self, steps, ids):
+        """The frames of the convolutions for the steps pushed (checked first,
+        so that a refused push leaves every state as it was)."""
+        conv, table = self._conv
+        if table is not None:
+            bad = np.flatnonzero(((ids < 0) | (ids >= len(table))).reshape(-1))
+            if bad.size:
+                self._refuse_value(int(bad[0]), ids)
+            steps = table[ids]
+        else:
+            bad = np.flatnonzero(~np.isfinite(steps).reshape(-1))
+            if bad.size:
+                self._refuse_value(int(bad[0]), steps)
+        frames, _ = conv.push(steps)
+        return np.ascontiguousarray(frames, dtype=self.dtype)
 
     def _read_steps(self, X):
         """``X`` as ``(steps (N, k, F), ids (N, k))``, one of them a stand-in."""
@@ -568,6 +621,8 @@ class Stream:
         index = slice(None) if streams is None else self._stream_index(streams)
         self._state[index] = 0
         self._steps[index] = 0
+        if self._conv is not None:
+            self._conv[0].reset(None if streams is None else np.atleast_1d(index))
         return self
 
     def _stream_index(self, streams):
@@ -614,6 +669,9 @@ class Stream:
         state, and the ``initial_h_{l}`` (``initial_c_{l}``) inputs of
         ``skrnn.onnx.to_onnx(est, stateful=True)``. Reading gives copies;
         assign a list of the same form to set the state of all streams.
+        With ``conv_layers``, it is the recurrent layers' state only: the
+        convolutions' last ``width - 1`` steps of each layer stay as they
+        are (:meth:`reset` clears them too).
         """
         layers = []
         for tensors in self._sections():

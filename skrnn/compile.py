@@ -12,7 +12,8 @@ kernels from the cache and their first fit starts at once. Options:
     Print nothing but errors.
 
 The kernels are compiled by small fits and predictions of every estimator
-with default settings, so exactly what such fits use is compiled; settings
+with default settings (and one with ``conv_layers``, for the convolution
+kernels), so exactly what such fits use is compiled; settings
 that use other kernels (bidirectional layers, token embeddings, truncated
 backpropagation, L-BFGS) may compile a few more on their first use. The
 cache folder is that of :mod:`skrnn._runtime._cache`: ``SKRNN_CACHE_DIR``,
@@ -38,7 +39,9 @@ _N_STEPS = 6
 
 
 def _tasks(dtype):
-    """(estimator name, X, y) of one small default fit per estimator."""
+    """(estimator name, X, y, parameters) of one small fit per estimator,
+    then of a convolution front end (whose kernels do not depend on the
+    cell: compiled with the first cell only)."""
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -47,11 +50,12 @@ def _tasks(dtype):
     lengths = rng.integers(2, 6, size=_N_SEQUENCES)
     tokens = [rng.integers(1, 5, size=n).astype(dtype) for n in lengths]
     return [
-        ("RNNRegressor", X, y),
-        ("RNNClassifier", X, (y > 0).astype(int)),
-        ("RNNClassifier", X, np.digitize(y, [-1.0, 1.0])),
-        ("SequenceTagger", X, (X > 0).astype(int)),
-        ("SequenceTranslator", tokens, [t[::-1].astype(int) for t in tokens]),
+        ("RNNRegressor", X, y, {}),
+        ("RNNClassifier", X, (y > 0).astype(int), {}),
+        ("RNNClassifier", X, np.digitize(y, [-1.0, 1.0]), {}),
+        ("SequenceTagger", X, (X > 0).astype(int), {}),
+        ("SequenceTranslator", tokens, [t[::-1].astype(int) for t in tokens], {}),
+        ("RNNRegressor", X, y, {"conv_layers": ((4, 3, 2),)}),
     ]
 
 
@@ -89,10 +93,13 @@ def compile_kernels(dtypes=DTYPES, cells=CELLS, log=None):
         warnings.simplefilter("always", KernelCacheWarning)
         for dtype in dtypes:
             for cell in cells:
-                for name, X, y in _tasks(dtype):
+                for name, X, y, parameters in _tasks(dtype):
+                    if parameters and cell != cells[0]:
+                        continue
                     model = getattr(skrnn, name)(
-                        cell=cell, hidden_layer_sizes=(4,), max_iter=1, random_state=0
-                    )
+                        cell=cell, hidden_layer_sizes=(4,), max_iter=1,
+                        random_state=0, **parameters,
+                    )  # fmt: skip
                     step = time.perf_counter()
                     with event.install_recorder("numba:compile") as record:
                         model.fit(X, y)
@@ -104,6 +111,8 @@ def compile_kernels(dtypes=DTYPES, cells=CELLS, log=None):
                     )
                     compiled += new
                     if log is not None:
+                        if parameters:
+                            name = f"{name} (conv)"
                         log(
                             f"{name:<18} {cell:<4} {dtype}: {new:3d} compiled, "
                             f"{time.perf_counter() - step:5.1f} s"

@@ -52,11 +52,19 @@ and :meth:`~skrnn.SequenceTagger.sample` (loops of single steps: run the
 exported model step by step instead), :class:`~skrnn.SequenceTranslator`
 (its decoder loops over its own outputs), and classifiers fitted on a single
 class.
+
+A model with ``conv_layers`` exports its convolutions as ``Conv`` and
+``Relu`` nodes before the recurrent ones, which read ``ceil(L / stride)``
+frames of each sequence (every layer's input masked to its real steps, so
+that padding changes nothing); a transcriber's posteriors are then one row
+per frame. ``stateful=True`` refuses such a model (a chunk's first frames
+read the steps before it).
 """
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._conv import onnx_front_end
 from ._kernels import CELLS, cell_spec
 
 __all__ = ["pad_sequences", "register_converters", "to_onnx"]
@@ -271,6 +279,10 @@ def _build(graph, model, X, lengths, *, univariate):
         x = graph.node("Unsqueeze", [X, graph.constant("axis2", np.array([2]))])
     else:
         x = X
+    if network.conv_layers:
+        # Conv and Relu per layer, batch-major; the recurrent nodes then read
+        # the frames, ceil(L / stride) per sequence.
+        x, lengths = onnx_front_end(network.front, graph, P, x, lengths)
     x = graph.node("Transpose", [x], perm=[1, 0, 2])  # time-major
     Y, Y_h = _recurrent_layers(graph, network, P, x, lengths)
     W_out = graph.constant("output_weight_t", P["output.weight"].T.copy())
@@ -561,6 +573,14 @@ def _carry_state(graph, model):
     from onnx import TensorProto, helper
 
     network = model._network
+    if network.conv_layers:
+        raise ValueError(
+            f"stateful=True carries the recurrent state from chunk to chunk, but "
+            f"this {type(model).__name__} has conv_layers, whose first frames of "
+            "a chunk read the steps before it, which the graph does not keep. "
+            "Run the whole sequences through the model exported without "
+            "stateful, or stream in Python with model.stream() (causal padding)."
+        )
     if network.bidirectional:
         raise ValueError(
             f"stateful=True carries the state forward from chunk to chunk, but "
