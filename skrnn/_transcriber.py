@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import _INFERENCE_BATCH, BaseRecurrent, _stochastic_only
 from ._compat import Interval, _check_sample_weight, _fit_context
+from ._conv import check_conv_layers, output_lengths
 from ._ctc import (
     check_feasible,
     ctc_align,
@@ -412,14 +413,14 @@ class SequenceTranscriber(BaseRecurrent):
         pairs = infeasible_pairs(lengths, data.Y)
         if len(pairs) == len(lengths):
             i, steps, needed = pairs[0]
+            why = self._stride_hint(data.network, None)
             raise ValueError(
                 f"All {len(pairs)} input sequences are too short for their "
                 f"targets (sequence {i} has {steps} steps and needs {needed}), so "
                 "zero_infinity=True would leave nothing to learn from. CTC needs "
                 "one step per label plus one between repeated labels: use longer "
                 "inputs (a finer frame rate) or shorter targets"
-                + self._stride_hint(data.network, None)
-                + "."
+                + (f"; {why}." if why else ".")
             )
         self.n_infeasible_ = len(pairs)
         if pairs:
@@ -453,7 +454,10 @@ class SequenceTranscriber(BaseRecurrent):
 
     def _batch_targets(self, batch, Y, sw, step_weight=None):
         """The batch's targets, and each row's weight (0 for infeasible pairs)."""
-        lengths = self._network.frame_lengths(batch.lengths)
+        # The network is built from these hyper-parameters (a gradient check
+        # calls this before any fit).
+        layers = check_conv_layers(self.conv_layers, self.conv_padding)
+        lengths = output_lengths(batch.lengths, layers)
         feasible = lengths >= batch.gather(required_steps(Y))
         return Y, batch.gather(sw) * feasible
 

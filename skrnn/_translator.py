@@ -669,7 +669,9 @@ class SequenceTranslator(BaseRecurrent):
         -------
         weights : dict of str to ndarray
             Copies of every parameter with PyTorch-style names:
-            ``encoder.embedding.weight`` (token input), ``encoder.weight_ih_l0``
+            ``encoder.embedding.weight`` (token input),
+            ``encoder.conv.{k}.weight`` and ``encoder.conv.{k}.bias`` (with
+            ``conv_layers``), ``encoder.weight_ih_l0``
             and the other recurrent weights of the encoder (suffix
             ``_reverse`` for its backward direction), ``bridge.weight_l{k}``
             and ``bridge.bias_l{k}`` (and ``bridge_c.*`` for LSTM) with a

@@ -21,7 +21,10 @@ class WeightsMixin:
             ``bias_hh_l{k}`` (suffix ``_reverse`` for the backward direction)
             for each layer ``k``, and ``output.weight``, ``output.bias``;
             with ``embedding_dim`` set, first ``embedding.weight`` of shape
-            ``(n_tokens_, embedding_dim)`` (PyTorch's ``nn.Embedding``).
+            ``(n_tokens_, embedding_dim)`` (PyTorch's ``nn.Embedding``); with
+            ``conv_layers``, then ``conv.{k}.weight`` of shape ``(filters,
+            in_channels, width)`` and ``conv.{k}.bias`` of each convolution
+            ``k`` (PyTorch's ``nn.Conv1d``), before the recurrent layers.
         """
         check_is_fitted(self)
         return {k: v.copy() for k, v in self._network.views(self._theta).items()}

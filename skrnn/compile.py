@@ -112,7 +112,7 @@ def compile_kernels(dtypes=DTYPES, cells=CELLS, log=None):
                     compiled += new
                     if log is not None:
                         if parameters:
-                            name = f"{name} (conv)"
+                            name = f"{name}+conv"
                         log(
                             f"{name:<18} {cell:<4} {dtype}: {new:3d} compiled, "
                             f"{time.perf_counter() - step:5.1f} s"

@@ -545,3 +545,18 @@ def test_no_warning_but_convergence_with_conv():
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", ConvergenceWarning)
         RNNRegressor(conv_layers=((4, 3, 2),), **SMALL).fit(X, y).predict(X)
+
+
+def test_tagger_sample_rereads_the_sequences_with_conv_layers():
+    cycle = np.tile([1, 2, 3, 4], 6)
+    X = [cycle[i : i + 8] for i in range(10)]
+    y = [cycle[i + 1 : i + 9] for i in range(10)]
+    model = SequenceTagger(
+        embedding_dim=3, conv_layers=((4, 3),), conv_padding="causal",
+        bidirectional=False, **SMALL,
+    ).fit(X, y)  # fmt: skip
+    drawn = model.sample([1, 2, 3], n_steps=3, temperature=0)
+    seq = [1, 2, 3]
+    for _ in range(3):
+        seq.append(int(model.predict([np.array(seq)])[0][-1]))
+    np.testing.assert_array_equal(drawn, seq[3:])
