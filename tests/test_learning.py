@@ -205,3 +205,41 @@ def test_transcriber_writes_down_connected_spoken_digits():
     # scores about 0.8 errors per label; the network writes down nearly all.
     assert error_rate(Y_test, model.predict(X_test)) < 0.08
     assert model.score(X_test, Y_test) > 0.92
+
+
+def local_patterns(n, seed):
+    """Ragged noisy sequences whose class is the sign of a three-step zigzag.
+
+    Each sequence of 30 to 60 steps holds one zigzag, ``+-+`` (class 1) or
+    ``-+-`` (class 0), at a random step; elsewhere it is noise.
+    """
+    rng = np.random.default_rng(seed)
+    X, y = [], rng.integers(0, 2, size=n)
+    for label in y:
+        n_steps = rng.integers(30, 61)
+        x = rng.normal(scale=0.3, size=(n_steps, 1))
+        start = rng.integers(0, n_steps - 3)
+        x[start : start + 3, 0] += (2 * label - 1) * np.array([1.5, -1.5, 1.5])
+        X.append(x)
+    return X, y
+
+
+@pytest.mark.parametrize("conv_padding", ["same", "causal"])
+def test_convolution_front_end_finds_a_local_pattern(conv_padding):
+    # A stride-2 front end over ragged sequences: the GRU reads ceil(T / 2)
+    # steps of the filters' responses, and only a filter that sees the whole
+    # zigzag at once tells the classes apart from one of its steps.
+    X_train, y_train = local_patterns(300, seed=0)
+    X_test, y_test = local_patterns(300, seed=1)
+    clf = RNNClassifier(
+        hidden_layer_sizes=(16,),
+        cell="gru",
+        conv_layers=((8, 3, 2),),
+        conv_padding=conv_padding,
+        learning_rate_init=0.01,
+        max_iter=30,
+        random_state=0,
+    )
+    clf.fit(X_train, y_train)
+    assert clf.get_weights()["conv.0.weight"].shape == (8, 1, 3)
+    assert clf.score(X_test, y_test) >= 0.95
