@@ -28,7 +28,7 @@ from ._ctc import (
     infeasible_pairs,
     required_steps,
 )
-from ._docstrings import PER_STEP_BPTT, fill_doc
+from ._docstrings import PER_STEP_BPTT, fill_doc, insert_doc
 from ._stream import TranscriptionStream
 from ._transcription_network import TranscriptionNetwork
 from ._translator import _target_sequences
@@ -62,6 +62,16 @@ def _check_label_type(labels):
             )
 
 
+# The inputs and targets that log_likelihood and align read (the placeholder
+# in a docstring supplies the first line's indentation).
+_TARGET_PAIR = """\
+X : array-like or list of array-like
+            Sequences in any of the forms accepted by :meth:`fit`.
+        y : list of str or list of array-like
+            One target sequence per sequence of ``X``, of labels of
+            ``classes_``."""
+
+
 @fill_doc(
     hidden_layer_sizes_default="(100,)",
     bidirectional_default="True",
@@ -74,6 +84,7 @@ def _check_label_type(labels):
     "            single label in place of a sequence is a target of one label.",
     sample_weight_doc="Weight of each sequence's CTC loss.",
 )
+@insert_doc(target_pair=_TARGET_PAIR)
 class SequenceTranscriber(BaseRecurrent):
     """Recurrent network trained by connectionist temporal classification (CTC).
 
@@ -601,11 +612,7 @@ class SequenceTranscriber(BaseRecurrent):
 
         Parameters
         ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
-        y : list of str or list of array-like
-            One target sequence per sequence of ``X``, of labels of
-            ``classes_``.
+        {target_pair}
 
         Returns
         -------
@@ -627,11 +634,7 @@ class SequenceTranscriber(BaseRecurrent):
 
         Parameters
         ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
-        y : list of str or list of array-like
-            One target sequence per sequence of ``X``, of labels of
-            ``classes_``.
+        {target_pair}
 
         Returns
         -------
@@ -722,7 +725,10 @@ class SequenceTranscriber(BaseRecurrent):
         ------
         ValueError
             If the model is bidirectional: its backward direction reads each
-            sequence from its end, which a stream has not seen yet.
+            sequence from its end, which a stream has not seen yet. Likewise
+            for ``conv_layers`` with ``conv_padding='same'``; and for strides
+            above 1, whose frames fall at different steps in different
+            streams (streams need ``conv_padding='causal'`` and unit strides).
         """
         return TranscriptionStream(self, n_streams)
 
