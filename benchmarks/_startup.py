@@ -129,10 +129,13 @@ def _child(estimator):
     )
 
 
-def _run_child(repo_root, cache_dir=None, estimator="RNNRegressor"):
+def _run_child(repo_root, cache_dir=None, estimator="RNNRegressor", workers=None):
     import subprocess
 
     env = dict(os.environ)
+    env.pop("SKRNN_COMPILE_WORKERS", None)
+    if workers is not None:
+        env["SKRNN_COMPILE_WORKERS"] = str(workers)
     if cache_dir is not None:
         # Both variables: skrnn's own kernels follow SKRNN_CACHE_DIR, and a
         # tree whose kernels Numba locates itself follows NUMBA_CACHE_DIR.
@@ -157,13 +160,16 @@ def _cold_and_warm(repo_root, estimator):
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="skrnn_bench_cache_") as cache_dir:
+        serial_result = _run_child(repo_root, cache_dir, estimator, workers=0)
+    with tempfile.TemporaryDirectory(prefix="skrnn_bench_cache_") as cache_dir:
         cold_result = _run_child(repo_root, cache_dir, estimator)
         warm_result = _run_child(repo_root, cache_dir, estimator)
-    compile_seconds = (cold_result["fit"] + cold_result["predict"]) - (
+    compile_seconds = (serial_result["fit"] + serial_result["predict"]) - (
         warm_result["fit"] + warm_result["predict"]
     )
     return {
         "cold": cold_result,
+        "cold_serial": serial_result,
         "warm": warm_result,
         "compile_seconds": compile_seconds,
     }
@@ -185,7 +191,8 @@ def measure_startup(repo_root, estimators=ESTIMATORS):
     Returns
     -------
     result : dict
-        ``estimators``: per estimator name, ``cold`` and ``warm`` child
+        ``estimators``: per estimator name, ``cold_serial`` (no compile
+        helpers), ``cold`` (the default compile helpers) and ``warm`` child
         reports (``import``, ``fit``, ``predict``, ``import_and_fit``,
         ``compile_events``, ``compile_self_seconds``, ``kernel_signatures``,
         ``process_wall``; wall-clock seconds, and ``import_cpu``, ``fit_cpu``:
@@ -199,6 +206,7 @@ def measure_startup(repo_root, estimators=ESTIMATORS):
     first = per_estimator[estimators[0]]
     return {
         **first,
+        "cold_serial": first["cold_serial"],
         "estimators": per_estimator,
         "n_sequences": N_SEQUENCES,
         "n_steps": N_STEPS,

@@ -10,6 +10,11 @@ kernels from the cache and their first fit starts at once. Options:
     The recurrent cells to compile (default all three).
 ``--quiet``
     Print nothing but errors.
+``--write-plan PATH``
+    For skrnn's maintainers: compile every cell and precision on a fresh,
+    temporary cache, one process each, and write the kernels each first fit
+    compiles, in order, as the Python module ``PATH`` (the plan of the
+    parallel compile, ``skrnn/_runtime/_compile_plan.py``).
 
 The kernels are compiled by small fits and predictions of every estimator
 with default settings (and one with ``conv_layers``, for the convolution
@@ -124,6 +129,91 @@ def compile_kernels(dtypes=DTYPES, cells=CELLS, log=None):
     }
 
 
+def _record_order(dtype, cell):
+    """Print, as JSON, the kernels a cold run of :func:`compile_kernels` compiles.
+
+    Only the outermost compilations, in order, each as ``[name, [argument
+    types]]`` (see :func:`skrnn._runtime._parallel.encode_type`).
+    """
+    import json
+
+    from numba.core import event
+
+    from ._runtime import _parallel
+
+    depth, order = [0], []
+
+    class _Outermost(event.Listener):
+        def on_start(self, event):
+            if depth[0] == 0:
+                name = _parallel.kernel_name(event.data["dispatcher"].py_func)
+                args = [_parallel.encode_type(a) for a in event.data["args"]]
+                if [name, args] not in order:
+                    order.append([name, args])
+            depth[0] += 1
+
+        def on_end(self, event):
+            depth[0] -= 1
+
+    event.register("numba:compile", _Outermost())
+    compile_kernels((dtype,), (cell,))
+    print(json.dumps(order))
+
+
+def write_plan(path, dtypes=DTYPES, cells=CELLS):
+    """Write the parallel compile's plan (see ``--write-plan``) to ``path``."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+
+    from ._runtime import _parallel
+
+    plan = {}
+    for dtype in dtypes:
+        for cell in cells:
+            with tempfile.TemporaryDirectory() as cache:
+                env = {**os.environ, "SKRNN_CACHE_DIR": cache, _parallel.ENV_VAR: "0"}
+                done = subprocess.run(
+                    [sys.executable, "-c", _RECORD, dtype, cell],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+            order = json.loads(done.stdout.strip().splitlines()[-1])
+            for i, (name, args) in enumerate(order):
+                key = _parallel.plan_key(name, [_parallel.decode_type(a) for a in args])
+                if name.startswith("skrnn._kernels.") and key is not None:
+                    plan[key] = order[i + 1 :]
+                    break
+    lines = [
+        '"""Kernels a first fit compiles after its trigger, per trigger and dtype.',
+        "",
+        "Written by ``python -m skrnn.compile --write-plan`` (do not edit): see",
+        ":mod:`skrnn._runtime._parallel`. An entry is ``[name, argument types]``.",
+        '"""',
+        "",
+        "# ruff: noqa: E501",
+        "# fmt: off",
+        "PLAN = {",
+    ]
+    for key in sorted(plan):
+        lines.append(f"    {key!r}: [")
+        for entry in plan[key]:
+            lines.append(f"        {json.dumps(entry)},")
+        lines.append("    ],")
+    lines += ["}", "# fmt: on", ""]
+    with open(path, "w") as file:
+        file.write("\n".join(lines).replace("true", "True").replace("false", "False"))
+
+
+_RECORD = (
+    "import sys; from skrnn.compile import _record_order; "
+    "_record_order(sys.argv[1], sys.argv[2])"
+)
+
+
 def _parse(argv):
     parser = argparse.ArgumentParser(
         prog="python -m skrnn.compile",
@@ -141,6 +231,7 @@ def _parse(argv):
         help="comma-separated recurrent cells (default: rnn,lstm,gru)",
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing")
+    parser.add_argument("--write-plan", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cells = tuple(c.strip() for c in args.cells.split(",") if c.strip())
     unknown = [c for c in cells if c not in CELLS]
@@ -150,7 +241,7 @@ def _parse(argv):
             f"{', '.join(CELLS)}, for example --cells lstm,gru"
         )
     dtypes = DTYPES if args.dtype == "both" else (args.dtype,)
-    return dtypes, cells, args.quiet
+    return dtypes, cells, args.quiet, args.write_plan
 
 
 def main(argv=None):
@@ -166,7 +257,10 @@ def main(argv=None):
     status : int
         0 on success.
     """
-    dtypes, cells, quiet = _parse(argv)
+    dtypes, cells, quiet, plan_path = _parse(argv)
+    if plan_path:
+        write_plan(plan_path, dtypes, cells)
+        return 0
 
     def log(line):
         print(line, flush=True)

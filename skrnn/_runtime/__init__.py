@@ -32,12 +32,13 @@ from ._environment import check_thread_variable
 # Before Numba is imported: it fails without naming the variable.
 check_thread_variable()
 
-from . import _cache, _notice  # noqa: E402
+from . import _cache, _notice, _parallel  # noqa: E402
 from ._codegen import prefer_wide_vectors  # noqa: E402
 
 # Before anything below (or skrnn._kernels) decorates a Numba function.
 _cache.install()
 _notice.install()
+_parallel.install()
 WIDE_VECTORS = prefer_wide_vectors()
 
 from . import _blas, _dispatch  # noqa: E402
@@ -64,6 +65,7 @@ __all__ = [
 def _after_fork_in_child():
     _dispatch.forget_after_fork()
     _blas.forget_after_fork()
+    _parallel.forget_after_fork()
 
 
 if hasattr(os, "register_at_fork"):

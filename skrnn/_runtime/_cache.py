@@ -45,6 +45,10 @@ ENV_VAR = "SKRNN_CACHE_DIR"
 
 INSTALLED = False
 
+# Called with a kernel's ``module.qualname`` before it is looked up in the
+# cache (:mod:`._parallel` waits there for a helper compiling it), or None.
+before_load = None
+
 
 class KernelCacheWarning(UserWarning):
     """Warning that skrnn's kernel cache cannot be written.
@@ -220,11 +224,13 @@ def _make_locator_class(base):
     return SkrnnCacheLocator
 
 
-def _guarded(original, on_error):
+def _guarded(original, on_error, before=None):
     def method(self, *args, **kwargs):
         locator = getattr(getattr(self, "_impl", None), "locator", None)
         if not getattr(locator, "is_skrnn_locator", False):
             return original(self, *args, **kwargs)
+        if before is not None:
+            before(self)
         try:
             return original(self, *args, **kwargs)
         except OSError as error:
@@ -243,6 +249,13 @@ def _save_failed(locator, error):
 
 def _load_failed(locator, error):
     return None
+
+
+def _before_load(cache):
+    hook = before_load
+    py_func = getattr(cache, "_py_func", None)
+    if hook is not None and py_func is not None:
+        hook(f"{py_func.__module__}.{py_func.__qualname__}")
 
 
 def install():
@@ -275,6 +288,6 @@ def install():
     # In place: Numba's cache classes share the base class's list.
     locators.insert(0, locator_class)
     cache_class.save_overload = _guarded(original_save, _save_failed)
-    cache_class.load_overload = _guarded(original_load, _load_failed)
+    cache_class.load_overload = _guarded(original_load, _load_failed, _before_load)
     INSTALLED = True
     return True

@@ -1,0 +1,451 @@
+"""Compile a cold fit's kernels in helper processes beside this one.
+
+Numba compiles one function at a time per process (a global lock), so on a
+fresh cache a first fit compiles its kernels one after the other on one
+core. The two largest kernels of a fit, a cell's forward and backward chunk,
+are about equal; the forward one is needed first. So when this process
+starts to compile a cell's first kernel (the trigger), up to
+:func:`n_workers` helper processes compile the kernels the same fit needs
+next (:mod:`._compile_plan` lists them per trigger and precision) into the
+kernel cache, while this process compiles the trigger. When this process
+then needs a kernel that a helper is compiling, it waits for the helper to
+save it and loads it from the cache.
+
+Robustness:
+
+- helpers start only when the kernel cache is skrnn's own and writable
+  (never for a read-only or in-memory cache), once per trigger per process,
+  and not at all with ``SKRNN_COMPILE_WORKERS=0``;
+- a wait is bounded (:data:`WAIT_SECONDS`) and ends when the helper saves
+  the kernel, reports a failure or exits; whatever it did not deliver,
+  this process compiles itself, as without helpers (a debug record on the
+  ``"skrnn"`` logger says why);
+- a helper reads its plan from its standard input and exits when that pipe
+  closes, so it never outlives this process; helpers still running when
+  this process exits are stopped;
+- a helper imports only skrnn's runtime and kernels (not scikit-learn), and
+  shares this process's cache folder and code generator target (checked:
+  a helper that reports another cache folder is stopped).
+"""
+
+import atexit
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+
+from . import _cache
+from ._compile_plan import PLAN
+
+ENV_VAR = "SKRNN_COMPILE_WORKERS"
+
+# Longest wait for a helper to deliver one kernel. A helper compiles the
+# largest kernel in a few seconds on an idle machine; far beyond that it is
+# stuck or starved, and compiling here costs no more than waiting.
+WAIT_SECONDS = 60.0
+
+logger = logging.getLogger("skrnn")
+
+_lock = threading.Condition()
+_state = {
+    "triggered": set(),  # plan keys whose helpers were started
+    "helpers": [],  # running _Helper objects
+    "compiling": {},  # kernel name -> the helper compiling it
+}
+_local = threading.local()
+
+
+def n_workers(environ=None, cpu_count=None):
+    """How many helper processes a cold fit starts.
+
+    ``SKRNN_COMPILE_WORKERS`` if set (0 turns helpers off), else one fewer
+    than the usable cores, at most 3.
+
+    Parameters
+    ----------
+    environ : mapping or None, default=None
+        Environment variables (``os.environ`` when None).
+    cpu_count : int or None, default=None
+        Usable cores (those of this process's CPU affinity when None).
+
+    Returns
+    -------
+    n : int
+    """
+    environ = os.environ if environ is None else environ
+    text = environ.get(ENV_VAR, "").strip()
+    if text:
+        try:
+            n = int(text)
+        except ValueError:
+            n = -1
+        if n < 0:
+            raise ValueError(
+                f"{ENV_VAR} must be a number of helper processes (0 or more), "
+                f"got {environ[ENV_VAR]!r}. Set it to 0 to compile kernels in "
+                "the fitting process only, or unset it for the default."
+            )
+        return n
+    if cpu_count is None:
+        try:
+            cpu_count = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cpu_count = os.cpu_count() or 1
+    return max(min(cpu_count, 4) - 1, 0)
+
+
+# -- Signatures as plain data, for the plan and the helpers' standard input --
+
+
+def encode_type(numba_type):
+    """A JSON-able description of one argument type of a kernel."""
+    from numba import types
+
+    if isinstance(numba_type, types.Array):
+        return [
+            "array",
+            str(numba_type.dtype),
+            numba_type.ndim,
+            numba_type.layout,
+            bool(numba_type.mutable),
+        ]
+    if isinstance(numba_type, (types.Integer, types.Float, types.Boolean)):
+        return str(numba_type)
+    raise TypeError(f"no plain description of the kernel argument type {numba_type}")
+
+
+def decode_type(description):
+    """The Numba type that :func:`encode_type` described."""
+    import numpy as np
+    from numba import types
+    from numba.np.numpy_support import from_dtype
+
+    if isinstance(description, list):
+        _, dtype, ndim, layout, mutable = description
+        return types.Array(
+            from_dtype(np.dtype(dtype)), ndim, layout, readonly=not mutable
+        )
+    return types.boolean if description == "bool" else getattr(types, description)
+
+
+def kernel_name(py_func):
+    """``module.qualname`` of a kernel's Python function."""
+    return f"{py_func.__module__}.{py_func.__qualname__}"
+
+
+def plan_key(name, args):
+    """The key of :data:`PLAN` for a kernel compiled for ``args``, or None.
+
+    ``name:dtype``, with the dtype of the first floating-point array among
+    the arguments.
+    """
+    from numba import types
+
+    for arg in args:
+        if isinstance(arg, types.Array) and isinstance(arg.dtype, types.Float):
+            return f"{name}:{arg.dtype}"
+    return None
+
+
+# -- This process: start helpers, wait for what they compile --------------
+
+
+class _Helper:
+    """One helper process, and the thread that reads its reports."""
+
+    def __init__(self, entries):
+        env = dict(os.environ)
+        env[ENV_VAR] = "0"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _BOOTSTRAP, _cache.PACKAGE_DIR],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            text=True,
+            bufsize=1,
+        )
+        self.compiling = set()
+        self.delivered = []
+        self.failed = []
+        self.alive = True
+        spec = {
+            "version": _cache._skrnn_version(),
+            "cache_dir": _cache.cache_dir(),
+            "entries": entries,
+        }
+        self.process.stdin.write(json.dumps(spec) + "\n")
+        self.process.stdin.flush()
+        self.reader = threading.Thread(
+            target=self._read, name="skrnn-compile-helper", daemon=True
+        )
+        self.reader.start()
+
+    def _read(self):
+        try:
+            for line in self.process.stdout:
+                self._report(*line.rstrip("\n").split(" ", 1))
+        except (OSError, ValueError, TypeError):
+            pass
+        finally:
+            with _lock:
+                self._forget_compiling()
+                self.alive = False
+                _lock.notify_all()
+
+    def _report(self, what, name=""):
+        with _lock:
+            if what == "cache" and name != _cache.cache_dir():
+                logger.debug(
+                    "skrnn: a compile helper uses the cache %s, not %s; stopped",
+                    name,
+                    _cache.cache_dir(),
+                )
+                self.stop()
+            elif what == "start":
+                self.compiling.add(name)
+                _state["compiling"][name] = self
+            elif what == "saved":
+                self.delivered.append(name)
+                self.compiling.discard(name)
+                _state["compiling"].pop(name, None)
+            elif what == "failed":
+                self.failed.append(name)
+                logger.debug("skrnn: a compile helper failed on %s", name)
+                # A failure unwinds every compilation the helper had open.
+                self._forget_compiling()
+            _lock.notify_all()
+
+    def _forget_compiling(self):
+        for name in self.compiling:
+            if _state["compiling"].get(name) is self:
+                del _state["compiling"][name]
+        self.compiling.clear()
+
+    def stop(self):
+        """Stop the process if it still runs (idempotent)."""
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                self.process.kill()
+        with contextlib.suppress(OSError, ValueError):
+            self.process.stdin.close()
+
+
+def _start_helpers(key, exclude):
+    """Start the helpers of plan ``key``; called with the first compile."""
+    n = n_workers()
+    if n == 0 or not _cache.INSTALLED:
+        return
+    if not _cache._probe_writable(_cache.cache_dir()):
+        return
+    entries = [e for e in PLAN.get(key, ()) if e[0] not in exclude]
+    n = min(n, len(entries))
+    for i in range(n):
+        try:
+            helper = _Helper(entries[i::n])
+        except OSError as error:
+            logger.debug("skrnn: no compile helper (%s)", error)
+            return
+        _state["helpers"].append(helper)
+
+
+def wait_for_helper(name):
+    """If a helper is compiling kernel ``name``, wait until it is saved.
+
+    Returns at once otherwise. The wait ends when the helper saves the
+    kernel, fails, or exits, and after :data:`WAIT_SECONDS` at most.
+
+    Returns
+    -------
+    waited : bool
+        Whether a helper was compiling it.
+    """
+    with _lock:
+        if name not in _state["compiling"]:
+            return False
+        deadline = time.monotonic() + WAIT_SECONDS
+        while name in _state["compiling"]:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                logger.debug("skrnn: gave up waiting for a compile helper on %s", name)
+                helper = _state["compiling"].pop(name)
+                helper.compiling.discard(name)
+                break
+            _lock.wait(remaining)
+        return True
+
+
+def _on_compile_start(event):
+    """Numba compile event: start helpers at a plan's trigger."""
+    depth = getattr(_local, "depth", 0)
+    _local.depth = depth + 1
+    if depth:
+        return
+    dispatcher = event.data.get("dispatcher") if event.data else None
+    py_func = getattr(dispatcher, "py_func", None)
+    if py_func is None:
+        return
+    name = kernel_name(py_func)
+    key = plan_key(name, event.data.get("args", ()))
+    if key is None or key not in PLAN:
+        return
+    with _lock:
+        if key in _state["triggered"]:
+            return
+        _state["triggered"].add(key)
+        try:
+            _start_helpers(key, exclude={name})
+        except Exception as error:  # never let helpers break a fit
+            logger.debug("skrnn: no compile helpers (%r)", error)
+
+
+def _on_compile_end(event):
+    _local.depth = max(getattr(_local, "depth", 1) - 1, 0)
+
+
+def shutdown(timeout=5.0):
+    """Wait up to ``timeout`` seconds for the helpers, then stop them.
+
+    Runs at exit; tests call it to leave no process behind.
+    """
+    deadline = time.monotonic() + timeout
+    with _lock:
+        helpers = list(_state["helpers"])
+        _state["helpers"].clear()
+    for helper in helpers:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            helper.process.wait(max(deadline - time.monotonic(), 0))
+        helper.stop()
+        helper.process.wait()
+        helper.reader.join(timeout=1.0)
+        for stream in (helper.process.stdout,):
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
+
+
+def reset():
+    """Forget which plans started helpers (tests), after stopping them."""
+    shutdown(timeout=0.0)
+    with _lock:
+        _state["triggered"].clear()
+        _state["compiling"].clear()
+
+
+def forget_after_fork():
+    """In a forked child: the helpers belong to the parent."""
+    global _lock
+    _lock = threading.Condition()
+    _state["helpers"] = []
+    _state["compiling"] = {}
+    _local.depth = 0
+
+
+_installed = []
+
+
+def install():
+    """Listen for compilations and start helpers at a plan's trigger.
+
+    Idempotent; returns False if this Numba has no event API.
+    """
+    if _installed:
+        return True
+    try:
+        from numba.core import event
+
+        class _Trigger(event.Listener):
+            def on_start(self, event):
+                _on_compile_start(event)
+
+            def on_end(self, event):
+                _on_compile_end(event)
+
+        event.register("numba:compile", _Trigger())
+    except (ImportError, AttributeError):
+        return False
+    _cache.before_load = wait_for_helper
+    atexit.register(shutdown, 0.0)
+    _installed.append(True)
+    return True
+
+
+# -- The helper process -----------------------------------------------------
+
+# Run by ``python -c``: a bare ``skrnn`` package, without its ``__init__``
+# (which imports scikit-learn, a second or more of start-up), whose runtime
+# then sets up the cache and the code generator as in the fitting process.
+_BOOTSTRAP = (
+    "import sys, types; "
+    "package = types.ModuleType('skrnn'); "
+    "package.__path__ = [sys.argv[1]]; "
+    "sys.modules['skrnn'] = package; "
+    "import json; spec = json.loads(sys.stdin.readline()); "
+    "package.__version__ = spec['version']; "
+    "from skrnn._runtime import _parallel; "
+    "_parallel.helper_main(spec)"
+)
+
+
+def _exit_when_orphaned():
+    # The fitting process holds the other end of standard input: end of
+    # file means it closed it, exited or died.
+    try:
+        sys.stdin.read()
+    finally:
+        os._exit(0)
+
+
+def _say(*words):
+    sys.stdout.write(" ".join(words) + "\n")
+    sys.stdout.flush()
+
+
+def helper_main(spec):
+    """Compile ``spec["entries"]`` into the kernel cache, reporting each.
+
+    Reports, one line each on standard output: ``cache <folder>``, then per
+    kernel (nested ones included) ``start <name>`` when it starts to compile
+    and ``saved <name>`` once it is in the cache, ``failed <name>`` when an
+    entry fails, and ``exit`` at the end.
+    """
+    import importlib
+
+    from numba.core import caching, event
+
+    from . import _notice
+
+    threading.Thread(target=_exit_when_orphaned, daemon=True).start()
+    _notice.silence()
+    _say("cache", _cache.cache_dir())
+
+    class _Report(event.Listener):
+        def on_start(self, event):
+            py_func = getattr(event.data["dispatcher"], "py_func", None)
+            if py_func is not None:
+                _say("start", kernel_name(py_func))
+
+        def on_end(self, event):
+            pass
+
+    event.register("numba:compile", _Report())
+    original_save = caching.Cache.save_overload
+
+    def save_and_report(self, sig, data):
+        original_save(self, sig, data)
+        py_func = getattr(self, "_py_func", None)
+        if py_func is not None:
+            _say("saved", kernel_name(py_func))
+
+    caching.Cache.save_overload = save_and_report
+    for name, args in spec["entries"]:
+        module_name, _, qualname = name.rpartition(".")
+        try:
+            dispatcher = getattr(importlib.import_module(module_name), qualname)
+            dispatcher.compile(tuple(decode_type(a) for a in args))
+        except Exception as error:
+            _say("failed", f"{name} {type(error).__name__}")
+    _say("exit")
