@@ -194,6 +194,21 @@ def test_number_of_helpers_refuses_bad_values(value):
         _parallel.n_workers({"SKRNN_COMPILE_WORKERS": value})
 
 
+def test_bad_number_of_helpers_fails_on_import():
+    env = dict(os.environ, SKRNN_COMPILE_WORKERS="many")
+    env["PYTHONPATH"] = str(SOURCE_ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", "import skrnn"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "SKRNN_COMPILE_WORKERS must be a number of helper processes" in done.stderr
+    assert "got 'many'" in done.stderr
+
+
 def test_argument_types_round_trip():
     for numba_type in [
         types.Array(types.float32, 3, "C"),

@@ -243,6 +243,11 @@ def _start_helpers(key, exclude):
     if not _cache._probe_writable(_cache.cache_dir()):
         return
     entries = [e for e in PLAN.get(key, ()) if e[0] not in exclude]
+    # The cell's other kernels (its backward pass, as long to compile as the
+    # forward pass) first; the small kernels that this process needs right
+    # after the forward pass it compiles itself while the helpers work.
+    module = key.split(":")[0].rpartition(".")[0]
+    entries.sort(key=lambda entry: not entry[0].startswith(module + "."))
     n = min(n, len(entries))
     for i in range(n):
         try:
@@ -267,7 +272,8 @@ def wait_for_helper(name):
     with _lock:
         if name not in _state["compiling"]:
             return False
-        deadline = time.monotonic() + WAIT_SECONDS
+        start = time.monotonic()
+        deadline = start + WAIT_SECONDS
         while name in _state["compiling"]:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -276,6 +282,11 @@ def wait_for_helper(name):
                 helper.compiling.discard(name)
                 break
             _lock.wait(remaining)
+        logger.debug(
+            "skrnn: waited %.2f s for a compile helper to deliver %s",
+            time.monotonic() - start,
+            name,
+        )
         return True
 
 
@@ -350,10 +361,13 @@ _installed = []
 def install():
     """Listen for compilations and start helpers at a plan's trigger.
 
-    Idempotent; returns False if this Numba has no event API.
+    Idempotent; returns False if this Numba has no event API. Raises a
+    ``ValueError`` for a bad ``SKRNN_COMPILE_WORKERS`` (see :func:`n_workers`),
+    on import rather than in the middle of a fit.
     """
     if _installed:
         return True
+    n_workers()
     try:
         from numba.core import event
 
