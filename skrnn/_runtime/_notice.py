@@ -16,9 +16,9 @@ import threading
 logger = logging.getLogger("skrnn")
 
 MESSAGE = (
-    "skrnn: compiling kernels for first use, once (about 15 s on an idle "
-    "2-core machine); later runs load them from the cache in %s. To "
-    "compile ahead of time, run `python -m skrnn.compile`."
+    "skrnn: compiling kernels for first use, once (about 10 s on an idle "
+    "2-core machine, with a helper process); later runs load them from the "
+    "cache in %s. To compile ahead of time, run `python -m skrnn.compile`."
 )
 
 _lock = threading.Lock()
