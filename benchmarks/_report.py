@@ -180,7 +180,8 @@ def _startup_section(results):
         for name, e in s["estimators"].items():
             if "cold_serial" in e:
                 rows.append(_startup_row(f"{name}, cold, no helpers", e["cold_serial"]))
-            rows.append(_startup_row(f"{name}, cold (empty cache)", e["cold"]))
+            label = "cold, compile helpers" if "cold_serial" in e else "cold"
+            rows.append(_startup_row(f"{name}, {label} (empty cache)", e["cold"]))
             rows.append(_startup_row(f"{name}, warm (cached kernels)", e["warm"]))
     else:
         if "cold" in s:
@@ -210,6 +211,7 @@ def _startup_section(results):
         paragraphs.append(
             f"`RNNRegressor`'s cold compile: {s['compile_seconds']:.1f} s "
             "(cold fit and predict "
+            f"{'without compile helpers ' if 'cold_serial' in s else ''}"
             f"minus warm ones; Numba's compile events add up to "
             f"{serial['compile_events']:.1f} s). Compile time by function, "
             f"nested compilations excluded: {listing}."

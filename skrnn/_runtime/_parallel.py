@@ -178,12 +178,16 @@ class _Helper:
             "cache_dir": _cache.cache_dir(),
             "entries": entries,
         }
-        self.process.stdin.write(json.dumps(spec) + "\n")
-        self.process.stdin.flush()
         self.reader = threading.Thread(
             target=self._read, name="skrnn-compile-helper", daemon=True
         )
         self.reader.start()
+        try:
+            self.process.stdin.write(json.dumps(spec) + "\n")
+            self.process.stdin.flush()
+        except OSError as error:  # it exited already: the reader sees it
+            logger.debug("skrnn: a compile helper exited at start (%s)", error)
+            self.stop()
 
     def _read(self):
         try:
