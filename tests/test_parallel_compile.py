@@ -180,6 +180,28 @@ def test_wait_is_bounded(monkeypatch):
     assert "stuck" not in _parallel._state["compiling"]
 
 
+def test_plan_shares_put_the_cells_kernels_first():
+    cell = "skrnn._kernels._gru"
+    entries = [
+        ["skrnn._runtime._workers._spin_until_set", []],
+        [f"{cell}._gru_backward_chunk", []],
+        ["skrnn._kernels._optim.adam_update", []],
+        ["skrnn._kernels._dense.add_rows", []],
+    ]
+    names = [[e[0].rsplit(".", 1)[1] for e in share] for share in
+             _parallel.share_plan(entries, cell, 1)]  # fmt: skip
+    assert names == [["_gru_backward_chunk"]]
+    shares = _parallel.share_plan(entries, cell, 3)
+    names = [[e[0].rsplit(".", 1)[1] for e in share] for share in shares]
+    assert names == [
+        ["_gru_backward_chunk"],
+        ["_spin_until_set", "add_rows"],
+        ["adam_update"],
+    ]
+    assert _parallel.share_plan(entries[:1], cell, 1) == []
+    assert _parallel.share_plan(entries, cell, 0) == []
+
+
 def test_number_of_helpers():
     assert _parallel.n_workers({}, cpu_count=1) == 0
     assert _parallel.n_workers({}, cpu_count=2) == 1

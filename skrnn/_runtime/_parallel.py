@@ -239,6 +239,28 @@ class _Helper:
             self.process.stdin.close()
 
 
+def share_plan(entries, module, n):
+    """Split a plan's ``entries`` between ``n`` helpers.
+
+    The first helper compiles the kernels of the trigger's ``module`` (the
+    cell's backward pass, as long to compile as the forward pass that this
+    process compiles meanwhile). The small kernels of the plan (thread
+    signals, the optimizer, the translator's output layer) go to the other
+    helpers, if any: with one helper, this process compiles those it needs,
+    while it would wait anyway, and no helper spends a core on kernels that
+    this fit may not use.
+
+    Returns
+    -------
+    shares : list of lists of entries
+        One non-empty list per helper to start (at most ``n``).
+    """
+    own = [e for e in entries if e[0].startswith(module + ".")]
+    rest = [e for e in entries if not e[0].startswith(module + ".")]
+    shares = [own] + [rest[i :: n - 1] for i in range(n - 1)] if n > 0 else []
+    return [share for share in shares if share]
+
+
 def _start_helpers(key, exclude):
     """Start the helpers of plan ``key``; called with the first compile."""
     n = n_workers()
@@ -247,15 +269,10 @@ def _start_helpers(key, exclude):
     if not _cache._probe_writable(_cache.cache_dir()):
         return
     entries = [e for e in PLAN.get(key, ()) if e[0] not in exclude]
-    # The cell's other kernels (its backward pass, as long to compile as the
-    # forward pass) first; the small kernels that this process needs right
-    # after the forward pass it compiles itself while the helpers work.
-    module = key.split(":")[0].rpartition(".")[0]
-    entries.sort(key=lambda entry: not entry[0].startswith(module + "."))
-    n = min(n, len(entries))
-    for i in range(n):
+    shares = share_plan(entries, key.split(":")[0].rpartition(".")[0], n)
+    for share in shares:
         try:
-            helper = _Helper(entries[i::n])
+            helper = _Helper(share)
         except OSError as error:
             logger.debug("skrnn: no compile helper (%s)", error)
             return
