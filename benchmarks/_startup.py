@@ -1,14 +1,17 @@
 """Start-up costs: cold compilation and import plus a first fit from a warm cache.
 
-:func:`measure_startup` starts this module twice per estimator as a fresh
-Python process (``python -m benchmarks._startup ESTIMATOR``), both times with
-the kernel cache (``SKRNN_CACHE_DIR``) pointed at the same new, empty
-temporary folder:
+:func:`measure_startup` starts this module three times per estimator as a
+fresh Python process (``python -m benchmarks._startup ESTIMATOR``):
 
-1. cold: nothing is cached, so the first fit compiles every kernel a default
-   fit uses (and ``predict`` the ones it adds); Numba's compile events give
-   the time spent compiling each kernel;
-2. warm: the same script again, now loading every kernel from the cache.
+1. cold, serial: on a new, empty kernel cache (``SKRNN_CACHE_DIR``) and
+   with ``SKRNN_COMPILE_WORKERS=0``, so the first fit compiles every kernel
+   a default fit uses (and ``predict`` the ones it adds) in the fitting
+   process alone; Numba's compile events give the time spent compiling each
+   kernel;
+2. cold: on another new, empty cache, with as many compile helper
+   processes as a fit starts on an idle machine with these cores (see
+   ``docs/install.rst``), whatever the load;
+3. warm: the same script on the second cache, now loading every kernel.
 
 The child times ``import skrnn`` from the very start of the process, then a
 small fit of a default estimator (:class:`~skrnn.RNNRegressor`,
@@ -156,13 +159,24 @@ def _run_child(repo_root, cache_dir=None, estimator="RNNRegressor", workers=None
     return result
 
 
+def _helpers():
+    """The compile helpers of an idle machine with these cores.
+
+    By default a fit starts none on a busy machine; the benchmark measures
+    them whatever the load, beside the serial compile.
+    """
+    from skrnn._runtime._parallel import n_workers
+
+    return n_workers({}, load=0.0)
+
+
 def _cold_and_warm(repo_root, estimator):
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="skrnn_bench_cache_") as cache_dir:
         serial_result = _run_child(repo_root, cache_dir, estimator, workers=0)
     with tempfile.TemporaryDirectory(prefix="skrnn_bench_cache_") as cache_dir:
-        cold_result = _run_child(repo_root, cache_dir, estimator)
+        cold_result = _run_child(repo_root, cache_dir, estimator, _helpers())
         warm_result = _run_child(repo_root, cache_dir, estimator)
     compile_seconds = (serial_result["fit"] + serial_result["predict"]) - (
         warm_result["fit"] + warm_result["predict"]

@@ -203,11 +203,18 @@ def test_plan_shares_put_the_cells_kernels_first():
 
 
 def test_number_of_helpers():
-    assert _parallel.n_workers({}, cpu_count=1) == 0
-    assert _parallel.n_workers({}, cpu_count=2) == 1
-    assert _parallel.n_workers({}, cpu_count=64) == 3
-    assert _parallel.n_workers({"SKRNN_COMPILE_WORKERS": " 0 "}, cpu_count=8) == 0
-    assert _parallel.n_workers({"SKRNN_COMPILE_WORKERS": "5"}, cpu_count=2) == 5
+    assert _parallel.n_workers({}, cpu_count=1, load=0.0) == 0
+    assert _parallel.n_workers({}, cpu_count=2, load=1.0) == 1
+    assert _parallel.n_workers({}, cpu_count=64, load=1.0) == 3
+    # Only as many as the load leaves cores idle.
+    assert _parallel.n_workers({}, cpu_count=2, load=1.6) == 0
+    assert _parallel.n_workers({}, cpu_count=2, load=7.0) == 0
+    assert _parallel.n_workers({}, cpu_count=8, load=6.0) == 2
+    # A number set by the user is taken as it is.
+    env = {"SKRNN_COMPILE_WORKERS": " 0 "}
+    assert _parallel.n_workers(env, cpu_count=8, load=0.0) == 0
+    env = {"SKRNN_COMPILE_WORKERS": "5"}
+    assert _parallel.n_workers(env, cpu_count=2, load=9.0) == 5
 
 
 @pytest.mark.parametrize("value", ["-1", "two", "1.5"])

@@ -15,7 +15,8 @@ Robustness:
 
 - helpers start only when the kernel cache is skrnn's own and writable
   (never for a read-only or in-memory cache), once per trigger per process,
-  and not at all with ``SKRNN_COMPILE_WORKERS=0``;
+  by default only on cores the load leaves idle, and not at all with
+  ``SKRNN_COMPILE_WORKERS=0``;
 - a wait is bounded (:data:`WAIT_SECONDS`) and ends when the helper saves
   the kernel, reports a failure or exits; whatever it did not deliver,
   this process compiles itself, as without helpers (a debug record on the
@@ -59,11 +60,14 @@ _state = {
 _local = threading.local()
 
 
-def n_workers(environ=None, cpu_count=None):
+def n_workers(environ=None, cpu_count=None, load=None):
     """How many helper processes a cold fit starts.
 
-    ``SKRNN_COMPILE_WORKERS`` if set (0 turns helpers off), else one fewer
-    than the usable cores, at most 3.
+    ``SKRNN_COMPILE_WORKERS`` if set (0 turns helpers off). Otherwise one
+    fewer than the usable cores, at most 3, and no more than the cores left
+    idle by the load: a helper on a busy machine takes its processor time
+    from the fitting process (and, on Linux, from the same session's share)
+    and adds its own start-up, so the first fit takes longer, not shorter.
 
     Parameters
     ----------
@@ -71,6 +75,9 @@ def n_workers(environ=None, cpu_count=None):
         Environment variables (``os.environ`` when None).
     cpu_count : int or None, default=None
         Usable cores (those of this process's CPU affinity when None).
+    load : float or None, default=None
+        Runnable processes on average, this one included (the one-minute
+        load average when None, where the system reports one).
 
     Returns
     -------
@@ -95,7 +102,13 @@ def n_workers(environ=None, cpu_count=None):
             cpu_count = len(os.sched_getaffinity(0))
         except AttributeError:  # not on Linux
             cpu_count = os.cpu_count() or 1
-    return max(min(cpu_count, 4) - 1, 0)
+    n = max(min(cpu_count, 4) - 1, 0)
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):  # Windows
+            return n
+    return min(n, max(int(cpu_count - load + 0.5), 0))
 
 
 # -- Signatures as plain data, for the plan and the helpers' standard input --
