@@ -15,9 +15,10 @@ fresh Python process (``python -m benchmarks._startup ESTIMATOR``):
 
 The child times ``import skrnn`` from the very start of the process, then a
 small fit of a default estimator (:class:`~skrnn.RNNRegressor`,
-:class:`~skrnn.RNNClassifier`, :class:`~skrnn.SequenceTagger` or
-:class:`~skrnn.SequenceTranslator`; only ``max_iter`` and ``random_state``
-set) and a ``predict``, and prints the figures as JSON.
+:class:`~skrnn.RNNClassifier`, :class:`~skrnn.SequenceTagger`,
+:class:`~skrnn.SequenceTranslator` or :class:`~skrnn.SequenceTranscriber`;
+only ``max_iter`` and ``random_state`` set) and a ``predict``, and prints
+the figures as JSON.
 """
 
 import time
@@ -39,7 +40,13 @@ N_STEPS = 20
 MAX_ITER = 5
 
 # Every estimator, each measured in processes of its own.
-ESTIMATORS = ("RNNRegressor", "RNNClassifier", "SequenceTagger", "SequenceTranslator")
+ESTIMATORS = (
+    "RNNRegressor",
+    "RNNClassifier",
+    "SequenceTagger",
+    "SequenceTranslator",
+    "SequenceTranscriber",
+)
 
 
 def _compile_times(events):
@@ -92,6 +99,10 @@ def _data(estimator):
         lengths = rng.integers(2, 7, size=N_SEQUENCES)
         X = [rng.integers(1, 6, size=n).astype(float) for n in lengths]
         return X, [x[::-1].astype(int) for x in X]
+    if estimator == "SequenceTranscriber":
+        # Frames to short label sequences (at most three labels, 20 frames).
+        rng = np.random.default_rng(0)
+        return X[:, :, None], [rng.integers(0, 4, size=rng.integers(1, 4)) for _ in X]
     raise ValueError(f"unknown estimator {estimator!r}; expected one of {ESTIMATORS}")
 
 

@@ -60,6 +60,7 @@ def _tasks(dtype):
         ("RNNClassifier", X, np.digitize(y, [-1.0, 1.0]), {}),
         ("SequenceTagger", X, (X > 0).astype(int), {}),
         ("SequenceTranslator", tokens, [t[::-1].astype(int) for t in tokens], {}),
+        ("SequenceTranscriber", X, [rng.integers(0, 3, size=2) for _ in X], {}),
         ("RNNRegressor", X, y, {"conv_layers": ((4, 3, 2),)}),
     ]
 

@@ -282,6 +282,10 @@ def test_compile_command_fills_the_cache_a_fit_loads_from(tmp_path):
         with event.install_recorder("numba:compile") as record:
             model = skrnn.RNNClassifier(cell="gru", max_iter=2).fit(X, X[:, 0] > 0)
             model.predict_proba(X)
+            # The transcriber's CTC kernels are compiled ahead too.
+            Y = [np.flatnonzero(row > 1.0) % 3 for row in X]
+            model = skrnn.SequenceTranscriber(cell="gru", max_iter=2).fit(X, Y)
+            model.predict(X)
         print(sum(1 for _, e in record.buffer if e.is_start))
         """
     )
