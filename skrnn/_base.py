@@ -72,6 +72,21 @@ def _stochastic_only(estimator):
     return True
 
 
+def store_init_arguments(estimator, arguments):
+    """Store the arguments of an estimator's ``__init__`` on it, unchanged.
+
+    An estimator's ``__init__`` spells out its hyper-parameters in its
+    signature and, as its only statement, calls
+    ``store_init_arguments(self, locals())``: ``locals()`` then holds
+    ``self`` and exactly the parameters, each stored as given under its own
+    name, the attributes that ``get_params``, ``set_params`` and ``clone``
+    read back. Nothing is checked or converted here: ``fit`` validates.
+    """
+    for name, value in arguments.items():
+        if name != "self":
+            setattr(estimator, name, value)
+
+
 @dataclass
 class TrainingData:
     """Validated training data and the network it trains, from ``_prepare``."""
