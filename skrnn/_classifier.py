@@ -14,6 +14,7 @@ from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
 
 
 @fill_doc(
+    estimator="classifier",
     hidden_layer_sizes_default="(64,)",
     bidirectional_default="False",
     bptt_meaning=MANY_TO_ONE_BPTT,
@@ -104,10 +105,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
 
         {fit_parameters}
 
-        Returns
-        -------
-        self : object
-            The fitted classifier.
+        {fit_returns}
 
         {fit_raises}
         """
@@ -122,10 +120,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
 
         {partial_fit_classes}
 
-        Returns
-        -------
-        self : object
-            The updated classifier.
+        {partial_fit_returns}
         """
         return self._partial_fit_checked(X, y, sample_weight, classes)
 

@@ -272,9 +272,10 @@ Parameters
             Sequences in any of the forms accepted by :meth:`fit`."""
 
 
-# The parameters of ``fit`` and ``partial_fit`` (indented for a method
-# docstring). ``{y_type}``, ``{y_doc}`` and ``{sample_weight_doc}`` describe
-# an estimator's targets; each estimator passes them to :func:`fill_doc`.
+# The parameters and returns of ``fit`` and ``partial_fit`` (indented for a
+# method docstring). ``{y_type}``, ``{y_doc}`` and ``{sample_weight_doc}``
+# describe an estimator's targets, ``{estimator}`` names it ("classifier");
+# each estimator passes them to :func:`fill_doc`.
 SECTIONS["fit_parameters"] = """\
 Parameters
         ----------
@@ -306,6 +307,18 @@ default=None
             Weights of the validation sequences in the validation score and
             loss."""
 
+
+def _returns_self(state):
+    """Returns section of a method returning the estimator, ``state`` ("fitted")."""
+    return f"""\
+Returns
+        -------
+        self : object
+            The {state} {{estimator}}."""
+
+
+SECTIONS["fit_returns"] = _returns_self("fitted")
+
 SECTIONS["fit_raises"] = """\
 Raises
         ------
@@ -326,11 +339,29 @@ Parameters
         sample_weight : array-like of shape (n_sequences,), default=None
             {sample_weight_doc}"""
 
+SECTIONS["partial_fit_returns"] = _returns_self("updated")
+
 # The ``classes`` parameter of the classifiers' ``partial_fit``.
 SECTIONS["partial_fit_classes"] = """\
 classes : array-like of shape (n_classes,), default=None
             All {labels} that can appear across the calls; required on the
             first call, ignored afterwards."""
+
+
+def stream_refusals(outputs, indent):
+    """Why ``stream`` refuses a model: the ValueError of a ``stream`` method.
+
+    ``outputs`` names what the model gives each step (``"frames"``); the
+    lines after the first are indented by ``indent`` spaces, to sit in a
+    docstring (through :func:`insert_doc`).
+    """
+    text = f"""\
+If the model is bidirectional: its backward direction reads each
+sequence from its end, which a stream has not seen yet. Likewise
+for ``conv_layers`` with ``conv_padding='same'``; and for strides
+above 1, whose {outputs} fall at different steps in different
+streams (streams need ``conv_padding='causal'`` and unit strides)."""
+    return text.replace("\n", "\n" + " " * indent)
 
 
 def _substitute(text, values):
@@ -358,8 +389,8 @@ def fill_doc(**extra):
     the methods the class defines (those behind ``available_if`` included),
     are replaced by the section of that name, in which ``{key}`` placeholders
     are replaced by ``extra`` (an estimator's ``fit`` sections take
-    ``y_type``, ``y_doc``, ``sample_weight_doc`` and, for a classifier,
-    ``labels``).
+    ``estimator``, ``y_type``, ``y_doc``, ``sample_weight_doc`` and, for a
+    classifier, ``labels``).
     """
 
     values = {**_DEFAULT_EXTRA, **extra}

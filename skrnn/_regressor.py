@@ -40,6 +40,7 @@ def _refuse_step_targets(y):
 
 
 @fill_doc(
+    estimator="regressor",
     hidden_layer_sizes_default="(64,)",
     bidirectional_default="False",
     bptt_meaning=MANY_TO_ONE_BPTT,
@@ -141,10 +142,7 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
 
         {fit_parameters}
 
-        Returns
-        -------
-        self : object
-            The fitted regressor.
+        {fit_returns}
 
         {fit_raises}
         """
@@ -157,10 +155,7 @@ class RNNRegressor(RegressorMixin, BaseRecurrent):
 
         {partial_fit_parameters}
 
-        Returns
-        -------
-        self : object
-            The updated regressor.
+        {partial_fit_returns}
         """
         return self._partial_fit_checked(X, y, sample_weight)
 

@@ -67,6 +67,7 @@ def _like_input(values, seqs, X):
 
 
 @fill_doc(
+    estimator="tagger",
     hidden_layer_sizes_default="(64,)",
     bidirectional_default="True",
     bptt_meaning=PER_STEP_BPTT,
@@ -174,10 +175,7 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
 
         {fit_parameters}
 
-        Returns
-        -------
-        self : object
-            The fitted tagger.
+        {fit_returns}
 
         {fit_raises}
         """
@@ -192,10 +190,7 @@ class SequenceTagger(ClassifierMixin, BaseRecurrentClassifier):
 
         {partial_fit_classes}
 
-        Returns
-        -------
-        self : object
-            The updated tagger.
+        {partial_fit_returns}
         """
         return self._partial_fit_checked(X, y, sample_weight, classes)
 

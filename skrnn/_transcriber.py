@@ -33,7 +33,7 @@ from ._ctc import (
     infeasible_pairs,
     required_steps,
 )
-from ._docstrings import PER_STEP_BPTT, fill_doc, insert_doc
+from ._docstrings import PER_STEP_BPTT, fill_doc, insert_doc, stream_refusals
 from ._stream import TranscriptionStream
 from ._transcription_network import TranscriptionNetwork
 from ._translator import _target_sequences
@@ -78,6 +78,7 @@ X : array-like or list of array-like
 
 
 @fill_doc(
+    estimator="transcriber",
     hidden_layer_sizes_default="(100,)",
     bidirectional_default="True",
     bptt_meaning=PER_STEP_BPTT,
@@ -233,10 +234,7 @@ class SequenceTranscriber(BaseRecurrent):
 
         {fit_parameters}
 
-        Returns
-        -------
-        self : object
-            The fitted transcriber.
+        {fit_returns}
 
         Raises
         ------
@@ -268,10 +266,7 @@ class SequenceTranscriber(BaseRecurrent):
             another label then raises an error. Ignored after the first
             call, but for a check that it names the same labels.
 
-        Returns
-        -------
-        self : object
-            The updated transcriber.
+        {partial_fit_returns}
         """
         return self._partial_fit_checked(X, y, sample_weight, classes)
 
@@ -652,6 +647,7 @@ class SequenceTranscriber(BaseRecurrent):
         predicted = self._decode(seqs.sequences, self.beam_width)
         return self._score_ids(Y, predicted, sw)
 
+    @insert_doc(stream_refusals=stream_refusals("frames", indent=12))
     def stream(self, n_streams=None):
         """Start live transcription: push frames, get posteriors and labels.
 
@@ -679,11 +675,7 @@ class SequenceTranscriber(BaseRecurrent):
         Raises
         ------
         ValueError
-            If the model is bidirectional: its backward direction reads each
-            sequence from its end, which a stream has not seen yet. Likewise
-            for ``conv_layers`` with ``conv_padding='same'``; and for strides
-            above 1, whose frames fall at different steps in different
-            streams (streams need ``conv_padding='causal'`` and unit strides).
+            {stream_refusals}
         """
         return TranscriptionStream(self, n_streams)
 

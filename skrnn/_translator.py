@@ -115,6 +115,7 @@ def _empty_positions(X):
 
 
 @fill_doc(
+    estimator="translator",
     hidden_layer_sizes_default="(100,)",
     bidirectional_default="False",
     bptt_meaning=MANY_TO_ONE_BPTT,
@@ -260,10 +261,7 @@ class SequenceTranslator(BaseRecurrent):
 
         {fit_parameters}
 
-        Returns
-        -------
-        self : object
-            The fitted translator.
+        {fit_returns}
 
         {fit_raises}
         """
@@ -276,10 +274,7 @@ class SequenceTranslator(BaseRecurrent):
 
         {partial_fit_parameters}
 
-        Returns
-        -------
-        self : object
-            The updated translator.
+        {partial_fit_returns}
         """
         return self._partial_fit_checked(X, y, sample_weight)
 
