@@ -22,6 +22,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._conv import ConvStream
+from ._docstrings import insert_doc, stream_refusals
 from ._kernels import ACTIVATION_CODES, cell_spec
 from ._kernels._stream import (
     CELL_CODES,
@@ -267,6 +268,7 @@ def _streamable(estimator):
 
 
 @available_if(_streamable)
+@insert_doc(stream_refusals=stream_refusals("outputs", indent=8))
 def stream(self, n_streams=None):
     """Start live streams: feed steps as they arrive, get each step's output.
 
@@ -292,11 +294,7 @@ def stream(self, n_streams=None):
     Raises
     ------
     ValueError
-        If the model is bidirectional: its backward direction reads each
-        sequence from its end, which a stream has not seen yet. Likewise
-        for ``conv_layers`` with ``conv_padding='same'``; and for strides
-        above 1, whose outputs fall at different steps in different
-        streams (streams need ``conv_padding='causal'`` and unit strides).
+        {stream_refusals}
 
     See Also
     --------
