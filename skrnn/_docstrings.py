@@ -5,6 +5,8 @@ attributes; their descriptions are written once here and inserted into each
 class docstring with :func:`fill_doc`, so they cannot drift apart.
 """
 
+import textwrap
+
 # What ``bptt_steps=k`` means, for the docstrings of each kind of estimator.
 MANY_TO_ONE_BPTT = """\
 the gradient flows back
@@ -348,20 +350,38 @@ classes : array-like of shape (n_classes,), default=None
             first call, ignored afterwards."""
 
 
-def stream_refusals(outputs, indent):
-    """Why ``stream`` refuses a model: the ValueError of a ``stream`` method.
+def stream_sections(stream_class, steps, outputs, indent):
+    """Parameters, Returns and Raises of a ``stream`` method.
 
-    ``outputs`` names what the model gives each step (``"frames"``); the
-    lines after the first are indented by ``indent`` spaces, to sit in a
-    docstring (through :func:`insert_doc`).
+    ``stream_class`` names the stream it returns (``"Stream"``), ``steps``
+    what the stream is fed and ``outputs`` what the model gives each step
+    (``"frames"``); the lines after the first are indented by ``indent``
+    spaces, to sit in a docstring (through :func:`insert_doc`).
     """
     text = f"""\
-If the model is bidirectional: its backward direction reads each
-sequence from its end, which a stream has not seen yet. Likewise
-for ``conv_layers`` with ``conv_padding='same'``; and for strides
-above 1, whose {outputs} fall at different steps in different
-streams (streams need ``conv_padding='causal'`` and unit strides)."""
-    return text.replace("\n", "\n" + " " * indent)
+Parameters
+----------
+n_streams : int or None, default=None
+    None for one stream, fed {steps} of shape ``(k, n_features)``; an int
+    for that many independent streams, fed together as
+    ``(n_streams, k, n_features)``.
+
+Returns
+-------
+stream : skrnn.{stream_class}
+    A stream at the start of its sequence(s), with a copy of the
+    model's current weights.
+
+Raises
+------
+ValueError
+    If the model is bidirectional: its backward direction reads each
+    sequence from its end, which a stream has not seen yet. Likewise
+    for ``conv_layers`` with ``conv_padding='same'``; and for strides
+    above 1, whose {outputs} fall at different steps in different
+    streams (streams need ``conv_padding='causal'`` and unit strides)."""
+    first, rest = text.split("\n", 1)
+    return first + "\n" + textwrap.indent(rest, " " * indent)
 
 
 def _substitute(text, values):

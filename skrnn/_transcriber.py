@@ -33,7 +33,7 @@ from ._ctc import (
     infeasible_pairs,
     required_steps,
 )
-from ._docstrings import PER_STEP_BPTT, fill_doc, insert_doc, stream_refusals
+from ._docstrings import PER_STEP_BPTT, fill_doc, insert_doc, stream_sections
 from ._stream import TranscriptionStream
 from ._transcription_network import TranscriptionNetwork
 from ._translator import _target_sequences
@@ -647,7 +647,11 @@ class SequenceTranscriber(BaseRecurrent):
         predicted = self._decode(seqs.sequences, self.beam_width)
         return self._score_ids(Y, predicted, sw)
 
-    @insert_doc(stream_refusals=stream_refusals("frames", indent=12))
+    @insert_doc(
+        stream_sections=stream_sections(
+            "TranscriptionStream", "frames", "frames", indent=8
+        )
+    )
     def stream(self, n_streams=None):
         """Start live transcription: push frames, get posteriors and labels.
 
@@ -659,23 +663,7 @@ class SequenceTranscriber(BaseRecurrent):
         new frames complete (best-path decoding, online), and
         :attr:`~skrnn.TranscriptionStream.transcript` all labels so far.
 
-        Parameters
-        ----------
-        n_streams : int or None, default=None
-            None for one stream, fed frames of shape ``(k, n_features)``; an
-            int for that many independent streams, fed together as
-            ``(n_streams, k, n_features)``.
-
-        Returns
-        -------
-        stream : skrnn.TranscriptionStream
-            A stream at the start of its sequence(s), with a copy of the
-            model's current weights.
-
-        Raises
-        ------
-        ValueError
-            {stream_refusals}
+        {stream_sections}
         """
         return TranscriptionStream(self, n_streams)
 
