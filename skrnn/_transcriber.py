@@ -67,10 +67,12 @@ def _check_label_type(labels):
             )
 
 
-# The inputs and targets that log_likelihood and align read (the placeholder
-# in a docstring supplies the first line's indentation).
+# The Parameters of log_likelihood and align, the inputs and targets they read (the
+# placeholder in a docstring supplies the first line's indentation).
 _TARGET_PAIR = """\
-X : array-like or list of array-like
+Parameters
+        ----------
+        X : array-like or list of array-like
             Sequences in any of the forms accepted by :meth:`fit`.
         y : list of str or list of array-like
             One target sequence per sequence of ``X``, of labels of
@@ -560,8 +562,6 @@ class SequenceTranscriber(BaseRecurrent):
     def log_likelihood(self, X, y):
         """Log-probability of each target sequence, summed over its alignments.
 
-        Parameters
-        ----------
         {target_pair}
 
         Returns
@@ -582,8 +582,6 @@ class SequenceTranscriber(BaseRecurrent):
     def align(self, X, y):
         """Forced alignment: where each label of each target sits in its input.
 
-        Parameters
-        ----------
         {target_pair}
 
         Returns
