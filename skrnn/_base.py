@@ -78,9 +78,11 @@ def store_init_arguments(estimator, arguments):
     An estimator's ``__init__`` spells out its hyper-parameters in its
     signature and, as its only statement, calls
     ``store_init_arguments(self, locals())``: ``locals()`` then holds
-    ``self`` and exactly the parameters, each stored as given under its own
-    name, the attributes that ``get_params``, ``set_params`` and ``clone``
-    read back. Nothing is checked or converted here: ``fit`` validates.
+    ``self`` and exactly the parameters (for a method of a class defined at
+    module level that neither calls ``super()`` nor closes over a variable),
+    each stored as given under its own name, the attributes that
+    ``get_params``, ``set_params`` and ``clone`` read back. Nothing is
+    checked or converted here: ``fit`` validates.
     """
     for name, value in arguments.items():
         if name != "self":

@@ -36,7 +36,12 @@ from ._ctc import (
 from ._docstrings import PER_STEP_BPTT, fill_doc, insert_doc, stream_sections
 from ._stream import TranscriptionStream
 from ._transcription_network import TranscriptionNetwork
-from ._translator import _target_sequences
+from ._translator import (
+    _encode_label_sequences,
+    _LabelSequenceOutputs,
+    _score_parameters,
+    _target_sequences,
+)
 from .metrics import error_rate
 
 __all__ = ["SequenceTranscriber"]
@@ -79,6 +84,14 @@ Parameters
             ``classes_``."""
 
 
+# The error of log_likelihood and score, which read targets.
+_UNSEEN_LABEL_RAISES = """\
+Raises
+        ------
+        ValueError
+            If a target holds a label not in ``classes_``."""
+
+
 @fill_doc(
     estimator="transcriber",
     hidden_layer_sizes_default="(100,)",
@@ -92,8 +105,12 @@ Parameters
     "            single label in place of a sequence is a target of one label.",
     sample_weight_doc="Weight of each sequence's CTC loss.",
 )
-@insert_doc(target_pair=_TARGET_PAIR)
-class SequenceTranscriber(BaseRecurrent):
+@insert_doc(
+    target_pair=_TARGET_PAIR,
+    unseen_label_raises=_UNSEEN_LABEL_RAISES,
+    score_parameters=_score_parameters("target sequences"),
+)
+class SequenceTranscriber(_LabelSequenceOutputs, BaseRecurrent):
     """Recurrent network trained by connectionist temporal classification (CTC).
 
     Many-to-many, unaligned but monotonic: each input sequence (speech
@@ -296,39 +313,20 @@ class SequenceTranscriber(BaseRecurrent):
     # --------------------------------------------------------------- targets
     def _encode_labels(self, targets, *, purpose):
         """Label ids of target sequences; unseen labels are a ValueError."""
-        classes = self.classes_
-        encoded = []
-        for i, labels in enumerate(targets):
-            if len(labels) == 0:
-                encoded.append(np.zeros(0, dtype=np.int64))
-                continue
-            values = np.asarray(labels.tolist())
-            try:
-                ids = np.searchsorted(classes, values)
-                ok = ids < len(classes)
-                ok[ok] = classes[ids[ok]] == values[ok]
-            except TypeError:
-                ids, ok = None, np.zeros(len(values), dtype=bool)
-            if not ok.all():
-                unseen = list(dict.fromkeys(values[~ok].tolist()))
-                if purpose == "fit":
-                    advice = (
-                        "warm_start and partial_fit continue with the labels of the "
-                        "first fit; fit a new model (warm_start=False), or give "
-                        "every label to the first partial_fit call as classes="
-                    )
-                else:
-                    advice = (
-                        f"{purpose} needs targets made of labels the model can "
-                        "emit; leave these targets out, or refit with them"
-                    )
-                raise ValueError(
-                    f"Target sequence {i} has labels not in classes_: {unseen}. "
-                    f"The model knows the labels {classes.tolist()} from fit; "
-                    f"{advice}."
-                )
-            encoded.append(ids.astype(np.int64))
-        return encoded
+        if purpose == "fit":
+            advice = (
+                "warm_start and partial_fit continue with the labels of the "
+                "first fit; fit a new model (warm_start=False), or give "
+                "every label to the first partial_fit call as classes="
+            )
+        else:
+            advice = (
+                f"{purpose} needs targets made of labels the model can "
+                "emit; leave these targets out, or refit with them"
+            )
+        return _encode_label_sequences(
+            targets, self.classes_, dtype=np.int64, known="labels", advice=advice
+        )
 
     def _encode_targets(self, y, seqs, *, first_pass, incremental):
         if not isinstance(y, (str, list, tuple)) and hasattr(y, "__array__"):
@@ -347,12 +345,6 @@ class SequenceTranscriber(BaseRecurrent):
             self._string_targets = len(y) > 0 and all(isinstance(t, str) for t in y)
         Y = self._encode_labels(targets, purpose="fit")
         return Y, targets, "log_loss"
-
-    def _output_count(self, Y):
-        return len(self.classes_) + 1
-
-    def _outputs_for_classes(self, state):
-        return len(state["classes_"]) + 1
 
     def _make_network(self, n_inputs, n_outputs, loss, n_tokens=None):
         return TranscriptionNetwork(
@@ -570,10 +562,7 @@ class SequenceTranscriber(BaseRecurrent):
             ``log P(y_i | X_i)``, the negative of the CTC loss; ``-inf`` for
             a pair whose input is too short for its target.
 
-        Raises
-        ------
-        ValueError
-            If a target holds a label not in ``classes_``.
+        {unseen_label_raises}
         """
         check_is_fitted(self)
         seqs, Y = self._encode_for_scoring(X, y, "log_likelihood")
@@ -615,14 +604,7 @@ class SequenceTranscriber(BaseRecurrent):
     def score(self, X, y, sample_weight=None):
         """One minus the label error rate of the transcriptions.
 
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
-        y : list of str or list of array-like
-            Reference target sequences, one per sequence of ``X``.
-        sample_weight : array-like of shape (n_sequences,), default=None
-            Weight of each sequence.
+        {score_parameters}
 
         Returns
         -------
@@ -632,10 +614,7 @@ class SequenceTranscriber(BaseRecurrent):
             negative when predictions hold many extra labels. If no reference
             holds a label, the weighted fraction of empty predictions.
 
-        Raises
-        ------
-        ValueError
-            If a target holds a label not in ``classes_``.
+        {unseen_label_raises}
         """
         check_is_fitted(self)
         seqs, Y = self._encode_for_scoring(X, y, "score")

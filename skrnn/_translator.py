@@ -23,7 +23,7 @@ from ._base import (
 from ._batching import make_batch
 from ._beam import beam_search, greedy_search
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
+from ._docstrings import MANY_TO_ONE_BPTT, fill_doc, insert_doc
 from ._runtime import n_chunks, session
 from ._translation_network import TranslationNetwork, make_decoder_batch
 from ._validation import Sequences, _check_labels_defined, _offsets
@@ -84,6 +84,67 @@ def _target_sequences(y, n_sequences):
     return out
 
 
+def _score_parameters(references):
+    """The Parameters section of ``score`` for label-sequence targets.
+
+    ``references`` names the targets (``"target sequences"``); the section
+    is indented for a method docstring, to insert with ``insert_doc``.
+    """
+    return f"""\
+Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences in any of the forms accepted by :meth:`fit`.
+        y : list of str or list of array-like
+            Reference {references}, one per sequence of ``X``.
+        sample_weight : array-like of shape (n_sequences,), default=None
+            Weight of each sequence."""
+
+
+def _encode_label_sequences(targets, classes, *, dtype, known, advice):
+    """Each target's labels as their ids in ``classes``, a 1-D ``dtype`` array.
+
+    A label not in ``classes`` is a ValueError that names the target, its
+    unseen labels and the ``known`` labels of the model (``"labels"`` or
+    ``"output labels"`` in the message), and ends with ``advice``.
+    """
+    encoded = []
+    for i, labels in enumerate(targets):
+        if len(labels) == 0:
+            encoded.append(np.zeros(0, dtype=dtype))
+            continue
+        values = np.asarray(labels.tolist())
+        try:
+            ids = np.searchsorted(classes, values)
+            ok = ids < len(classes)
+            ok[ok] = classes[ids[ok]] == values[ok]
+        except TypeError:
+            ids, ok = None, np.zeros(len(values), dtype=bool)
+        if not ok.all():
+            unseen = list(dict.fromkeys(values[~ok].tolist()))
+            raise ValueError(
+                f"Target sequence {i} has labels not in classes_: {unseen}. "
+                f"The model knows the {known} {classes.tolist()} from fit; "
+                f"{advice}."
+            )
+        encoded.append(ids.astype(dtype))
+    return encoded
+
+
+class _LabelSequenceOutputs:
+    """The output layer of the estimators whose targets are label sequences.
+
+    One unit per label of ``classes_``, and one more: the translator's end
+    token, the transcriber's blank.
+    """
+
+    def _output_count(self, Y):
+        return len(self.classes_) + 1
+
+    def _outputs_for_classes(self, state):
+        return len(state["classes_"]) + 1
+
+
 def _check_discrete(labels):
     """Refuse continuous (non-integer float) output labels, as classifiers do."""
     numbers = [
@@ -131,7 +192,8 @@ def _empty_positions(X):
     sample_weight_doc="Weight of each sequence (applied to all its output\n"
     "            steps).",
 )
-class SequenceTranslator(BaseRecurrent):
+@insert_doc(score_parameters=_score_parameters("output sequences"))
+class SequenceTranslator(_LabelSequenceOutputs, BaseRecurrent):
     """Encoder-decoder recurrent network mapping sequences to sequences.
 
     Many-to-many, unsynchronised: each input sequence gets an output
@@ -286,41 +348,22 @@ class SequenceTranslator(BaseRecurrent):
         warm_start continue with the labels of the first fit), the
         likelihood's meaning for ``"log_likelihood"``.
         """
-        encoded = []
-        for i, labels in enumerate(targets):
-            if len(labels) == 0:
-                encoded.append(np.zeros(0, dtype=np.intp))
-                continue
-            labels = np.asarray(labels.tolist())
-            try:
-                ids = np.searchsorted(self.classes_, labels)
-                ok = ids < len(self.classes_)
-                ok[ok] = self.classes_[ids[ok]] == labels[ok]
-            except TypeError:
-                ok = np.zeros(len(labels), dtype=bool)
-                ids = None
-            if not ok.all():
-                unseen = list(dict.fromkeys(labels[~ok].tolist()))
-                known = self.classes_.tolist()
-                if purpose == "fit":
-                    advice = (
-                        "partial_fit and warm_start continue with the labels of "
-                        "the first fit; fit a new model (warm_start=False) on "
-                        "targets that contain every label"
-                    )
-                else:
-                    advice = (
-                        "the model gives any other label probability 0, so the "
-                        "log-likelihood of this target is -inf. score() counts "
-                        "such targets as wrong"
-                    )
-                raise ValueError(
-                    f"Target sequence {i} has labels not in classes_: {unseen}. "
-                    f"The model knows the output labels {known} from fit; "
-                    f"{advice}."
-                )
-            encoded.append(ids.astype(np.intp))
-        return encoded
+        if purpose == "fit":
+            advice = (
+                "partial_fit and warm_start continue with the labels of "
+                "the first fit; fit a new model (warm_start=False) on "
+                "targets that contain every label"
+            )
+        else:
+            advice = (
+                "the model gives any other label probability 0, so the "
+                "log-likelihood of this target is -inf. score() counts "
+                "such targets as wrong"
+            )
+        return _encode_label_sequences(
+            targets, self.classes_, dtype=np.intp, known="output labels",
+            advice=advice,
+        )  # fmt: skip
 
     def _encode_targets(self, y, seqs, *, first_pass, incremental):
         if self.bptt_steps is not None:
@@ -344,13 +387,6 @@ class SequenceTranslator(BaseRecurrent):
         Y = self._encode_labels(targets)
         self._longest_target = max(self._longest_target, *map(len, Y), 0)
         return Y, targets, "log_loss"
-
-    def _output_count(self, Y):
-        return len(self.classes_) + 1
-
-    def _outputs_for_classes(self, state):
-        # One output unit per label, and the end token.
-        return len(state["classes_"]) + 1
 
     def _make_network(self, n_inputs, n_outputs, loss, n_tokens=None):
         decoder_dim = self.decoder_embedding_dim or self.embedding_dim
@@ -517,14 +553,7 @@ class SequenceTranslator(BaseRecurrent):
     def score(self, X, y, sample_weight=None):
         """Exact-match accuracy of the predicted output sequences.
 
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
-        y : list of str or list of array-like
-            Reference output sequences, one per sequence of ``X``.
-        sample_weight : array-like of shape (n_sequences,), default=None
-            Weight of each sequence.
+        {score_parameters}
 
         Returns
         -------
