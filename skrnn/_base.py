@@ -130,11 +130,11 @@ class BaseRecurrent(PersistenceMixin, WeightsMixin, TrainingMixin, BaseEstimator
     """Base class of the recurrent estimators (not to be used directly).
 
     A subclass spells out its ``__init__`` (every hyper-parameter of
-    ``_parameter_constraints`` it takes, stored as given) and defines
-    ``fit`` and ``partial_fit`` (the latter behind
-    ``available_if(_stochastic_only)``), which call :meth:`_fit_checked`
-    and :meth:`_partial_fit_checked`; their docstrings come from the
-    ``fit_parameters`` and ``partial_fit_parameters`` sections of
+    ``_parameter_constraints`` it takes, stored as given by
+    :func:`store_init_arguments`) and defines ``fit`` and ``partial_fit``
+    (the latter behind ``available_if(_stochastic_only)``), which call
+    :meth:`_fit_checked` and :meth:`_partial_fit_checked`; their docstrings
+    come from the ``fit_*`` and ``partial_fit_*`` sections of
     :mod:`skrnn._docstrings`.
     """
 
