@@ -72,6 +72,23 @@ def _stochastic_only(estimator):
     return True
 
 
+def store_init_arguments(estimator, arguments):
+    """Store the arguments of an estimator's ``__init__`` on it, unchanged.
+
+    An estimator's ``__init__`` spells out its hyper-parameters in its
+    signature and, as its only statement, calls
+    ``store_init_arguments(self, locals())``: ``locals()`` then holds
+    ``self`` and exactly the parameters (for a method of a class defined at
+    module level that neither calls ``super()`` nor closes over a variable),
+    each stored as given under its own name, the attributes that
+    ``get_params``, ``set_params`` and ``clone`` read back. Nothing is
+    checked or converted here: ``fit`` validates.
+    """
+    for name, value in arguments.items():
+        if name != "self":
+            setattr(estimator, name, value)
+
+
 @dataclass
 class TrainingData:
     """Validated training data and the network it trains, from ``_prepare``."""
@@ -113,11 +130,11 @@ class BaseRecurrent(PersistenceMixin, WeightsMixin, TrainingMixin, BaseEstimator
     """Base class of the recurrent estimators (not to be used directly).
 
     A subclass spells out its ``__init__`` (every hyper-parameter of
-    ``_parameter_constraints`` it takes, stored as given) and defines
-    ``fit`` and ``partial_fit`` (the latter behind
-    ``available_if(_stochastic_only)``), which call :meth:`_fit_checked`
-    and :meth:`_partial_fit_checked`; their docstrings come from the
-    ``fit_parameters`` and ``partial_fit_parameters`` sections of
+    ``_parameter_constraints`` it takes, stored as given by
+    :func:`store_init_arguments`) and defines ``fit`` and ``partial_fit``
+    (the latter behind ``available_if(_stochastic_only)``), which call
+    :meth:`_fit_checked` and :meth:`_partial_fit_checked`; their docstrings
+    come from the ``fit_*`` and ``partial_fit_*`` sections of
     :mod:`skrnn._docstrings`.
     """
 

@@ -8,12 +8,13 @@ from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from ._base import BaseRecurrentClassifier, _stochastic_only
+from ._base import BaseRecurrentClassifier, _stochastic_only, store_init_arguments
 from ._compat import _fit_context
 from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
 
 
 @fill_doc(
+    estimator="classifier",
     hidden_layer_sizes_default="(64,)",
     bidirectional_default="False",
     bptt_meaning=MANY_TO_ONE_BPTT,
@@ -74,74 +75,26 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
 
     def __init__(
         self,
+        # the recurrent layers
         hidden_layer_sizes=(64,),
         *,
-        cell="lstm",
-        bidirectional=False,
-        activation="tanh",
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        bptt_steps=None,
-        clip_norm=5.0,
-        dropout=0.0,
-        embedding_dim=None,
-        vocabulary_size=None,
-        conv_layers=(),
-        conv_padding="same",
+        cell="lstm", bidirectional=False, activation="tanh",
+        # the optimiser, as in scikit-learn's MLP
+        solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+        learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+        random_state=None, tol=1e-4, verbose=False, warm_start=False,
+        momentum=0.9, nesterovs_momentum=True,
+        early_stopping=False, validation_fraction=0.1,
+        beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+        n_iter_no_change=10, max_fun=15000,
+        # recurrent training
+        bptt_steps=None, clip_norm=5.0, dropout=0.0,
+        # the input: token embedding, temporal convolutions
+        embedding_dim=None, vocabulary_size=None, conv_layers=(), conv_padding="same",
+        # weighing the classes
         class_weight=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.cell = cell
-        self.bidirectional = bidirectional
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.bptt_steps = bptt_steps
-        self.clip_norm = clip_norm
-        self.dropout = dropout
-        self.embedding_dim = embedding_dim
-        self.vocabulary_size = vocabulary_size
-        self.conv_layers = conv_layers
-        self.conv_padding = conv_padding
-        self.class_weight = class_weight
+    ):  # fmt: skip
+        store_init_arguments(self, locals())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(
@@ -152,10 +105,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
 
         {fit_parameters}
 
-        Returns
-        -------
-        self : object
-            The fitted classifier.
+        {fit_returns}
 
         {fit_raises}
         """
@@ -170,10 +120,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentClassifier):
 
         {partial_fit_classes}
 
-        Returns
-        -------
-        self : object
-            The updated classifier.
+        {partial_fit_returns}
         """
         return self._partial_fit_checked(X, y, sample_weight, classes)
 

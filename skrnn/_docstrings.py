@@ -5,6 +5,8 @@ attributes; their descriptions are written once here and inserted into each
 class docstring with :func:`fill_doc`, so they cannot drift apart.
 """
 
+import textwrap
+
 # What ``bptt_steps=k`` means, for the docstrings of each kind of estimator.
 MANY_TO_ONE_BPTT = """\
 the gradient flows back
@@ -272,9 +274,10 @@ Parameters
             Sequences in any of the forms accepted by :meth:`fit`."""
 
 
-# The parameters of ``fit`` and ``partial_fit`` (indented for a method
-# docstring). ``{y_type}``, ``{y_doc}`` and ``{sample_weight_doc}`` describe
-# an estimator's targets; each estimator passes them to :func:`fill_doc`.
+# The parameters and returns of ``fit`` and ``partial_fit`` (indented for a
+# method docstring). ``{y_type}``, ``{y_doc}`` and ``{sample_weight_doc}``
+# describe an estimator's targets, ``{estimator}`` names it ("classifier");
+# each estimator passes them to :func:`fill_doc`.
 SECTIONS["fit_parameters"] = """\
 Parameters
         ----------
@@ -306,6 +309,18 @@ default=None
             Weights of the validation sequences in the validation score and
             loss."""
 
+
+def _returns_self(state):
+    """Returns section of a method returning the estimator, ``state`` ("fitted")."""
+    return f"""\
+Returns
+        -------
+        self : object
+            The {state} {{estimator}}."""
+
+
+SECTIONS["fit_returns"] = _returns_self("fitted")
+
 SECTIONS["fit_raises"] = """\
 Raises
         ------
@@ -326,11 +341,47 @@ Parameters
         sample_weight : array-like of shape (n_sequences,), default=None
             {sample_weight_doc}"""
 
+SECTIONS["partial_fit_returns"] = _returns_self("updated")
+
 # The ``classes`` parameter of the classifiers' ``partial_fit``.
 SECTIONS["partial_fit_classes"] = """\
 classes : array-like of shape (n_classes,), default=None
             All {labels} that can appear across the calls; required on the
             first call, ignored afterwards."""
+
+
+def stream_sections(stream_class, steps, outputs, indent):
+    """Parameters, Returns and Raises of a ``stream`` method.
+
+    ``stream_class`` names the stream it returns (``"Stream"``), ``steps``
+    what the stream is fed and ``outputs`` what the model gives each step
+    (``"frames"``); the lines after the first are indented by ``indent``
+    spaces, to sit in a docstring (through :func:`insert_doc`).
+    """
+    text = f"""\
+Parameters
+----------
+n_streams : int or None, default=None
+    None for one stream, fed {steps} of shape ``(k, n_features)``; an int
+    for that many independent streams, fed together as
+    ``(n_streams, k, n_features)``.
+
+Returns
+-------
+stream : skrnn.{stream_class}
+    A stream at the start of its sequence(s), with a copy of the
+    model's current weights.
+
+Raises
+------
+ValueError
+    If the model is bidirectional: its backward direction reads each
+    sequence from its end, which a stream has not seen yet. Likewise
+    for ``conv_layers`` with ``conv_padding='same'``; and for strides
+    above 1, whose {outputs} fall at different steps in different
+    streams (streams need ``conv_padding='causal'`` and unit strides)."""
+    first, rest = text.split("\n", 1)
+    return first + "\n" + textwrap.indent(rest, " " * indent)
 
 
 def _substitute(text, values):
@@ -358,8 +409,8 @@ def fill_doc(**extra):
     the methods the class defines (those behind ``available_if`` included),
     are replaced by the section of that name, in which ``{key}`` placeholders
     are replaced by ``extra`` (an estimator's ``fit`` sections take
-    ``y_type``, ``y_doc``, ``sample_weight_doc`` and, for a classifier,
-    ``labels``).
+    ``estimator``, ``y_type``, ``y_doc``, ``sample_weight_doc`` and, for a
+    classifier, ``labels``).
     """
 
     values = {**_DEFAULT_EXTRA, **extra}

@@ -31,6 +31,20 @@ def scatter_rows(dE, ids, dX):
     add_rows(dX, ids, dE)
 
 
+def conv_views(P, prefix):
+    """The convolutions' views in ``P``, named as a ``ConvFrontEnd`` reads them.
+
+    ``{prefix}conv.{k}.weight`` and ``.bias`` become ``conv.{k}.weight`` and
+    ``.bias``.
+    """
+    n = len(prefix)
+    return {
+        name[n:]: value
+        for name, value in P.items()
+        if name.startswith(f"{prefix}conv.")
+    }
+
+
 # The four parameters of a layer-direction, as their names begin.
 _KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -219,12 +233,7 @@ class LayerStack:
 
     def _front_views(self, P):
         """The front end's views of ``P`` under the names it reads."""
-        n = len(self.prefix)
-        return {
-            name[n:]: value
-            for name, value in P.items()
-            if name.startswith(f"{self.prefix}conv.")
-        }
+        return conv_views(P, self.prefix)
 
     def _weights(self, P, k, suffix):
         return self.network.layer_weights(P, f"{self.prefix}{{}}_l{k}{suffix}")
@@ -401,7 +410,8 @@ class FlatNetwork:
     """What every network of skrnn shares: hyper-parameters, flat parameters.
 
     Subclasses spell out every argument, store their own, and pass the
-    common ones on to this ``__init__``, which stores those and lays the
+    common ones on to this ``__init__`` (:meth:`shared_arguments` picks them),
+    which stores those and lays the
     parameters out with the subclass's :meth:`_layout`: a list
     of ``(name, shape, is_weight)`` in the order of the flat vector. Every
     constructor argument is stored as an attribute of the same name, which
@@ -442,6 +452,15 @@ class FlatNetwork:
             self.blocks.append(ParameterBlock(name, shape, start, stop, is_weight))
             start = stop
         self.n_params = start
+
+    @staticmethod
+    def shared_arguments(arguments):
+        """The arguments of :class:`FlatNetwork`, picked from a subclass's.
+
+        A subclass's ``__init__`` passes them on with
+        ``super().__init__(**FlatNetwork.shared_arguments(locals()))``.
+        """
+        return {name: arguments[name] for name in _FLAT_NETWORK_ARGUMENTS}
 
     def config(self):
         """The constructor's arguments, as plain values: ``type(self)(**config())``
@@ -545,12 +564,7 @@ class FlatNetwork:
 
     def _front_views(self, P):
         """The front end's views of ``P``, under the names it reads."""
-        n = len(self._conv_prefix)
-        return {
-            name[n:]: value
-            for name, value in P.items()
-            if name.startswith(f"{self._conv_prefix}conv.")
-        }
+        return conv_views(P, self._conv_prefix)
 
     def _init_forget_gate(self, W):
         """Set the forget-gate block of an input bias to 1, if the cell has one."""
@@ -586,6 +600,10 @@ class FlatNetwork:
         for b in self.blocks:
             if b.is_weight:
                 grad[b.start : b.stop] += l2 * theta[b.start : b.stop]
+
+
+# What FlatNetwork's __init__ takes: shared by every network.
+_FLAT_NETWORK_ARGUMENTS = tuple(inspect.signature(FlatNetwork.__init__).parameters)[1:]
 
 
 class RecurrentNetwork(FlatNetwork):
@@ -641,12 +659,7 @@ class RecurrentNetwork(FlatNetwork):
         per_step=False, dropout=0.0, n_tokens=None, embedding_dim=None,
         conv_layers=(), conv_padding="same",
     ):  # fmt: skip
-        super().__init__(
-            cell, n_inputs, hidden_layer_sizes, n_outputs,
-            bidirectional=bidirectional, activation=activation, dropout=dropout,
-            n_tokens=n_tokens, embedding_dim=embedding_dim,
-            conv_layers=conv_layers, conv_padding=conv_padding,
-        )  # fmt: skip
+        super().__init__(**FlatNetwork.shared_arguments(locals()))
         # The layout does not depend on the loss: stored after it.
         self.loss = loss
         self.per_step = bool(per_step)

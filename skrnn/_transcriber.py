@@ -16,7 +16,12 @@ from sklearn.utils import gen_batches
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _INFERENCE_BATCH, BaseRecurrent, _stochastic_only
+from ._base import (
+    _INFERENCE_BATCH,
+    BaseRecurrent,
+    _stochastic_only,
+    store_init_arguments,
+)
 from ._compat import Interval, _check_sample_weight, _fit_context
 from ._conv import check_conv_layers, output_lengths
 from ._ctc import (
@@ -28,10 +33,15 @@ from ._ctc import (
     infeasible_pairs,
     required_steps,
 )
-from ._docstrings import PER_STEP_BPTT, fill_doc, insert_doc
+from ._docstrings import PER_STEP_BPTT, fill_doc, insert_doc, stream_sections
 from ._stream import TranscriptionStream
 from ._transcription_network import TranscriptionNetwork
-from ._translator import _target_sequences
+from ._translator import (
+    _encode_label_sequences,
+    _LabelSequenceOutputs,
+    _score_parameters,
+    _target_sequences,
+)
 from .metrics import error_rate
 
 __all__ = ["SequenceTranscriber"]
@@ -62,17 +72,28 @@ def _check_label_type(labels):
             )
 
 
-# The inputs and targets that log_likelihood and align read (the placeholder
-# in a docstring supplies the first line's indentation).
+# The Parameters of log_likelihood and align, the inputs and targets they read (the
+# placeholder in a docstring supplies the first line's indentation).
 _TARGET_PAIR = """\
-X : array-like or list of array-like
+Parameters
+        ----------
+        X : array-like or list of array-like
             Sequences in any of the forms accepted by :meth:`fit`.
         y : list of str or list of array-like
             One target sequence per sequence of ``X``, of labels of
             ``classes_``."""
 
 
+# The error of log_likelihood and score, which read targets.
+_UNSEEN_LABEL_RAISES = """\
+Raises
+        ------
+        ValueError
+            If a target holds a label not in ``classes_``."""
+
+
 @fill_doc(
+    estimator="transcriber",
     hidden_layer_sizes_default="(100,)",
     bidirectional_default="True",
     bptt_meaning=PER_STEP_BPTT,
@@ -84,8 +105,12 @@ X : array-like or list of array-like
     "            single label in place of a sequence is a target of one label.",
     sample_weight_doc="Weight of each sequence's CTC loss.",
 )
-@insert_doc(target_pair=_TARGET_PAIR)
-class SequenceTranscriber(BaseRecurrent):
+@insert_doc(
+    target_pair=_TARGET_PAIR,
+    unseen_label_raises=_UNSEEN_LABEL_RAISES,
+    score_parameters=_score_parameters("target sequences"),
+)
+class SequenceTranscriber(_LabelSequenceOutputs, BaseRecurrent):
     """Recurrent network trained by connectionist temporal classification (CTC).
 
     Many-to-many, unaligned but monotonic: each input sequence (speech
@@ -198,76 +223,26 @@ class SequenceTranscriber(BaseRecurrent):
 
     def __init__(
         self,
+        # the recurrent layers
         hidden_layer_sizes=(100,),
         *,
-        cell="lstm",
-        bidirectional=True,
-        activation="tanh",
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        bptt_steps=None,
-        clip_norm=5.0,
-        dropout=0.0,
-        embedding_dim=None,
-        vocabulary_size=None,
-        conv_layers=(),
-        conv_padding="same",
-        beam_width=1,
-        zero_infinity=False,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.cell = cell
-        self.bidirectional = bidirectional
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.bptt_steps = bptt_steps
-        self.clip_norm = clip_norm
-        self.dropout = dropout
-        self.embedding_dim = embedding_dim
-        self.vocabulary_size = vocabulary_size
-        self.conv_layers = conv_layers
-        self.conv_padding = conv_padding
-        self.beam_width = beam_width
-        self.zero_infinity = zero_infinity
+        cell="lstm", bidirectional=True, activation="tanh",
+        # the optimiser, as in scikit-learn's MLP
+        solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+        learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+        random_state=None, tol=1e-4, verbose=False, warm_start=False,
+        momentum=0.9, nesterovs_momentum=True,
+        early_stopping=False, validation_fraction=0.1,
+        beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+        n_iter_no_change=10, max_fun=15000,
+        # recurrent training
+        bptt_steps=None, clip_norm=5.0, dropout=0.0,
+        # the input: token embedding, temporal convolutions
+        embedding_dim=None, vocabulary_size=None, conv_layers=(), conv_padding="same",
+        # decoding and the CTC loss
+        beam_width=1, zero_infinity=False,
+    ):  # fmt: skip
+        store_init_arguments(self, locals())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(
@@ -278,10 +253,7 @@ class SequenceTranscriber(BaseRecurrent):
 
         {fit_parameters}
 
-        Returns
-        -------
-        self : object
-            The fitted transcriber.
+        {fit_returns}
 
         Raises
         ------
@@ -313,10 +285,7 @@ class SequenceTranscriber(BaseRecurrent):
             another label then raises an error. Ignored after the first
             call, but for a check that it names the same labels.
 
-        Returns
-        -------
-        self : object
-            The updated transcriber.
+        {partial_fit_returns}
         """
         return self._partial_fit_checked(X, y, sample_weight, classes)
 
@@ -344,39 +313,20 @@ class SequenceTranscriber(BaseRecurrent):
     # --------------------------------------------------------------- targets
     def _encode_labels(self, targets, *, purpose):
         """Label ids of target sequences; unseen labels are a ValueError."""
-        classes = self.classes_
-        encoded = []
-        for i, labels in enumerate(targets):
-            if len(labels) == 0:
-                encoded.append(np.zeros(0, dtype=np.int64))
-                continue
-            values = np.asarray(labels.tolist())
-            try:
-                ids = np.searchsorted(classes, values)
-                ok = ids < len(classes)
-                ok[ok] = classes[ids[ok]] == values[ok]
-            except TypeError:
-                ids, ok = None, np.zeros(len(values), dtype=bool)
-            if not ok.all():
-                unseen = list(dict.fromkeys(values[~ok].tolist()))
-                if purpose == "fit":
-                    advice = (
-                        "warm_start and partial_fit continue with the labels of the "
-                        "first fit; fit a new model (warm_start=False), or give "
-                        "every label to the first partial_fit call as classes="
-                    )
-                else:
-                    advice = (
-                        f"{purpose} needs targets made of labels the model can "
-                        "emit; leave these targets out, or refit with them"
-                    )
-                raise ValueError(
-                    f"Target sequence {i} has labels not in classes_: {unseen}. "
-                    f"The model knows the labels {classes.tolist()} from fit; "
-                    f"{advice}."
-                )
-            encoded.append(ids.astype(np.int64))
-        return encoded
+        if purpose == "fit":
+            advice = (
+                "warm_start and partial_fit continue with the labels of the "
+                "first fit; fit a new model (warm_start=False), or give "
+                "every label to the first partial_fit call as classes="
+            )
+        else:
+            advice = (
+                f"{purpose} needs targets made of labels the model can "
+                "emit; leave these targets out, or refit with them"
+            )
+        return _encode_label_sequences(
+            targets, self.classes_, dtype=np.int64, known="labels", advice=advice
+        )
 
     def _encode_targets(self, y, seqs, *, first_pass, incremental):
         if not isinstance(y, (str, list, tuple)) and hasattr(y, "__array__"):
@@ -395,12 +345,6 @@ class SequenceTranscriber(BaseRecurrent):
             self._string_targets = len(y) > 0 and all(isinstance(t, str) for t in y)
         Y = self._encode_labels(targets, purpose="fit")
         return Y, targets, "log_loss"
-
-    def _output_count(self, Y):
-        return len(self.classes_) + 1
-
-    def _outputs_for_classes(self, state):
-        return len(state["classes_"]) + 1
 
     def _make_network(self, n_inputs, n_outputs, loss, n_tokens=None):
         return TranscriptionNetwork(
@@ -610,8 +554,6 @@ class SequenceTranscriber(BaseRecurrent):
     def log_likelihood(self, X, y):
         """Log-probability of each target sequence, summed over its alignments.
 
-        Parameters
-        ----------
         {target_pair}
 
         Returns
@@ -620,10 +562,7 @@ class SequenceTranscriber(BaseRecurrent):
             ``log P(y_i | X_i)``, the negative of the CTC loss; ``-inf`` for
             a pair whose input is too short for its target.
 
-        Raises
-        ------
-        ValueError
-            If a target holds a label not in ``classes_``.
+        {unseen_label_raises}
         """
         check_is_fitted(self)
         seqs, Y = self._encode_for_scoring(X, y, "log_likelihood")
@@ -632,8 +571,6 @@ class SequenceTranscriber(BaseRecurrent):
     def align(self, X, y):
         """Forced alignment: where each label of each target sits in its input.
 
-        Parameters
-        ----------
         {target_pair}
 
         Returns
@@ -667,14 +604,7 @@ class SequenceTranscriber(BaseRecurrent):
     def score(self, X, y, sample_weight=None):
         """One minus the label error rate of the transcriptions.
 
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
-        y : list of str or list of array-like
-            Reference target sequences, one per sequence of ``X``.
-        sample_weight : array-like of shape (n_sequences,), default=None
-            Weight of each sequence.
+        {score_parameters}
 
         Returns
         -------
@@ -684,10 +614,7 @@ class SequenceTranscriber(BaseRecurrent):
             negative when predictions hold many extra labels. If no reference
             holds a label, the weighted fraction of empty predictions.
 
-        Raises
-        ------
-        ValueError
-            If a target holds a label not in ``classes_``.
+        {unseen_label_raises}
         """
         check_is_fitted(self)
         seqs, Y = self._encode_for_scoring(X, y, "score")
@@ -697,6 +624,11 @@ class SequenceTranscriber(BaseRecurrent):
         predicted = self._decode(seqs.sequences, self.beam_width)
         return self._score_ids(Y, predicted, sw)
 
+    @insert_doc(
+        stream_sections=stream_sections(
+            "TranscriptionStream", "frames", "frames", indent=8
+        )
+    )
     def stream(self, n_streams=None):
         """Start live transcription: push frames, get posteriors and labels.
 
@@ -708,27 +640,7 @@ class SequenceTranscriber(BaseRecurrent):
         new frames complete (best-path decoding, online), and
         :attr:`~skrnn.TranscriptionStream.transcript` all labels so far.
 
-        Parameters
-        ----------
-        n_streams : int or None, default=None
-            None for one stream, fed frames of shape ``(k, n_features)``; an
-            int for that many independent streams, fed together as
-            ``(n_streams, k, n_features)``.
-
-        Returns
-        -------
-        stream : skrnn.TranscriptionStream
-            A stream at the start of its sequence(s), with a copy of the
-            model's current weights.
-
-        Raises
-        ------
-        ValueError
-            If the model is bidirectional: its backward direction reads each
-            sequence from its end, which a stream has not seen yet. Likewise
-            for ``conv_layers`` with ``conv_padding='same'``; and for strides
-            above 1, whose frames fall at different steps in different
-            streams (streams need ``conv_padding='causal'`` and unit strides).
+        {stream_sections}
         """
         return TranscriptionStream(self, n_streams)
 

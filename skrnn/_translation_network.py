@@ -197,12 +197,7 @@ class TranslationNetwork(FlatNetwork):
     ):  # fmt: skip
         self.attention = attention
         self.decoder_embedding_dim = int(decoder_embedding_dim)
-        super().__init__(
-            cell, n_inputs, hidden_layer_sizes, n_outputs,
-            bidirectional=bidirectional, activation=activation, dropout=dropout,
-            n_tokens=n_tokens, embedding_dim=embedding_dim,
-            conv_layers=conv_layers, conv_padding=conv_padding,
-        )  # fmt: skip
+        super().__init__(**FlatNetwork.shared_arguments(locals()))
 
     # The convolutions belong to the encoder: encoder.conv.{k}.weight.
     _conv_prefix = "encoder."

@@ -14,11 +14,16 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._attention import ATTENTION_KINDS
-from ._base import _INFERENCE_BATCH, BaseRecurrent, _stochastic_only
+from ._base import (
+    _INFERENCE_BATCH,
+    BaseRecurrent,
+    _stochastic_only,
+    store_init_arguments,
+)
 from ._batching import make_batch
 from ._beam import beam_search, greedy_search
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._docstrings import MANY_TO_ONE_BPTT, fill_doc
+from ._docstrings import MANY_TO_ONE_BPTT, fill_doc, insert_doc
 from ._runtime import n_chunks, session
 from ._translation_network import TranslationNetwork, make_decoder_batch
 from ._validation import Sequences, _check_labels_defined, _offsets
@@ -79,6 +84,67 @@ def _target_sequences(y, n_sequences):
     return out
 
 
+def _score_parameters(references):
+    """The Parameters section of ``score`` for label-sequence targets.
+
+    ``references`` names the targets (``"target sequences"``); the section
+    is indented for a method docstring, to insert with ``insert_doc``.
+    """
+    return f"""\
+Parameters
+        ----------
+        X : array-like or list of array-like
+            Sequences in any of the forms accepted by :meth:`fit`.
+        y : list of str or list of array-like
+            Reference {references}, one per sequence of ``X``.
+        sample_weight : array-like of shape (n_sequences,), default=None
+            Weight of each sequence."""
+
+
+def _encode_label_sequences(targets, classes, *, dtype, known, advice):
+    """Each target's labels as their ids in ``classes``, a 1-D ``dtype`` array.
+
+    A label not in ``classes`` is a ValueError that names the target, its
+    unseen labels and the ``known`` labels of the model (``"labels"`` or
+    ``"output labels"`` in the message), and ends with ``advice``.
+    """
+    encoded = []
+    for i, labels in enumerate(targets):
+        if len(labels) == 0:
+            encoded.append(np.zeros(0, dtype=dtype))
+            continue
+        values = np.asarray(labels.tolist())
+        try:
+            ids = np.searchsorted(classes, values)
+            ok = ids < len(classes)
+            ok[ok] = classes[ids[ok]] == values[ok]
+        except TypeError:
+            ids, ok = None, np.zeros(len(values), dtype=bool)
+        if not ok.all():
+            unseen = list(dict.fromkeys(values[~ok].tolist()))
+            raise ValueError(
+                f"Target sequence {i} has labels not in classes_: {unseen}. "
+                f"The model knows the {known} {classes.tolist()} from fit; "
+                f"{advice}."
+            )
+        encoded.append(ids.astype(dtype))
+    return encoded
+
+
+class _LabelSequenceOutputs:
+    """The output layer of the estimators whose targets are label sequences.
+
+    One unit per label of ``classes_``, and one more: the translator's end
+    token, the transcriber's blank.
+    """
+
+    def _output_count(self, Y):
+        return len(self.classes_) + 1
+
+    def _outputs_for_classes(self, state):
+        return len(state["classes_"]) + 1
+
+
 def _check_discrete(labels):
     """Refuse continuous (non-integer float) output labels, as classifiers do."""
     numbers = [
@@ -110,6 +176,7 @@ def _empty_positions(X):
 
 
 @fill_doc(
+    estimator="translator",
     hidden_layer_sizes_default="(100,)",
     bidirectional_default="False",
     bptt_meaning=MANY_TO_ONE_BPTT,
@@ -125,7 +192,8 @@ def _empty_positions(X):
     sample_weight_doc="Weight of each sequence (applied to all its output\n"
     "            steps).",
 )
-class SequenceTranslator(BaseRecurrent):
+@insert_doc(score_parameters=_score_parameters("output sequences"))
+class SequenceTranslator(_LabelSequenceOutputs, BaseRecurrent):
     """Encoder-decoder recurrent network mapping sequences to sequences.
 
     Many-to-many, unsynchronised: each input sequence gets an output
@@ -224,80 +292,27 @@ class SequenceTranslator(BaseRecurrent):
 
     def __init__(
         self,
+        # the recurrent layers
         hidden_layer_sizes=(100,),
         *,
-        cell="lstm",
-        bidirectional=False,
-        activation="tanh",
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.003,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        bptt_steps=None,
-        clip_norm=5.0,
-        dropout=0.0,
-        embedding_dim=None,
-        vocabulary_size=None,
-        conv_layers=(),
-        conv_padding="same",
-        attention="general",
-        decoder_embedding_dim=None,
-        beam_width=1,
+        cell="lstm", bidirectional=False, activation="tanh",
+        # the optimiser, as in scikit-learn's MLP
+        solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+        learning_rate_init=0.003, power_t=0.5, max_iter=200, shuffle=True,
+        random_state=None, tol=1e-4, verbose=False, warm_start=False,
+        momentum=0.9, nesterovs_momentum=True,
+        early_stopping=False, validation_fraction=0.1,
+        beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+        n_iter_no_change=10, max_fun=15000,
+        # recurrent training
+        bptt_steps=None, clip_norm=5.0, dropout=0.0,
+        # the input: token embedding, temporal convolutions
+        embedding_dim=None, vocabulary_size=None, conv_layers=(), conv_padding="same",
+        # attention and decoding
+        attention="general", decoder_embedding_dim=None, beam_width=1,
         max_output_length=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.cell = cell
-        self.bidirectional = bidirectional
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.bptt_steps = bptt_steps
-        self.clip_norm = clip_norm
-        self.dropout = dropout
-        self.embedding_dim = embedding_dim
-        self.vocabulary_size = vocabulary_size
-        self.conv_layers = conv_layers
-        self.conv_padding = conv_padding
-        self.attention = attention
-        self.decoder_embedding_dim = decoder_embedding_dim
-        self.beam_width = beam_width
-        self.max_output_length = max_output_length
+    ):  # fmt: skip
+        store_init_arguments(self, locals())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(
@@ -308,10 +323,7 @@ class SequenceTranslator(BaseRecurrent):
 
         {fit_parameters}
 
-        Returns
-        -------
-        self : object
-            The fitted translator.
+        {fit_returns}
 
         {fit_raises}
         """
@@ -324,10 +336,7 @@ class SequenceTranslator(BaseRecurrent):
 
         {partial_fit_parameters}
 
-        Returns
-        -------
-        self : object
-            The updated translator.
+        {partial_fit_returns}
         """
         return self._partial_fit_checked(X, y, sample_weight)
 
@@ -339,41 +348,22 @@ class SequenceTranslator(BaseRecurrent):
         warm_start continue with the labels of the first fit), the
         likelihood's meaning for ``"log_likelihood"``.
         """
-        encoded = []
-        for i, labels in enumerate(targets):
-            if len(labels) == 0:
-                encoded.append(np.zeros(0, dtype=np.intp))
-                continue
-            labels = np.asarray(labels.tolist())
-            try:
-                ids = np.searchsorted(self.classes_, labels)
-                ok = ids < len(self.classes_)
-                ok[ok] = self.classes_[ids[ok]] == labels[ok]
-            except TypeError:
-                ok = np.zeros(len(labels), dtype=bool)
-                ids = None
-            if not ok.all():
-                unseen = list(dict.fromkeys(labels[~ok].tolist()))
-                known = self.classes_.tolist()
-                if purpose == "fit":
-                    advice = (
-                        "partial_fit and warm_start continue with the labels of "
-                        "the first fit; fit a new model (warm_start=False) on "
-                        "targets that contain every label"
-                    )
-                else:
-                    advice = (
-                        "the model gives any other label probability 0, so the "
-                        "log-likelihood of this target is -inf. score() counts "
-                        "such targets as wrong"
-                    )
-                raise ValueError(
-                    f"Target sequence {i} has labels not in classes_: {unseen}. "
-                    f"The model knows the output labels {known} from fit; "
-                    f"{advice}."
-                )
-            encoded.append(ids.astype(np.intp))
-        return encoded
+        if purpose == "fit":
+            advice = (
+                "partial_fit and warm_start continue with the labels of "
+                "the first fit; fit a new model (warm_start=False) on "
+                "targets that contain every label"
+            )
+        else:
+            advice = (
+                "the model gives any other label probability 0, so the "
+                "log-likelihood of this target is -inf. score() counts "
+                "such targets as wrong"
+            )
+        return _encode_label_sequences(
+            targets, self.classes_, dtype=np.intp, known="output labels",
+            advice=advice,
+        )  # fmt: skip
 
     def _encode_targets(self, y, seqs, *, first_pass, incremental):
         if self.bptt_steps is not None:
@@ -397,13 +387,6 @@ class SequenceTranslator(BaseRecurrent):
         Y = self._encode_labels(targets)
         self._longest_target = max(self._longest_target, *map(len, Y), 0)
         return Y, targets, "log_loss"
-
-    def _output_count(self, Y):
-        return len(self.classes_) + 1
-
-    def _outputs_for_classes(self, state):
-        # One output unit per label, and the end token.
-        return len(state["classes_"]) + 1
 
     def _make_network(self, n_inputs, n_outputs, loss, n_tokens=None):
         decoder_dim = self.decoder_embedding_dim or self.embedding_dim
@@ -570,14 +553,7 @@ class SequenceTranslator(BaseRecurrent):
     def score(self, X, y, sample_weight=None):
         """Exact-match accuracy of the predicted output sequences.
 
-        Parameters
-        ----------
-        X : array-like or list of array-like
-            Sequences in any of the forms accepted by :meth:`fit`.
-        y : list of str or list of array-like
-            Reference output sequences, one per sequence of ``X``.
-        sample_weight : array-like of shape (n_sequences,), default=None
-            Weight of each sequence.
+        {score_parameters}
 
         Returns
         -------

@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from skrnn import RNNClassifier, RNNRegressor
+from skrnn._base import store_init_arguments
 from skrnn._network import RecurrentNetwork
 from tests._helpers import ragged, torch_module
 from tests.conftest import CELLS, FAST
@@ -599,3 +600,41 @@ def test_divergence_stops_at_once_with_a_clear_error():
     ):
         reg.fit(X, y)
     assert not hasattr(reg, "n_iter_")  # the failed fit is rolled back
+
+
+def test_encode_label_sequences_gives_ids_and_names_unseen_labels():
+    from skrnn._translator import _encode_label_sequences
+
+    classes = np.array(["a", "b", "c"])
+
+    def encode(*targets):
+        targets = [np.array(list(t), dtype=object) for t in targets]
+        return _encode_label_sequences(
+            targets, classes, dtype=np.int64, known="labels", advice="refit"
+        )
+
+    ids = encode("cab", "", "bb")
+    assert [i.tolist() for i in ids] == [[2, 0, 1], [], [1, 1]]
+    assert {i.dtype for i in ids} == {np.dtype(np.int64)}
+    with pytest.raises(
+        ValueError,
+        match=r"^Target sequence 1 has labels not in classes_: \['x', 'y'\]\. "
+        r"The model knows the labels \['a', 'b', 'c'\] from fit; refit\.$",
+    ):
+        encode("a", "xayx")
+    # Labels of another type than classes_ are all unseen.
+    with pytest.raises(ValueError, match=r"classes_: \[1, 2\]"):
+        encode([1, 2])
+
+
+class _StoresItsArguments:
+    def __init__(self, first, *, second=()):
+        store_init_arguments(self, locals())
+
+
+def test_store_init_arguments_stores_every_argument_unchanged():
+    value = []
+    stored = _StoresItsArguments(value, second=None)
+    assert vars(stored) == {"first": value, "second": None}
+    assert stored.first is value
+    assert vars(_StoresItsArguments(1)) == {"first": 1, "second": ()}

@@ -2,6 +2,7 @@
 
 import ast
 import inspect
+import textwrap
 from itertools import combinations
 
 import pytest
@@ -94,10 +95,14 @@ def test_init_spells_out_its_parameters_and_only_stores_them(cls):
     kinds = {p.kind for p in list(parameters.values())[2:]}
     assert kinds == {inspect.Parameter.KEYWORD_ONLY}
     assert inspect.Parameter.VAR_KEYWORD not in {p.kind for p in parameters.values()}
-    # The source names every parameter: what readers and editors see.
-    source = inspect.getsource(cls.__init__)
-    for name in list(parameters)[1:]:
-        assert f"self.{name} = {name}\n" in source
+    # The source's signature names every parameter (what readers and editors
+    # see), and the body only stores them.
+    (init,) = ast.parse(textwrap.dedent(inspect.getsource(cls.__init__))).body
+    written = [arg.arg for arg in init.args.args + init.args.kwonlyargs]
+    assert written == list(parameters)
+    assert [ast.unparse(statement) for statement in init.body] == [
+        "store_init_arguments(self, locals())"
+    ]
     marker = object()
     names = list(parameters)[1:]
     assert vars(cls(**dict.fromkeys(names, marker))) == dict.fromkeys(names, marker)

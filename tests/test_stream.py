@@ -493,3 +493,31 @@ def test_onnx_stateful_refusals():
         to_onnx(bidirectional, stateful=True)
     with pytest.raises(NotImplementedError, match="not a Pipeline"):
         to_onnx(pipe, stateful=True)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "stream_class", "fed", "outputs"),
+    [
+        (RNNRegressor, "Stream", "steps", "outputs"),
+        (SequenceTranscriber, "TranscriptionStream", "frames", "frames"),
+    ],
+    ids=["Stream", "TranscriptionStream"],
+)
+def test_stream_docstring_names_its_stream_and_its_refusals(
+    estimator, stream_class, fed, outputs
+):
+    from numpydoc.docscrape import FunctionDoc
+
+    doc = FunctionDoc(estimator(solver="adam").stream)
+    (n_streams,) = doc["Parameters"]
+    assert n_streams.name == "n_streams"
+    assert f"fed {fed} of shape" in " ".join(n_streams.desc)
+    assert [(r.name, r.type) for r in doc["Returns"]] == [
+        ("stream", f"skrnn.{stream_class}")
+    ]
+    ((_, error, refusals),) = doc["Raises"]
+    assert error == "ValueError"
+    refusals = " ".join(refusals)
+    assert "If the model is bidirectional" in refusals
+    assert f"whose {outputs} fall at different steps" in refusals
+    assert "{" not in str(doc)
