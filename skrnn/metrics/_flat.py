@@ -28,10 +28,18 @@ y_true : list of array-like or array-like of shape (n_sequences, n_steps)
     y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
         Predicted labels, with the same lengths as ``y_true``."""
 
-# The tag sequences that every example here scores, so that the results of
-# the metrics compare.
-_EXAMPLE_PAIR = """\
->>> y_true = [["B", "I", "O"], ["O", "B"]]
+
+def _examples(function):
+    """The start of the Examples section of ``function``'s docstring.
+
+    Every example here scores the same tag sequences, so that the results
+    of the metrics compare.
+    """
+    return f"""\
+Examples
+    --------
+    >>> from skrnn.metrics import {function}
+    >>> y_true = [["B", "I", "O"], ["O", "B"]]
     >>> y_pred = [["B", "I", "I"], ["O", "B"]]"""
 
 
@@ -62,7 +70,7 @@ def _flattens_steps(metric):
 
 
 @_flattens_steps
-@insert_doc(label_pair=_LABEL_PAIR, example_pair=_EXAMPLE_PAIR)
+@insert_doc(label_pair=_LABEL_PAIR, examples=_examples("flat_accuracy_score"))
 def flat_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     """Accuracy over the steps of all sequences.
 
@@ -85,10 +93,7 @@ def flat_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     sequence_accuracy_score : Fraction of sequences right at every step.
     sklearn.metrics.accuracy_score : The metric applied to the flat steps.
 
-    Examples
-    --------
-    >>> from skrnn.metrics import flat_accuracy_score
-    {example_pair}
+    {examples}
     >>> flat_accuracy_score(y_true, y_pred)
     0.8
     """
@@ -132,10 +137,7 @@ _FLAT_SCORE_DOC = """{title} over the steps of all sequences.
     span_{name}_score : {title} over whole entities.
     sklearn.metrics.{name}_score : The metric applied to the flat steps.
 
-    Examples
-    --------
-    >>> from skrnn.metrics import flat_{name}_score
-    {example_pair}
+    {examples}
     >>> flat_{name}_score(y_true, y_pred, average=None)  # labels B, I, O
     {per_label}
     >>> flat_{name}_score(y_true, y_pred, labels=["B", "I"], average="macro")
@@ -174,7 +176,7 @@ def _flat_score(name, per_label, macro):
         f"flat_{name}_score",
         _FLAT_SCORE_DOC,
         label_pair=_LABEL_PAIR,
-        example_pair=_EXAMPLE_PAIR,
+        examples=_examples(f"flat_{name}_score"),
         name=name,
         title=title,
         undefined=undefined,
@@ -190,7 +192,7 @@ flat_f1_score = _flat_score("f1", "array([1. , 0.666..., 0.666...])", "0.833..."
 
 
 @_flattens_steps
-@insert_doc(label_pair=_LABEL_PAIR, example_pair=_EXAMPLE_PAIR)
+@insert_doc(label_pair=_LABEL_PAIR, examples=_examples("flat_classification_report"))
 def flat_classification_report(
     y_true,
     y_pred,
@@ -230,10 +232,7 @@ def flat_classification_report(
     --------
     sklearn.metrics.classification_report : The report on the flat steps.
 
-    Examples
-    --------
-    >>> from skrnn.metrics import flat_classification_report
-    {example_pair}
+    {examples}
     >>> print(flat_classification_report(y_true, y_pred))
                   precision    recall  f1-score   support
     <BLANKLINE>
@@ -267,7 +266,7 @@ def flat_classification_report(
     },
     prefer_skip_nested_validation=True,
 )
-@insert_doc(label_pair=_LABEL_PAIR, example_pair=_EXAMPLE_PAIR)
+@insert_doc(label_pair=_LABEL_PAIR, examples=_examples("sequence_accuracy_score"))
 def sequence_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     """Fraction of sequences whose every step is tagged right.
 
@@ -296,10 +295,7 @@ def sequence_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=Non
     flat_accuracy_score : Fraction of steps tagged right.
     exact_match_score : Exact-match fraction for sequences of any lengths.
 
-    Examples
-    --------
-    >>> from skrnn.metrics import sequence_accuracy_score
-    {example_pair}
+    {examples}
     >>> sequence_accuracy_score(y_true, y_pred)
     0.5
     """
