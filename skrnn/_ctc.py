@@ -34,6 +34,7 @@ import numbers
 import numba
 import numpy as np
 
+from ._docstrings import insert_doc
 from ._kernels._ctc import (
     ctc_align_range,
     ctc_beam_search_range,
@@ -58,6 +59,23 @@ __all__ = [
 # is not split across threads: handing a range to another thread costs about
 # as much as this many cells.
 MIN_CELLS_PER_RANGE = 4000
+
+# Parameter descriptions that several functions here share, the decoders'
+# with their section's heading (inserted with ``insert_doc``; the placeholder
+# supplies the first line's indentation).
+_TARGET_PARAMETERS = """\
+targets : list of array-like, or ndarray
+        Label sequences (see :func:`ctc_loss`).
+    target_lengths : array-like of shape (n_sequences,), default=None
+        Needed when ``targets`` is an array."""
+
+_DECODER_PARAMETERS = """\
+Parameters
+    ----------
+    logits : ndarray of shape (n_frames, n_sequences, n_labels + 1)
+        Per-frame scores, time-major; the blank is the last output.
+    input_lengths : array-like of shape (n_sequences,), default=None
+        Frames of each sequence; None means all ``n_frames``."""
 
 
 def _check_logits(logits):
@@ -250,15 +268,13 @@ def _run(kernel, work):
     run_chunks(lambda c: kernel(*ranges[c]), len(ranges))
 
 
+@insert_doc(target_parameters=_TARGET_PARAMETERS)
 def required_steps(targets, target_lengths=None):
     """Fewest frames each target needs: its labels plus its adjacent repeats.
 
     Parameters
     ----------
-    targets : list of array-like, or ndarray
-        Label sequences (see :func:`ctc_loss`).
-    target_lengths : array-like of shape (n_sequences,), default=None
-        Needed when ``targets`` is an array.
+    {target_parameters}
 
     Returns
     -------
@@ -276,6 +292,7 @@ def required_steps(targets, target_lengths=None):
     return lengths + repeats
 
 
+@insert_doc(target_parameters=_TARGET_PARAMETERS)
 def infeasible_pairs(input_lengths, targets, target_lengths=None):
     """Sequences too short for their targets.
 
@@ -283,10 +300,7 @@ def infeasible_pairs(input_lengths, targets, target_lengths=None):
     ----------
     input_lengths : array-like of shape (n_sequences,)
         Frames of each input.
-    targets : list of array-like, or ndarray
-        Label sequences (see :func:`ctc_loss`).
-    target_lengths : array-like of shape (n_sequences,), default=None
-        Needed when ``targets`` is an array.
+    {target_parameters}
 
     Returns
     -------
@@ -415,19 +429,30 @@ def ctc_log_likelihood(logits, targets, input_lengths=None, target_lengths=None)
     return out
 
 
-def _ragged(labels, n_labels):
-    return [labels[b, : n_labels[b]].copy() for b in range(len(n_labels))]
+def _decode(logits, input_lengths, search):
+    """Check a decoder's inputs, run its search, and split the labellings.
+
+    ``search(logits, lengths, labels, n_labels, scores)`` writes, for each
+    sequence ``b``, its labelling into ``labels[b, :n_labels[b]]`` and its
+    log-probability into ``scores[b]``.
+    """
+    logits = _check_logits(logits)
+    T_max, B, _ = logits.shape
+    lengths = _check_input_lengths(input_lengths, T_max, B)
+    _check_frames(logits, lengths)
+    labels = np.empty((B, max(T_max, 1)), np.int64)
+    n_labels = np.empty(B, np.int64)
+    scores = np.empty(B)
+    search(logits, lengths, labels, n_labels, scores)
+    ragged = [labels[b, : n_labels[b]].copy() for b in range(B)]
+    return ragged, scores
 
 
+@insert_doc(decoder_parameters=_DECODER_PARAMETERS)
 def ctc_greedy_decode(logits, input_lengths=None):
     """Best-path decoding: the most probable output of each frame, collapsed.
 
-    Parameters
-    ----------
-    logits : ndarray of shape (n_frames, n_sequences, n_labels + 1)
-        Per-frame scores, time-major; the blank is the last output.
-    input_lengths : array-like of shape (n_sequences,), default=None
-        Frames of each sequence; None means all ``n_frames``.
+    {decoder_parameters}
 
     Returns
     -------
@@ -437,26 +462,18 @@ def ctc_greedy_decode(logits, input_lengths=None):
         The log-probability of each best path (not of its labelling, which
         sums over all its paths).
     """
-    logits = _check_logits(logits)
-    T_max, B, _ = logits.shape
-    lengths = _check_input_lengths(input_lengths, T_max, B)
-    _check_frames(logits, lengths)
-    labels = np.empty((B, T_max), np.int64)
-    n_labels = np.empty(B, np.int64)
-    scores = np.empty(B)
-    ctc_greedy_range(logits, lengths, 0, B, labels, n_labels, scores)
-    return _ragged(labels, n_labels), scores
+
+    def search(logits, lengths, *out):
+        ctc_greedy_range(logits, lengths, 0, len(lengths), *out)
+
+    return _decode(logits, input_lengths, search)
 
 
+@insert_doc(decoder_parameters=_DECODER_PARAMETERS)
 def ctc_beam_search(logits, input_lengths=None, beam_width=10):
     """CTC prefix beam search: the most probable labelling of each sequence.
 
-    Parameters
-    ----------
-    logits : ndarray of shape (n_frames, n_sequences, n_labels + 1)
-        Per-frame scores, time-major; the blank is the last output.
-    input_lengths : array-like of shape (n_sequences,), default=None
-        Frames of each sequence; None means all ``n_frames``.
+    {decoder_parameters}
     beam_width : int, default=10
         Prefixes kept at every frame. A beam at least as wide as the number
         of distinct labellings finds the most probable one exactly; a beam of
@@ -485,21 +502,15 @@ def ctc_beam_search(logits, input_lengths=None, beam_width=10):
             f"beam_width must be an integer >= 1, got {beam_width!r}. Use 1 for "
             "the fastest search and 10 to 100 for a wider one."
         )
-    logits = _check_logits(logits)
-    T_max, B, K = logits.shape
-    lengths = _check_input_lengths(input_lengths, T_max, B)
-    _check_frames(logits, lengths)
-    labels = np.empty((B, max(T_max, 1)), np.int64)
-    n_labels = np.empty(B, np.int64)
-    scores = np.empty(B)
     width = int(beam_width)
-    _run(
-        lambda lo, hi: ctc_beam_search_range(
-            logits, lengths, width, lo, hi, labels, n_labels, scores
-        ),
-        lengths * width * K + 1,
-    )
-    return _ragged(labels, n_labels), scores
+
+    def search(logits, lengths, *out):
+        _run(
+            lambda lo, hi: ctc_beam_search_range(logits, lengths, width, lo, hi, *out),
+            lengths * width * logits.shape[2] + 1,
+        )
+
+    return _decode(logits, input_lengths, search)
 
 
 def ctc_align(logits, targets, input_lengths=None, target_lengths=None, *,

@@ -21,9 +21,45 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, StrOptions, _fit_context, validate_params
+from ._docstrings import insert_doc
 from ._validation import validate_sequences
 
 __all__ = ["SequenceImputer", "SequenceScaler", "TextTokenizer", "make_windows"]
+
+# Descriptions that the transformers' docstrings share (inserted with
+# ``insert_doc``; the placeholder supplies the first line's indentation).
+_SHARED_DOCS = {
+    "fitted_sequences": """\
+X : {array-like, list of array-like}
+            Sequences in any of the forms :meth:`fit` accepts, with the
+            number of features per step seen in ``fit``.""",
+    "unused_y": """\
+y : None
+            Ignored; present for API consistency.""",
+    # For a class docstring's Attributes section.
+    "input_attributes": """\
+n_features_in_ : int
+        The number of features per step for 3-D and ragged input, the number
+        of columns (steps) for a 2-D array, as skrnn's estimators count.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names of a 2-D pandas DataFrame given to ``fit``.""",
+}
+
+
+def _fit_parameters(nan_note):
+    """The Parameters section of the transformers' ``fit`` on numeric sequences.
+
+    ``nan_note`` ends the description of ``X``: what ``fit`` does with NaN.
+    """
+    return f"""\
+Parameters
+        ----------
+        X : {{array-like, list of array-like}}
+            Sequences: a 2-D array ``(n_sequences, n_steps)`` of univariate
+            sequences, a 3-D array ``(n_sequences, n_steps, n_features)`` or a
+            list of arrays of shape ``(n_steps_i, n_features)`` or
+            ``(n_steps_i,)``{nan_note}
+        {_SHARED_DOCS["unused_y"]}"""
 
 
 def _as_series_list(series, name="series"):
@@ -305,6 +341,7 @@ def _check_texts(X):
     return texts
 
 
+@insert_doc(**_SHARED_DOCS)
 class TextTokenizer(TransformerMixin, BaseEstimator):
     """Turn raw strings into sequences of integer token ids.
 
@@ -406,8 +443,7 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         ----------
         X : list of str
             The training texts, one string per document.
-        y : None
-            Ignored; present for API consistency.
+        {unused_y}
 
         Returns
         -------
@@ -450,8 +486,7 @@ class TextTokenizer(TransformerMixin, BaseEstimator):
         X : iterable of str
             The training texts, one string per document. A one-shot iterable
             (a generator) is read once.
-        y : None
-            Ignored; present for API consistency.
+        {unused_y}
 
         Returns
         -------
@@ -609,7 +644,30 @@ def _scale_from_var(var, mean, count):
     return scale
 
 
-class SequenceScaler(TransformerMixin, BaseEstimator):
+class _NanSequenceTransformer(TransformerMixin, BaseEstimator):
+    """Transformers of sequences in any form, with NaN allowed.
+
+    They transform each sequence on its own, as ``(n_steps_i, n_features)``
+    floats, and return the results in the container form of the input.
+    """
+
+    def _map_sequences(self, X, transform_one):
+        """Apply ``transform_one`` to each sequence of ``X``, as fitted."""
+        check_is_fitted(self)
+        seqs, one_d = _validate_nan_sequences(self, X, reset=False)
+        transformed = [transform_one(sequence) for sequence in seqs.sequences]
+        return _like_input(transformed, seqs, one_d)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+@insert_doc(**_SHARED_DOCS, fit_parameters=_fit_parameters(". NaN values are ignored."))
+class SequenceScaler(_NanSequenceTransformer):
     """Standardise each feature over all steps of all sequences.
 
     ``fit`` learns the mean and standard deviation of each feature over every
@@ -649,11 +707,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
     n_steps_seen_ : ndarray of shape (n_step_features,), dtype int64
         Number of non-NaN training steps of each feature. Not set when
         ``per_sequence=True``.
-    n_features_in_ : int
-        The number of features per step for 3-D and ragged input, the number
-        of columns (steps) for a 2-D array, as skrnn's estimators count.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Column names of a 2-D pandas DataFrame given to ``fit``.
+    {input_attributes}
 
     See Also
     --------
@@ -708,15 +762,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Learn the mean and standard deviation of each feature.
 
-        Parameters
-        ----------
-        X : {array-like, list of array-like}
-            Sequences: a 2-D array ``(n_sequences, n_steps)`` of univariate
-            sequences, a 3-D array ``(n_sequences, n_steps, n_features)`` or a
-            list of arrays of shape ``(n_steps_i, n_features)`` or
-            ``(n_steps_i,)``. NaN values are ignored.
-        y : None
-            Ignored; present for API consistency.
+        {fit_parameters}
 
         Returns
         -------
@@ -754,9 +800,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, list of array-like}
-            Sequences in any of the forms :meth:`fit` accepts, with the
-            number of features per step seen in ``fit``.
+        {fitted_sequences}
 
         Returns
         -------
@@ -764,13 +808,11 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
             The standardised sequences, in the container form of ``X``; NaN
             values stay NaN.
         """
-        check_is_fitted(self)
-        seqs, one_d = _validate_nan_sequences(self, X, reset=False)
-        scaled = []
-        for sequence in seqs.sequences:
-            mean, scale = self._statistics(sequence)
-            scaled.append((sequence - mean) / scale)
-        return _like_input(scaled, seqs, one_d)
+        return self._map_sequences(X, self._standardise)
+
+    def _standardise(self, sequence):
+        mean, scale = self._statistics(sequence)
+        return (sequence - mean) / scale
 
     def _check_invertible(self):
         if self.per_sequence:
@@ -802,20 +844,11 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         AttributeError
             With ``per_sequence=True``, whose statistics are not kept.
         """
-        check_is_fitted(self)
-        seqs, one_d = _validate_nan_sequences(self, X, reset=False)
-        restored = []
-        for sequence in seqs.sequences:
-            mean, scale = self._statistics(sequence)
-            restored.append(sequence * scale + mean)
-        return _like_input(restored, seqs, one_d)
+        return self._map_sequences(X, self._restore)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.input_tags.allow_nan = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
+    def _restore(self, sequence):
+        mean, scale = self._statistics(sequence)
+        return sequence * scale + mean
 
 
 def _forward_fill(sequence, missing, observed_any):
@@ -844,7 +877,11 @@ def _linear_fill(sequence, missing, observed_any):
 _FILLERS = {"forward": _forward_fill, "linear": _linear_fill}
 
 
-class SequenceImputer(TransformerMixin, BaseEstimator):
+@insert_doc(
+    **_SHARED_DOCS,
+    fit_parameters=_fit_parameters(", with NaN where a value is missing."),
+)
+class SequenceImputer(_NanSequenceTransformer):
     """Fill missing (NaN) steps of sequences, feature by feature.
 
     Gaps are filled within each sequence, from its own observed steps
@@ -881,11 +918,7 @@ class SequenceImputer(TransformerMixin, BaseEstimator):
         (and every missing step with ``"mean"``): the training mean of the
         feature, or ``fill_value`` for ``"constant"``. For the 2-D form
         (univariate sequences) one value.
-    n_features_in_ : int
-        The number of features per step for 3-D and ragged input, the number
-        of columns (steps) for a 2-D array, as skrnn's estimators count.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Column names of a 2-D pandas DataFrame given to ``fit``.
+    {input_attributes}
 
     See Also
     --------
@@ -928,15 +961,7 @@ class SequenceImputer(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Learn the mean of each feature over the observed training steps.
 
-        Parameters
-        ----------
-        X : {array-like, list of array-like}
-            Sequences: a 2-D array ``(n_sequences, n_steps)`` of univariate
-            sequences, a 3-D array ``(n_sequences, n_steps, n_features)`` or a
-            list of arrays of shape ``(n_steps_i, n_features)`` or
-            ``(n_steps_i,)``, with NaN where a value is missing.
-        y : None
-            Ignored; present for API consistency.
+        {fit_parameters}
 
         Returns
         -------
@@ -972,19 +997,14 @@ class SequenceImputer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, list of array-like}
-            Sequences in any of the forms :meth:`fit` accepts, with the
-            number of features per step seen in ``fit``.
+        {fitted_sequences}
 
         Returns
         -------
         X_filled : ndarray or list of ndarray
             The sequences without NaN, in the container form of ``X``.
         """
-        check_is_fitted(self)
-        seqs, one_d = _validate_nan_sequences(self, X, reset=False)
-        filled = [self._fill(sequence) for sequence in seqs.sequences]
-        return _like_input(filled, seqs, one_d)
+        return self._map_sequences(X, self._fill)
 
     def _fill(self, sequence):
         missing = np.isnan(sequence)
@@ -997,10 +1017,3 @@ class SequenceImputer(TransformerMixin, BaseEstimator):
         filled = _FILLERS[self.strategy](sequence, missing, observed_any)
         filled[:, ~observed_any] = statistics[~observed_any]
         return filled
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.input_tags.allow_nan = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

@@ -1,6 +1,7 @@
 import importlib.util
 import inspect
 import math
+import pickle
 import re
 import warnings
 
@@ -15,6 +16,7 @@ from sklearn.metrics import make_scorer
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.utils import _safe_indexing
 
+import skrnn.metrics
 from skrnn._validation import (
     sequences_like,
     validate_sequences,
@@ -936,3 +938,31 @@ def test_the_package_keeps_its_public_names():
     )
     # The Levenshtein kernel lives with the other kernels.
     from skrnn._kernels._levenshtein import _levenshtein_kernel  # noqa: F401
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        flat_precision_score,
+        flat_recall_score,
+        flat_f1_score,
+        span_precision_score,
+        span_recall_score,
+        span_f1_score,
+    ],
+)
+def test_metrics_built_from_one_template_are_named_and_documented(metric):
+    # Each of these is built by a factory from its family's docstring
+    # template: it must carry its public name (pickling, make_scorer,
+    # validate_params messages) and a docstring with every placeholder filled.
+    name = metric.__name__
+    assert getattr(skrnn.metrics, name) is metric
+    assert metric.__qualname__ == name
+    assert pickle.loads(pickle.dumps(metric)) is metric
+    assert re.search(r"\{\w+\}", metric.__doc__) is None, metric.__doc__
+    assert f">>> from skrnn.metrics import {name}\n" in metric.__doc__
+    assert f">>> {name}(y_true, y_pred" in metric.__doc__
+    assert list(inspect.signature(metric).parameters)[:2] == ["y_true", "y_pred"]
+    if name.startswith("span_"):
+        with pytest.raises(ValueError, match=f"'average' parameter of {name} "):
+            metric(Y_TRUE, Y_PRED, average="weighted")

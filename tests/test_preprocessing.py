@@ -940,3 +940,17 @@ def test_transformers_clone_and_pickle():
         for a, b in zip(restored.transform(X), fitted.transform(X), strict=True):
             assert_array_equal(a, b)
         assert clone(fitted).get_params() == transformer.get_params()
+
+
+@pytest.mark.parametrize("cls", [SequenceScaler, SequenceImputer, TextTokenizer])
+def test_shared_docstring_fragments_are_filled(cls):
+    # The docstrings insert shared descriptions with insert_doc: no
+    # placeholder may be left in the class or in the methods it defines.
+    docs = [cls.__doc__]
+    for name in ("fit", "fit_transform", "transform", "inverse_transform"):
+        method = getattr(cls, name, None)
+        if method is not None and name in vars(cls):
+            docs.append(method.__doc__)
+    for doc in docs:
+        assert re.search(r"\{\w+\}", doc) is None, doc
+    assert "y : None" in cls.fit.__doc__

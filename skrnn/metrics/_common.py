@@ -6,9 +6,21 @@ import numpy as np
 from sklearn.utils.validation import column_or_1d
 
 from .._compat import Options, StrOptions
+from .._docstrings import insert_doc
 from .._validation import _label_sequences, _offsets
 
 _ZERO_DIVISION = [Options(Real, {0.0, 1.0}), "nan", StrOptions({"warn"})]
+
+
+def _metric_from_template(function, public_name, doc, /, **values):
+    """Name ``function``, one of a family of metrics built alike, and document it.
+
+    ``doc`` is the family's docstring; its ``{key}`` placeholders are
+    replaced by ``values`` (with :func:`~skrnn._docstrings.insert_doc`).
+    """
+    function.__name__ = function.__qualname__ = public_name
+    function.__doc__ = doc
+    return insert_doc(**values)(function)
 
 
 def _check_sequence_pair(y_true, y_pred):

@@ -16,6 +16,7 @@ from ._common import (
     _concatenate,
     _count_or_fraction,
     _exact_matches,
+    _metric_from_template,
     _sequence_lengths,
 )
 
@@ -28,23 +29,18 @@ y_true : list of array-like or array-like of shape (n_sequences, n_steps)
         Predicted labels, with the same lengths as ``y_true``."""
 
 
-def _flat_options(metric, zero_division):
-    """Docs of the options the flat precision, recall and F1 share."""
+def _examples(function):
+    """The start of the Examples section of ``function``'s docstring.
+
+    Every example here scores the same tag sequences, so that the results
+    of the metrics compare.
+    """
     return f"""\
-labels : array-like, default=None
-        Labels to include, as in :func:`sklearn.metrics.{metric}` (for
-        instance every tag but ``"O"``).
-    pos_label : int, float, bool or str, default=1
-        The positive label when ``average="binary"``.
-    average : {{"micro", "macro", "weighted", "binary"}} or None, \
-            default="binary"
-        How per-label scores are averaged, as in
-        :func:`sklearn.metrics.{metric}`. Tag sets with more than two
-        labels need ``"micro"``, ``"macro"`` or ``"weighted"``.
-    sample_weight : array-like of shape (n_sequences,), default=None
-        Weight of each sequence, given to each of its steps.
-    zero_division : {{"warn", 0.0, 1.0, np.nan}}, default="warn"
-        Value returned when {zero_division}."""
+Examples
+    --------
+    >>> from skrnn.metrics import {function}
+    >>> y_true = [["B", "I", "O"], ["O", "B"]]
+    >>> y_pred = [["B", "I", "I"], ["O", "B"]]"""
 
 
 def _flattens_steps(metric):
@@ -74,7 +70,7 @@ def _flattens_steps(metric):
 
 
 @_flattens_steps
-@insert_doc(label_pair=_LABEL_PAIR)
+@insert_doc(label_pair=_LABEL_PAIR, examples=_examples("flat_accuracy_score"))
 def flat_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     """Accuracy over the steps of all sequences.
 
@@ -97,11 +93,7 @@ def flat_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     sequence_accuracy_score : Fraction of sequences right at every step.
     sklearn.metrics.accuracy_score : The metric applied to the flat steps.
 
-    Examples
-    --------
-    >>> from skrnn.metrics import flat_accuracy_score
-    >>> y_true = [["B", "I", "O"], ["O", "B"]]
-    >>> y_pred = [["B", "I", "I"], ["O", "B"]]
+    {examples}
     >>> flat_accuracy_score(y_true, y_pred)
     0.8
     """
@@ -112,137 +104,95 @@ def flat_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     )
 
 
-@_flattens_steps
-@insert_doc(
-    label_pair=_LABEL_PAIR,
-    precision_options=_flat_options(
-        "precision_score", "there is no predicted step of a label"
-    ),
-)
-def flat_precision_score(
-    y_true, y_pred, *, labels=None, pos_label=1, average="binary",
-    sample_weight=None, zero_division="warn",
-):  # fmt: skip
-    """Precision over the steps of all sequences.
+# The docstring of the flat precision, recall and F1 scores, which differ
+# only in the scikit-learn metric they apply to the steps.
+_FLAT_SCORE_DOC = """{title} over the steps of all sequences.
 
     Parameters
     ----------
     {label_pair}
-    {precision_options}
+    labels : array-like, default=None
+        Labels to include, as in :func:`sklearn.metrics.{name}_score` (for
+        instance every tag but ``"O"``).
+    pos_label : int, float, bool or str, default=1
+        The positive label when ``average="binary"``.
+    average : {"micro", "macro", "weighted", "binary"} or None, \
+            default="binary"
+        How per-label scores are averaged, as in
+        :func:`sklearn.metrics.{name}_score`. Tag sets with more than two
+        labels need ``"micro"``, ``"macro"`` or ``"weighted"``.
+    sample_weight : array-like of shape (n_sequences,), default=None
+        Weight of each sequence, given to each of its steps.
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        Value returned when {undefined}.
 
     Returns
     -------
-    precision : float or ndarray of shape (n_labels,)
-        Precision of the positive label, averaged precision, or per-label
-        precision when ``average=None``.
+    {name} : float or ndarray of shape (n_labels,)
+        {title} of the positive label, its average over the labels, or one
+        per label when ``average=None``.
 
     See Also
     --------
-    span_precision_score : Precision over whole entities.
-    sklearn.metrics.precision_score : The metric applied to the flat steps.
+    span_{name}_score : {title} over whole entities.
+    sklearn.metrics.{name}_score : The metric applied to the flat steps.
 
-    Examples
-    --------
-    >>> from skrnn.metrics import flat_precision_score
-    >>> y_true = [[0, 1, 1], [1, 0]]
-    >>> y_pred = [[1, 1, 0], [1, 0]]
-    >>> flat_precision_score(y_true, y_pred)
-    0.666...
+    {examples}
+    >>> flat_{name}_score(y_true, y_pred, average=None)  # labels B, I, O
+    {per_label}
+    >>> flat_{name}_score(y_true, y_pred, labels=["B", "I"], average="macro")
+    {macro}
     """
-    return metrics.precision_score(
-        y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
-        sample_weight=sample_weight, zero_division=zero_division,
-    )  # fmt: skip
+
+# Per flat score: its title, and when it divides by zero.
+_FLAT_SCORES = {
+    "precision": ("Precision", "there is no predicted step of a label"),
+    "recall": ("Recall", "there is no true step of a label"),
+    "f1": ("F1 score", "a label has neither true nor predicted steps"),
+}
+
+
+def _flat_score(name, per_label, macro):
+    """``flat_<name>_score``: ``sklearn.metrics.<name>_score`` over the steps.
+
+    The precision, recall and F1 scores take the same options and share
+    their documentation; ``per_label`` and ``macro`` are what the examples
+    of the docstring print.
+    """
+    score = getattr(metrics, f"{name}_score")
+    title, undefined = _FLAT_SCORES[name]
+
+    def flat_score(
+        y_true, y_pred, *, labels=None, pos_label=1, average="binary",
+        sample_weight=None, zero_division="warn",
+    ):  # fmt: skip
+        return score(
+            y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
+            sample_weight=sample_weight, zero_division=zero_division,
+        )  # fmt: skip
+
+    flat_score = _metric_from_template(
+        flat_score,
+        f"flat_{name}_score",
+        _FLAT_SCORE_DOC,
+        label_pair=_LABEL_PAIR,
+        examples=_examples(f"flat_{name}_score"),
+        name=name,
+        title=title,
+        undefined=undefined,
+        per_label=per_label,
+        macro=macro,
+    )
+    return _flattens_steps(flat_score)
+
+
+flat_precision_score = _flat_score("precision", "array([1. , 0.5, 1. ])", "0.75")
+flat_recall_score = _flat_score("recall", "array([1. , 1. , 0.5])", "1.0")
+flat_f1_score = _flat_score("f1", "array([1. , 0.666..., 0.666...])", "0.833...")
 
 
 @_flattens_steps
-@insert_doc(
-    label_pair=_LABEL_PAIR,
-    recall_options=_flat_options("recall_score", "there is no true step of a label"),
-)
-def flat_recall_score(
-    y_true, y_pred, *, labels=None, pos_label=1, average="binary",
-    sample_weight=None, zero_division="warn",
-):  # fmt: skip
-    """Recall over the steps of all sequences.
-
-    Parameters
-    ----------
-    {label_pair}
-    {recall_options}
-
-    Returns
-    -------
-    recall : float or ndarray of shape (n_labels,)
-        Recall of the positive label, averaged recall, or per-label recall
-        when ``average=None``.
-
-    See Also
-    --------
-    span_recall_score : Recall over whole entities.
-    sklearn.metrics.recall_score : The metric applied to the flat steps.
-
-    Examples
-    --------
-    >>> from skrnn.metrics import flat_recall_score
-    >>> y_true = [["B", "I", "O"], ["O", "B"]]
-    >>> y_pred = [["B", "O", "O"], ["O", "B"]]
-    >>> flat_recall_score(y_true, y_pred, average="macro")
-    0.666...
-    """
-    return metrics.recall_score(
-        y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
-        sample_weight=sample_weight, zero_division=zero_division,
-    )  # fmt: skip
-
-
-@_flattens_steps
-@insert_doc(
-    label_pair=_LABEL_PAIR,
-    f1_options=_flat_options(
-        "f1_score", "a label has neither true nor predicted steps"
-    ),
-)
-def flat_f1_score(
-    y_true, y_pred, *, labels=None, pos_label=1, average="binary",
-    sample_weight=None, zero_division="warn",
-):  # fmt: skip
-    """F1 score over the steps of all sequences.
-
-    Parameters
-    ----------
-    {label_pair}
-    {f1_options}
-
-    Returns
-    -------
-    f1 : float or ndarray of shape (n_labels,)
-        F1 score of the positive label, averaged F1, or per-label F1 when
-        ``average=None``.
-
-    See Also
-    --------
-    span_f1_score : F1 score over whole entities.
-    sklearn.metrics.f1_score : The metric applied to the flat steps.
-
-    Examples
-    --------
-    >>> from skrnn.metrics import flat_f1_score
-    >>> y_true = [["B", "I", "O"], ["O", "B"]]
-    >>> y_pred = [["B", "I", "I"], ["O", "B"]]
-    >>> flat_f1_score(y_true, y_pred, average="micro")
-    0.8
-    >>> flat_f1_score(y_true, y_pred, labels=["B", "I"], average="macro")
-    0.833...
-    """
-    return metrics.f1_score(
-        y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
-        sample_weight=sample_weight, zero_division=zero_division,
-    )  # fmt: skip
-
-
-@_flattens_steps
-@insert_doc(label_pair=_LABEL_PAIR)
+@insert_doc(label_pair=_LABEL_PAIR, examples=_examples("flat_classification_report"))
 def flat_classification_report(
     y_true,
     y_pred,
@@ -282,11 +232,7 @@ def flat_classification_report(
     --------
     sklearn.metrics.classification_report : The report on the flat steps.
 
-    Examples
-    --------
-    >>> from skrnn.metrics import flat_classification_report
-    >>> y_true = [["B", "I", "O"], ["O", "B"]]
-    >>> y_pred = [["B", "I", "I"], ["O", "B"]]
+    {examples}
     >>> print(flat_classification_report(y_true, y_pred))
                   precision    recall  f1-score   support
     <BLANKLINE>
@@ -320,7 +266,7 @@ def flat_classification_report(
     },
     prefer_skip_nested_validation=True,
 )
-@insert_doc(label_pair=_LABEL_PAIR)
+@insert_doc(label_pair=_LABEL_PAIR, examples=_examples("sequence_accuracy_score"))
 def sequence_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     """Fraction of sequences whose every step is tagged right.
 
@@ -349,11 +295,7 @@ def sequence_accuracy_score(y_true, y_pred, *, normalize=True, sample_weight=Non
     flat_accuracy_score : Fraction of steps tagged right.
     exact_match_score : Exact-match fraction for sequences of any lengths.
 
-    Examples
-    --------
-    >>> from skrnn.metrics import sequence_accuracy_score
-    >>> y_true = [["B", "I", "O"], ["O", "B"]]
-    >>> y_pred = [["B", "I", "I"], ["O", "B"]]
+    {examples}
     >>> sequence_accuracy_score(y_true, y_pred)
     0.5
     """

@@ -33,9 +33,13 @@ y_true : list of str or list of array-like
         Predicted sequences, one per reference, in the same forms; lengths
         may differ from the references'."""
 
-# What every metric here refuses (the end of the sentence is each metric's).
+# The Raises section of every metric here: what they all refuse (the end of
+# the sentence is each metric's).
 _PAIR_ERRORS = """\
-If ``y_true`` and ``y_pred`` hold different numbers of sequences, no
+Raises
+    ------
+    ValueError
+        If ``y_true`` and ``y_pred`` hold different numbers of sequences, no
         sequence, an element that is not a sequence, or one side string
         tokens and the other numbers"""
 
@@ -112,12 +116,13 @@ def _token_kind(sequences):
     return None
 
 
-def _encode_token_pairs(y_true, y_pred):
-    """Validate both sides and code their tokens as integers.
+def _encode_token_pairs(y_true, y_pred, sample_weight):
+    """Validate both sides and their weights; code their tokens as integers.
 
     Returns the codes of all tokens (the sequences of ``y_true``, then those
-    of ``y_pred``, from one vocabulary: equal tokens get equal codes) and the
-    offsets ``(n_sequences + 1,)`` of each side's sequences in them.
+    of ``y_pred``, from one vocabulary: equal tokens get equal codes), the
+    offsets ``(n_sequences + 1,)`` of each side's sequences in them, and the
+    checked ``sample_weight`` (None stays None).
     """
     true_sequences = _token_sequences(y_true, "y_true")
     pred_sequences = _token_sequences(y_pred, "y_pred")
@@ -156,7 +161,8 @@ def _encode_token_pairs(y_true, y_pred):
         )
     offsets = np.zeros(2 * n_sequences + 1, dtype=np.int64)
     np.cumsum(_sequence_lengths(sequences), out=offsets[1:])
-    return codes, offsets[: n_sequences + 1], offsets[n_sequences:]
+    sample_weight = _check_nonnegative_weight(sample_weight, n_sequences)
+    return codes, offsets[: n_sequences + 1], offsets[n_sequences:], sample_weight
 
 
 def _check_nonnegative_weight(sample_weight, n_sequences):
@@ -206,10 +212,7 @@ def exact_match_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     score : float
         The (weighted) fraction, or number, of exactly right sequences.
 
-    Raises
-    ------
-    ValueError
-        {pair_errors}.
+    {pair_errors}.
 
     See Also
     --------
@@ -225,9 +228,9 @@ def exact_match_score(y_true, y_pred, *, normalize=True, sample_weight=None):
     >>> exact_match_score([[1, 2], [3]], [[1, 2], [3]], normalize=False)
     2.0
     """
-    codes, true_offsets, pred_offsets = _encode_token_pairs(y_true, y_pred)
-    n_sequences = len(true_offsets) - 1
-    sample_weight = _check_nonnegative_weight(sample_weight, n_sequences)
+    codes, true_offsets, pred_offsets, sample_weight = _encode_token_pairs(
+        y_true, y_pred, sample_weight
+    )
     right = _exact_matches(_split(codes, true_offsets), _split(codes, pred_offsets))
     return _count_or_fraction(right, normalize, sample_weight)
 
@@ -262,10 +265,7 @@ def edit_distance(y_true, y_pred, *, normalize=False, sample_weight=None):
         better: use ``make_scorer(edit_distance, greater_is_better=False)``
         for model selection.
 
-    Raises
-    ------
-    ValueError
-        {pair_errors}; with ``normalize=True``, if a
+    {pair_errors}; with ``normalize=True``, if a
         reference is empty.
 
     See Also
@@ -283,9 +283,9 @@ def edit_distance(y_true, y_pred, *, normalize=False, sample_weight=None):
     >>> edit_distance(["kitten", "flaw"], ["sitting", "lawn"], normalize=True)
     0.5
     """
-    codes, true_offsets, pred_offsets = _encode_token_pairs(y_true, y_pred)
-    n_sequences = len(true_offsets) - 1
-    sample_weight = _check_nonnegative_weight(sample_weight, n_sequences)
+    codes, true_offsets, pred_offsets, sample_weight = _encode_token_pairs(
+        y_true, y_pred, sample_weight
+    )
     distances = _levenshtein(codes, true_offsets, pred_offsets).astype(np.float64)
     if normalize:
         true_lengths = np.diff(true_offsets)
@@ -323,10 +323,7 @@ def error_rate(y_true, y_pred, *, sample_weight=None):
         ``sum(w_i * distance_i) / sum(w_i * len(y_true[i]))``. Lower is
         better.
 
-    Raises
-    ------
-    ValueError
-        {pair_errors}; or if the references hold no token.
+    {pair_errors}; or if the references hold no token.
 
     See Also
     --------
@@ -342,11 +339,11 @@ def error_rate(y_true, y_pred, *, sample_weight=None):
     >>> error_rate([s.split() for s in references], [s.split() for s in transcripts])
     0.25
     """
-    codes, true_offsets, pred_offsets = _encode_token_pairs(y_true, y_pred)
-    n_sequences = len(true_offsets) - 1
-    sample_weight = _check_nonnegative_weight(sample_weight, n_sequences)
+    codes, true_offsets, pred_offsets, sample_weight = _encode_token_pairs(
+        y_true, y_pred, sample_weight
+    )
     if sample_weight is None:
-        sample_weight = np.ones(n_sequences)
+        sample_weight = np.ones(len(true_offsets) - 1)
     distances = _levenshtein(codes, true_offsets, pred_offsets)
     total_length = float(np.dot(sample_weight, np.diff(true_offsets)))
     if total_length == 0:
@@ -404,10 +401,7 @@ def bleu_score(y_true, y_pred, *, max_order=4, sample_weight=None):
         BLEU in ``[0, 1]`` (multiply by 100 for the scale some tools print).
         Higher is better.
 
-    Raises
-    ------
-    ValueError
-        {pair_errors}.
+    {pair_errors}.
 
     See Also
     --------
@@ -437,11 +431,11 @@ def bleu_score(y_true, y_pred, *, max_order=4, sample_weight=None):
     >>> round(bleu_score([reference], [prediction], max_order=2), 4)
     0.7071
     """
-    codes, true_offsets, pred_offsets = _encode_token_pairs(y_true, y_pred)
-    n_sequences = len(true_offsets) - 1
-    sample_weight = _check_nonnegative_weight(sample_weight, n_sequences)
+    codes, true_offsets, pred_offsets, sample_weight = _encode_token_pairs(
+        y_true, y_pred, sample_weight
+    )
     if sample_weight is None:
-        sample_weight = np.ones(n_sequences)
+        sample_weight = np.ones(len(true_offsets) - 1)
     matches = np.zeros(max_order)
     totals = np.zeros(max_order)
     for weight, reference, prediction in zip(

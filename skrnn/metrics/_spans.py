@@ -10,9 +10,8 @@ from .._compat import (
     StrOptions,
     validate_params,
 )
-from .._docstrings import insert_doc
 from .._validation import _label_sequences
-from ._common import _ZERO_DIVISION, _check_sequence_pair
+from ._common import _ZERO_DIVISION, _check_sequence_pair, _metric_from_template
 
 # Prefixes each scheme writes before an entity type; "O" is outside.
 _SCHEME_PREFIXES = {
@@ -211,10 +210,17 @@ def _span_score(y_true, y_pred, scheme, average, zero_division, metric):
     return float(np.nanmean(scores))
 
 
-# The parameters of the three span scores (inserted with ``insert_doc``; the
-# first line's indentation comes from the placeholder's).
-_SPAN_PARAMETERS = """\
-y_true : list of array-like or array-like of shape (n_sequences, n_steps)
+# The docstring of the three span scores, which differ only in what they
+# divide (``_span_score`` computes them all).
+_SPAN_SCORE_DOC = """{title} over entities, as conlleval computes it.
+
+    An entity is correct only if its type, start and end all match a true
+    entity in the same sequence (exact match, as conlleval scores); the
+    score is ``{formula}``.
+
+    Parameters
+    ----------
+    y_true : list of array-like or array-like of shape (n_sequences, n_steps)
         True tags, one 1-D sequence of string tags per sequence.
     y_pred : list of array-like or array-like of shape (n_sequences, n_steps)
         Predicted tags, with the same lengths as ``y_true``.
@@ -227,7 +233,35 @@ y_true : list of array-like or array-like of shape (n_sequences, n_steps)
     zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
         Value returned when the score divides by zero; "warn" returns 0.0
         and warns. With ``np.nan``, undefined types are left out of the
-        macro average."""
+        macro average.
+
+    Returns
+    -------
+    {name} : float or ndarray of shape (n_types,)
+        The entity-level score; one per type when ``average=None``.
+
+    See Also
+    --------
+    flat_{name}_score : {title} over single steps.
+    get_entities : How tags are read into entities.
+
+    Examples
+    --------
+    >>> from skrnn.metrics import span_{name}_score
+    >>> y_true = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
+    >>> y_pred = [["B-PER", "O", "O", "B-LOC"], ["B-ORG", "B-ORG"]]
+    >>> span_{name}_score(y_true, y_pred)
+    {micro}
+    >>> span_{name}_score(y_true, y_pred, average=None)  # types LOC, ORG, PER
+    {per_type}
+    """
+
+# Per span score: its title, and the ratio it computes.
+_SPAN_SCORES = {
+    "precision": ("Precision", "n_correct / n_predicted"),
+    "recall": ("Recall", "n_correct / n_true"),
+    "f1": ("F1 score", "2 * n_correct / (n_true + n_predicted)"),
+}
 
 _SPAN_CONSTRAINTS = {
     "y_true": ["array-like"],
@@ -238,109 +272,33 @@ _SPAN_CONSTRAINTS = {
 }
 
 
-@validate_params(_SPAN_CONSTRAINTS, prefer_skip_nested_validation=True)
-@insert_doc(span_parameters=_SPAN_PARAMETERS)
-def span_precision_score(
-    y_true, y_pred, *, scheme="IOB2", average="micro", zero_division="warn"
-):
-    """Fraction of predicted entities that are true entities.
+def _span_metric(name, micro, per_type):
+    """``span_<name>_score``: the entity-level precision, recall or F1 score.
 
-    An entity counts as right only if its type, start and end all match a
-    true entity in the same sequence (exact match, as conlleval scores).
-
-    Parameters
-    ----------
-    {span_parameters}
-
-    Returns
-    -------
-    precision : float or ndarray of shape (n_types,)
-        Entity-level precision; per type when ``average=None``.
-
-    See Also
-    --------
-    span_f1_score : Entity-level F1 score.
-    get_entities : How tags are read into entities.
-
-    Examples
-    --------
-    >>> from skrnn.metrics import span_precision_score
-    >>> y_true = [["B-PER", "I-PER", "O", "B-LOC"]]
-    >>> y_pred = [["B-PER", "I-PER", "B-LOC", "I-LOC"]]
-    >>> span_precision_score(y_true, y_pred)
-    0.5
+    ``micro`` and ``per_type`` are what the examples of the docstring print.
     """
-    return _span_score(y_true, y_pred, scheme, average, zero_division, "precision")
+    title, formula = _SPAN_SCORES[name]
+
+    def span_score(
+        y_true, y_pred, *, scheme="IOB2", average="micro", zero_division="warn"
+    ):
+        return _span_score(y_true, y_pred, scheme, average, zero_division, name)
+
+    span_score = _metric_from_template(
+        span_score,
+        f"span_{name}_score",
+        _SPAN_SCORE_DOC,
+        name=name,
+        title=title,
+        formula=formula,
+        micro=micro,
+        per_type=per_type,
+    )
+    return validate_params(_SPAN_CONSTRAINTS, prefer_skip_nested_validation=True)(
+        span_score
+    )
 
 
-@validate_params(_SPAN_CONSTRAINTS, prefer_skip_nested_validation=True)
-@insert_doc(span_parameters=_SPAN_PARAMETERS)
-def span_recall_score(
-    y_true, y_pred, *, scheme="IOB2", average="micro", zero_division="warn"
-):
-    """Fraction of true entities that are predicted exactly.
-
-    An entity counts as found only if a predicted entity in the same sequence
-    has its type, start and end (exact match, as conlleval scores).
-
-    Parameters
-    ----------
-    {span_parameters}
-
-    Returns
-    -------
-    recall : float or ndarray of shape (n_types,)
-        Entity-level recall; per type when ``average=None``.
-
-    See Also
-    --------
-    span_f1_score : Entity-level F1 score.
-    get_entities : How tags are read into entities.
-
-    Examples
-    --------
-    >>> from skrnn.metrics import span_recall_score
-    >>> y_true = [["B-PER", "I-PER", "O", "B-LOC"]]
-    >>> y_pred = [["B-PER", "I-PER", "O", "O"]]
-    >>> span_recall_score(y_true, y_pred)
-    0.5
-    """
-    return _span_score(y_true, y_pred, scheme, average, zero_division, "recall")
-
-
-@validate_params(_SPAN_CONSTRAINTS, prefer_skip_nested_validation=True)
-@insert_doc(span_parameters=_SPAN_PARAMETERS)
-def span_f1_score(
-    y_true, y_pred, *, scheme="IOB2", average="micro", zero_division="warn"
-):
-    """F1 score over entities, as conlleval computes it.
-
-    The harmonic mean of :func:`span_precision_score` and
-    :func:`span_recall_score`: ``2 * n_correct / (n_true + n_predicted)``
-    where entities must match exactly (type, start and end).
-
-    Parameters
-    ----------
-    {span_parameters}
-
-    Returns
-    -------
-    f1 : float or ndarray of shape (n_types,)
-        Entity-level F1 score; per type when ``average=None``.
-
-    See Also
-    --------
-    flat_f1_score : F1 score over single steps.
-    get_entities : How tags are read into entities.
-
-    Examples
-    --------
-    >>> from skrnn.metrics import span_f1_score
-    >>> y_true = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
-    >>> y_pred = [["B-PER", "I-PER", "O", "O"], ["B-ORG", "O"]]
-    >>> span_f1_score(y_true, y_pred)
-    0.8
-    >>> span_f1_score(y_true, y_pred, average=None)
-    array([0., 1., 1.])
-    """
-    return _span_score(y_true, y_pred, scheme, average, zero_division, "f1")
+span_precision_score = _span_metric("precision", "0.5", "array([1. , 0.5, 0. ])")
+span_recall_score = _span_metric("recall", "0.666...", "array([1., 1., 0.])")
+span_f1_score = _span_metric("f1", "0.571...", "array([1. , 0.666..., 0. ])")
