@@ -478,14 +478,28 @@ def required_frames(targets, start, L):
     return needed
 
 
-@njit(**JIT_OPTIONS)
-def _buffers(input_lengths, target_lengths, b_start, b_stop, K):
-    """Buffers for the longest sequence of a range, made once per range."""
+@njit(**HELPER_OPTIONS)
+def _longest(input_lengths, target_lengths, b_start, b_stop):
+    """Frames and padded row width that the longest sequences of a range need.
+
+    Returns
+    -------
+    T_big : int
+        The most frames (at least 1, so that buffers are never empty).
+    width : int
+        ``2 * L + 1 + 2 * PAD`` for the most labels ``L``.
+    """
     T_big, L_big = 1, 0
     for b in range(b_start, b_stop):
         T_big = max(T_big, input_lengths[b])
         L_big = max(L_big, target_lengths[b])
-    width = 2 * L_big + 1 + 2 * PAD
+    return T_big, 2 * L_big + 1 + 2 * PAD
+
+
+@njit(**JIT_OPTIONS)
+def _buffers(input_lengths, target_lengths, b_start, b_stop, K):
+    """Buffers for the longest sequence of a range, made once per range."""
+    T_big, width = _longest(input_lengths, target_lengths, b_start, b_stop)
     logp = np.empty((T_big, K))
     probs = np.empty((T_big, K))
     log_top = np.empty(T_big)
@@ -899,11 +913,7 @@ def ctc_align_range(
         Output: the path's log-probability (``-inf`` when there is none).
     """
     T_max, _, K = logits.shape
-    T_big, L_big = 1, 0
-    for b in range(b_start, b_stop):
-        T_big = max(T_big, input_lengths[b])
-        L_big = max(L_big, target_lengths[b])
-    width = 2 * L_big + 1 + 2 * PAD
+    T_big, width = _longest(input_lengths, target_lengths, b_start, b_stop)
     logp = np.empty((T_big, K))
     rows = np.empty((2, width))
     back = np.zeros((T_big, width), np.int8)
