@@ -194,6 +194,27 @@ def _lower_precision_of(context, builder, signature, args):
     return context.get_constant_generic(builder, signature.return_type, table)
 
 
+def _in_precision_of_x(what, result):
+    """Give a scalar function of this module its docstring."""
+
+    def document(function):
+        function.__doc__ = f"""{what} computed in the precision of ``x``.
+
+    Parameters
+    ----------
+    x : float32 or float64
+        Argument (a scalar; use it inside compiled loops).
+
+    Returns
+    -------
+    y : float32 or float64
+        {result}, same type as ``x``.
+    """
+        return function
+
+    return document
+
+
 @njit(**HELPER_OPTIONS)
 def _exp_tail(r):
     """The Taylor polynomial of ``(exp(r) - 1 - r) / r**2``.
@@ -262,21 +283,10 @@ def _exp_reduced(x):
 
 
 @njit(**JIT_OPTIONS)
+@_in_precision_of_x("Exponential", "``exp(x)``")
 def fast_exp(x):
-    """Exponential computed in the precision of ``x``.
-
-    Parameters
-    ----------
-    x : float32 or float64
-        Argument (a scalar; use it inside compiled loops).
-
-    Returns
-    -------
-    y : float32 or float64
-        ``exp(x)``, same type as ``x``: within 1 ulp of its type; inf above
-        709.78 (float32: 88.72), 0 below -745.13 (float32: -103.97), NaN for
-        NaN.
-    """
+    # Within 1 ulp; inf above 709.78 (float32: 88.72), 0 below -745.13
+    # (float32: -103.97).
     c = _precision_of(x)
     # Comparisons are written so that NaN falls through unchanged.
     x = c.exp_lo if x < c.exp_lo else x
@@ -299,20 +309,9 @@ def _exp_nonpositive(x):
 
 
 @njit(**JIT_OPTIONS)
+@_in_precision_of_x("Hyperbolic tangent", "``tanh(x)``")
 def fast_tanh(x):
-    """Hyperbolic tangent computed in the precision of ``x``.
-
-    Parameters
-    ----------
-    x : float32 or float64
-        Argument (a scalar; use it inside compiled loops).
-
-    Returns
-    -------
-    y : float32 or float64
-        ``tanh(x)``, same type as ``x``: within 3 ulp in float64 (also for
-        tiny ``|x|``), 2 ulp in float32; +-1 for +-inf, NaN for NaN.
-    """
+    # Within 3 ulp (float32: 2), also for tiny |x|.
     c = _precision_of(x)
     # tanh(|x|) = -expm1(-2|x|) / (2 + expm1(-2|x|)): expm1 instead of exp
     # keeps the relative accuracy for small |x|, where 1 - exp(-2|x|) would
@@ -327,21 +326,10 @@ def fast_tanh(x):
 
 
 @njit(**JIT_OPTIONS)
+@_in_precision_of_x("Logistic sigmoid", "``1 / (1 + exp(-x))``")
 def fast_sigmoid(x):
-    """Logistic sigmoid computed in the precision of ``x``.
-
-    Parameters
-    ----------
-    x : float32 or float64
-        Argument (a scalar; use it inside compiled loops).
-
-    Returns
-    -------
-    y : float32 or float64
-        ``1 / (1 + exp(-x))``, same type as ``x``, with small relative error
-        over the whole range (including the subnormal results for x near
-        -745, float32: -104); NaN for NaN.
-    """
+    # Small relative error over the whole range, including the subnormal
+    # results for x near -745 (float32: -104).
     c = _precision_of(x)
     # exp(-|x|) never overflows; for x < 0 the form exp(x) / (1 + exp(x))
     # keeps the relative accuracy of tiny results.
