@@ -47,7 +47,8 @@ The kernels are single-threaded and release the GIL; the Python wrappers in
 import numpy as np
 from numba import njit
 
-from ._config import JIT_OPTIONS
+from ._config import HELPER_OPTIONS, JIT_OPTIONS
+from ._dense import _log_softmax_row
 from ._math import fast_exp
 
 NEG_INF = -np.inf
@@ -77,20 +78,8 @@ def _log_softmax_frames(logits, b, T, logp):
     logp : ndarray of shape (>= T, K), float64
         Output.
     """
-    K = logits.shape[2]
     for t in range(T):
-        row, dst = logits[t, b], logp[t]
-        top = np.float64(row[0])
-        for k in range(1, K):
-            top = max(top, np.float64(row[k]))
-        total = 0.0
-        for k in range(K):
-            shifted = np.float64(row[k]) - top
-            dst[k] = shifted
-            total += fast_exp(shifted)
-        log_total = np.log(total)
-        for k in range(K):
-            dst[k] -= log_total
+        _log_softmax_row(logits[t, b], logp[t])
 
 
 @njit(**JIT_OPTIONS)
@@ -180,6 +169,26 @@ def _fill(row, lo, hi, value):
         row[i] = value
 
 
+@njit(**HELPER_OPTIONS)
+def _fill_outside(row, lo, hi, width, value):
+    """``value`` in every state of a row outside the band ``[lo, hi)``."""
+    _fill(row, 0, lo + PAD, value)
+    _fill(row, hi + PAD, width, value)
+
+
+@njit(**HELPER_OPTIONS)
+def _first_frame(logp, ext, S, width, row):
+    """The log-space row of frame 0, ``log P(l'[:s+1], frame 0)``.
+
+    A path starts in the first blank or in the first label (if any): their
+    log-probabilities at frame 0, ``-inf`` elsewhere.
+    """
+    _fill(row, 0, width, NEG_INF)
+    row[PAD] = logp[0, ext[PAD]]
+    if S > 1:
+        row[PAD + 1] = logp[0, ext[PAD + 1]]
+
+
 @njit(**JIT_OPTIONS)
 def _log_add3(a, b, c):
     """``log(exp(a) + exp(b) + exp(c))``, ``-inf`` if all three are.
@@ -235,13 +244,11 @@ def _to_probabilities(row, lo, hi, width):
         _fill(row, 0, width, 0.0)
         return NEG_INF, False
     if low < top - RANGE:
-        _fill(row, 0, lo + PAD, NEG_INF)
-        _fill(row, hi + PAD, width, NEG_INF)
+        _fill_outside(row, lo, hi, width, NEG_INF)
         for i in range(lo + PAD, hi + PAD):
             row[i] -= top
         return top, True
-    _fill(row, 0, lo + PAD, 0.0)
-    _fill(row, hi + PAD, width, 0.0)
+    _fill_outside(row, lo, hi, width, 0.0)
     for i in range(lo + PAD, hi + PAD):
         row[i] = fast_exp(row[i] - top)
     return top, False
@@ -261,8 +268,7 @@ def _as_log(row, in_log, lo, hi, width, out):
 @njit(**JIT_OPTIONS)
 def _alpha_step_scaled(prev, cur, probs_t, ext, allow_skip, lo, hi, width):
     """One forward step in probability space; False if precision would be lost."""
-    _fill(cur, 0, lo + PAD, 0.0)
-    _fill(cur, hi + PAD, width, 0.0)
+    _fill_outside(cur, lo, hi, width, 0.0)
     lost = False
     for i in range(lo + PAD, hi + PAD):
         total = prev[i] + prev[i - 1] + allow_skip[i] * prev[i - 2]
@@ -276,8 +282,7 @@ def _alpha_step_scaled(prev, cur, probs_t, ext, allow_skip, lo, hi, width):
 @njit(**JIT_OPTIONS)
 def _alpha_step_log(prev, cur, logp_t, ext, skip, lo, hi, width):
     """One forward step in log space (exact over any range)."""
-    _fill(cur, 0, lo + PAD, NEG_INF)
-    _fill(cur, hi + PAD, width, NEG_INF)
+    _fill_outside(cur, lo, hi, width, NEG_INF)
     for i in range(lo + PAD, hi + PAD):
         cur[i] = _log_add3(prev[i], prev[i - 1], prev[i - 2] + skip[i]) + logp_t[ext[i]]
 
@@ -299,10 +304,7 @@ def _ctc_forward(logp, probs, log_top, exact, T, S, ext, skip, allow_skip,
     """
     width = S + 2 * PAD
     row = alpha[0]
-    _fill(row, 0, width, NEG_INF)
-    row[PAD] = logp[0, ext[PAD]]
-    if S > 1:
-        row[PAD + 1] = logp[0, ext[PAD + 1]]
+    _first_frame(logp, ext, S, width, row)
     lo, hi = _band(0, T, S)
     top, in_log[0] = _to_probabilities(row, lo, hi, width)
     if top == NEG_INF:
@@ -476,14 +478,28 @@ def required_frames(targets, start, L):
     return needed
 
 
-@njit(**JIT_OPTIONS)
-def _buffers(input_lengths, target_lengths, b_start, b_stop, K):
-    """Buffers for the longest sequence of a range, made once per range."""
+@njit(**HELPER_OPTIONS)
+def _longest(input_lengths, target_lengths, b_start, b_stop):
+    """Frames and padded row width that the longest sequences of a range need.
+
+    Returns
+    -------
+    T_big : int
+        The most frames (at least 1, so that buffers are never empty).
+    width : int
+        ``2 * L + 1 + 2 * PAD`` for the most labels ``L``.
+    """
     T_big, L_big = 1, 0
     for b in range(b_start, b_stop):
         T_big = max(T_big, input_lengths[b])
         L_big = max(L_big, target_lengths[b])
-    width = 2 * L_big + 1 + 2 * PAD
+    return T_big, 2 * L_big + 1 + 2 * PAD
+
+
+@njit(**JIT_OPTIONS)
+def _buffers(input_lengths, target_lengths, b_start, b_stop, K):
+    """Buffers for the longest sequence of a range, made once per range."""
+    T_big, width = _longest(input_lengths, target_lengths, b_start, b_stop)
     logp = np.empty((T_big, K))
     probs = np.empty((T_big, K))
     log_top = np.empty(T_big)
@@ -854,17 +870,13 @@ def _viterbi_forward(logp, T, S, ext, skip, rows, back):
     """
     width = S + 2 * PAD
     cur = rows[0]
-    _fill(cur, 0, width, NEG_INF)
-    cur[PAD] = logp[0, ext[PAD]]
-    if S > 1:
-        cur[PAD + 1] = logp[0, ext[PAD + 1]]
+    _first_frame(logp, ext, S, width, cur)
     prev = rows[1]
     for t in range(1, T):
         prev, cur = cur, prev
         e = logp[t]
         lo, hi = _band(t, T, S)
-        _fill(cur, 0, lo + PAD, NEG_INF)
-        _fill(cur, hi + PAD, width, NEG_INF)
+        _fill_outside(cur, lo, hi, width, NEG_INF)
         for i in range(lo + PAD, hi + PAD):
             stay, step, jump = prev[i], prev[i - 1], prev[i - 2] + skip[i]
             move, best = 0, stay
@@ -901,11 +913,7 @@ def ctc_align_range(
         Output: the path's log-probability (``-inf`` when there is none).
     """
     T_max, _, K = logits.shape
-    T_big, L_big = 1, 0
-    for b in range(b_start, b_stop):
-        T_big = max(T_big, input_lengths[b])
-        L_big = max(L_big, target_lengths[b])
-    width = 2 * L_big + 1 + 2 * PAD
+    T_big, width = _longest(input_lengths, target_lengths, b_start, b_stop)
     logp = np.empty((T_big, K))
     rows = np.empty((2, width))
     back = np.zeros((T_big, width), np.int8)

@@ -18,7 +18,7 @@ results do not depend on the vector width.
 import numpy as np
 from numba import njit
 
-from ._config import JIT_OPTIONS
+from ._config import HELPER_OPTIONS, JIT_OPTIONS
 from ._math import fast_exp
 
 
@@ -58,6 +58,31 @@ def masked_softmax(scores, lengths, out):
                 dst[s] = 0.0
 
 
+@njit(**HELPER_OPTIONS)
+def _log_softmax_row(row, dst):
+    """``dst = row - max(row) - log(sum(exp(row - max(row))))``, in float64.
+
+    Parameters
+    ----------
+    row : ndarray of shape (C,)
+        Scores (float32 or float64).
+    dst : ndarray of shape (C,), float64
+        Output.
+    """
+    n_classes = row.shape[0]
+    top = np.float64(row[0])
+    for j in range(1, n_classes):
+        top = max(top, np.float64(row[j]))
+    total = 0.0
+    for j in range(n_classes):
+        shifted = np.float64(row[j]) - top
+        dst[j] = shifted
+        total += fast_exp(shifted)
+    log_total = np.log(total)
+    for j in range(n_classes):
+        dst[j] -= log_total
+
+
 @njit(**JIT_OPTIONS)
 def log_softmax_rows(Z, out):
     """Log-softmax of every row of ``Z`` (n, C), computed and written in float64.
@@ -66,20 +91,8 @@ def log_softmax_rows(Z, out):
     the scores of a decoding step in the precision that beam search adds them
     up in.
     """
-    n, n_classes = Z.shape
-    for i in range(n):
-        row, dst = Z[i], out[i]
-        top = np.float64(row[0])
-        for j in range(1, n_classes):
-            top = max(top, np.float64(row[j]))
-        total = 0.0
-        for j in range(n_classes):
-            shifted = np.float64(row[j]) - top
-            dst[j] = shifted
-            total += fast_exp(shifted)
-        log_total = np.log(total)
-        for j in range(n_classes):
-            dst[j] -= log_total
+    for i in range(Z.shape[0]):
+        _log_softmax_row(Z[i], out[i])
 
 
 @njit(**JIT_OPTIONS)
