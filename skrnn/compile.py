@@ -13,8 +13,8 @@ kernels from the cache and their first fit starts at once. Options:
 ``--write-plan PATH``
     For skrnn's maintainers: compile every cell and precision on a fresh,
     temporary cache, one process each, and write the kernels each first fit
-    compiles, in order, as the Python module ``PATH`` (the plan of the
-    parallel compile, ``skrnn/_runtime/_compile_plan.py``).
+    compiles, in order, as the JSON file ``PATH`` (the plan of the parallel
+    compile, ``skrnn/_runtime/compile_plan.json``).
 
 The kernels are compiled by small fits and predictions of every estimator
 with default settings (and one with ``conv_layers``, for the convolution
@@ -188,25 +188,15 @@ def write_plan(path, dtypes=DTYPES, cells=CELLS):
                 if name.startswith("skrnn._kernels.") and key is not None:
                     plan[key] = order[i + 1 :]
                     break
-    lines = [
-        '"""Kernels a first fit compiles after its trigger, per trigger and dtype.',
-        "",
-        "Written by ``python -m skrnn.compile --write-plan`` (do not edit): see",
-        ":mod:`skrnn._runtime._parallel`. An entry is ``[name, argument types]``.",
-        '"""',
-        "",
-        "# ruff: noqa: E501",
-        "# fmt: off",
-        "PLAN = {",
-    ]
-    for key in sorted(plan):
-        lines.append(f"    {key!r}: [")
-        for entry in plan[key]:
-            lines.append(f"        {json.dumps(entry)},")
-        lines.append("    ],")
-    lines += ["}", "# fmt: on", ""]
-    with open(path, "w") as file:
-        file.write("\n".join(lines).replace("true", "True").replace("false", "False"))
+    # One entry a line, keys sorted: a regenerated plan diffs line by line.
+    lines = ["{"]
+    for i, key in enumerate(sorted(plan)):
+        entries = [f"    {json.dumps(entry)}" for entry in plan[key]]
+        comma = "," if i < len(plan) - 1 else ""
+        lines += [f"  {json.dumps(key)}: [", ",\n".join(entries), f"  ]{comma}"]
+    lines.append("}")
+    with open(path, "w", encoding="utf-8") as file:
+        file.write("\n".join(lines) + "\n")
 
 
 _RECORD = (

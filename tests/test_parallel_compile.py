@@ -20,7 +20,7 @@ from numba import types
 
 import skrnn
 from skrnn._runtime import _parallel
-from skrnn._runtime._compile_plan import PLAN
+from skrnn._runtime._parallel import PLAN
 
 SOURCE_ROOT = Path(skrnn.__file__).resolve().parent.parent
 
@@ -267,7 +267,7 @@ def test_plan_has_every_cell_and_precision():
 def test_plan_matches_what_default_fits_compile():
     # A stale plan only costs speed, but say so: the kernels' signatures
     # changed, run `python -m skrnn.compile --write-plan
-    # skrnn/_runtime/_compile_plan.py`.
+    # skrnn/_runtime/compile_plan.json`.
     import importlib
 
     from skrnn.compile import compile_kernels
@@ -320,3 +320,18 @@ def test_fit_with_helpers_equals_fit_without(tmp_path):
     assert results["0"]["helpers"] == 0
     assert results["1"]["helpers"] == 1
     assert results["0"]["pred"] == results["1"]["pred"]
+
+
+def test_plan_file_missing_or_broken_means_no_helpers(tmp_path):
+    assert _parallel.load_plan(tmp_path / "absent.json") == {}
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert _parallel.load_plan(broken) == {}
+    listed = tmp_path / "list.json"
+    listed.write_text("[]")
+    assert _parallel.load_plan(listed) == {}
+
+
+def test_shipped_plan_is_the_file_beside_the_module():
+    assert _parallel.load_plan() == PLAN
+    assert Path(_parallel.PLAN_FILE).name == "compile_plan.json"

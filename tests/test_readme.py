@@ -123,6 +123,8 @@ def test_readme_blocks_in_one_venv_then_import_elsewhere(tmp_path):
     assert clone not in installed.parents
     left = [p for p in installed.rglob("*") if p.suffix in {".nbi", ".nbc"}]
     assert left == [], f"kernel cache files in the installed package: {left[:3]}"
+    # The parallel compile's plan is package data: the installed copy has it.
+    assert (installed / "_runtime" / "compile_plan.json").is_file()
 
     run(tests.split(" && ")[0], clone)
     where = run(
@@ -142,3 +144,5 @@ def test_readme_blocks_in_one_venv_then_import_elsewhere(tmp_path):
     assert Path(where) == installed / "__init__.py"
     left = [p for p in installed.rglob("*") if p.suffix in {".nbi", ".nbc"}]
     assert left == [], f"kernel cache files in the installed package: {left[:3]}"
+    # The parallel compile's plan is package data: the installed copy has it.
+    assert (installed / "_runtime" / "compile_plan.json").is_file()

@@ -6,7 +6,8 @@ core. The two largest kernels of a fit, a cell's forward and backward chunk,
 are about equal; the forward one is needed first. So when this process
 starts to compile a cell's first kernel (the trigger), up to
 :func:`n_workers` helper processes compile the kernels the same fit needs
-next (:mod:`._compile_plan` lists them per trigger and precision) into the
+next (``compile_plan.json`` beside this module lists them per trigger and
+precision; see :func:`load_plan`) into the
 kernel cache, while this process compiles the trigger. When this process
 then needs a kernel that a helper is compiling, it waits for the helper to
 save it and loads it from the cache.
@@ -40,9 +41,13 @@ import threading
 import time
 
 from . import _cache
-from ._compile_plan import PLAN
 
 ENV_VAR = "SKRNN_COMPILE_WORKERS"
+
+# The plan: a JSON file written by ``python -m skrnn.compile --write-plan``.
+PLAN_FILE = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "compile_plan.json"
+)
 
 # Longest wait for a helper to deliver one kernel. A helper compiles the
 # largest kernel in a few seconds on an idle machine; far beyond that it is
@@ -50,6 +55,27 @@ ENV_VAR = "SKRNN_COMPILE_WORKERS"
 WAIT_SECONDS = 60.0
 
 logger = logging.getLogger("skrnn")
+
+
+def load_plan(path=PLAN_FILE):
+    """The kernels a first fit compiles after each trigger, from ``path``.
+
+    A mapping from ``"module.kernel:dtype"`` (the trigger: a cell's forward
+    kernel in one precision) to the list of ``[name, argument types]`` the
+    same fits compile next, in order (see :func:`encode_type`). An absent or
+    unreadable file gives an empty plan: fits then compile everything
+    themselves, as with ``SKRNN_COMPILE_WORKERS=0``.
+    """
+    try:
+        with open(path, encoding="utf-8") as file:
+            plan = json.load(file)
+    except (OSError, ValueError) as error:
+        logger.debug("skrnn: no compile plan (%s); no compile helpers", error)
+        return {}
+    return plan if isinstance(plan, dict) else {}
+
+
+PLAN = load_plan()
 
 _lock = threading.Condition()
 _state = {
