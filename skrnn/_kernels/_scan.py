@@ -73,22 +73,6 @@ from ._steps import (
 
 
 @njit(**HELPER_OPTIONS, inline="always")
-def _sections(store, H, n_states):
-    """The sections of a chunk's storage: ``H_prev``, ``C_prev`` and ``values``.
-
-    Views ``(N, H, B)`` of the hidden and cell states entering each stored
-    step (``C_prev`` is ``H_prev`` when ``n_states == 1``), then ``(N,
-    store_width * H - n_states * H, B)`` of the cell's values.
-    """
-    # 0 * H, not 0: an int64 like the other offsets, so that _unit_section
-    # compiles once rather than once more for the literal 0.
-    H_prev = _unit_section(store, 0 * H, H)
-    C_prev = _unit_section(store, (n_states - 1) * H, H)
-    values = _unit_section(store, n_states * H, store.shape[2] - n_states * H)
-    return H_prev, C_prev, values
-
-
-@njit(**HELPER_OPTIONS, inline="always")
 def forward_scan(
     step, X, lengths, W_ih, W_hh, b_ih, b_hh, act, reverse, n_block,
     H_out, h_off, h0, c0, h_n, c_n, n_states, store,
@@ -136,7 +120,12 @@ def forward_scan(
         _copy_transposed(c0, state[H:])
     rec_buffer = np.empty(n_gates * n_rows, dtype=dtype)
     h_buffer = np.empty(H * n_rows, dtype=dtype)
-    H_prev, C_prev, values_st = _sections(store, H, n_states)
+    # 0 * H, not 0: an int64 like the other offsets, so that _unit_section
+    # compiles once rather than once more for the literal 0. C_prev is
+    # H_prev for a cell without a cell state.
+    H_prev = _unit_section(store, 0 * H, H)
+    C_prev = _unit_section(store, (n_states - 1) * H, H)
+    values_st = _unit_section(store, n_states * H, store.shape[2] - n_states * H)
     n_values = values_st.shape[1]
     # Steps that are not stored write their values here instead, so that
     # the cell's step has no branches.
@@ -216,7 +205,12 @@ def backward_scan(
     n_slots = store.shape[0]
     dtype = W_hh.dtype
 
-    H_prev, C_prev, values_st = _sections(store, H, n_states)
+    # 0 * H, not 0: an int64 like the other offsets, so that _unit_section
+    # compiles once rather than once more for the literal 0. C_prev is
+    # H_prev for a cell without a cell state.
+    H_prev = _unit_section(store, 0 * H, H)
+    C_prev = _unit_section(store, (n_states - 1) * H, H)
+    values_st = _unit_section(store, n_states * H, store.shape[2] - n_states * H)
 
     block_size = n_gates * n_block * n_rows
     din_buffer = np.empty(block_size, dtype=dtype)
@@ -262,11 +256,7 @@ def backward_scan(
                 H_prev[slot], C_prev[slot], values_st[slot], d_state, da, dA_in,
                 dA_rec, col, n_act, act, d_direct,
             )  # fmt: skip
-            _recurrent_gradient(W_hh, W_hh_T, da, dh, dh_buffer)
-            if direct_carry:
-                for j in range(H):
-                    for b in range(n_act):
-                        dh[j, b] += d_direct[j, b]
+            _recurrent_gradient(W_hh, W_hh_T, da, dh, dh_buffer, d_direct)
             _cut_carry(d_state, cut, n_act)
         _add_block_gradients(
             dA_in, dA_rec, H_prev, block_start, X, lengths, reverse,
