@@ -35,9 +35,9 @@ Forward step
 Gradient step
     ``step(h_prev, c_prev, values, d_state, da, dA_in, dA_rec, col, n_act,
     act, d_direct)``: from what was stored at the step (``c_prev`` is
-    ``h_prev`` for a cell without a cell state) and
-    the gradient ``d_state`` w.r.t. the states after it, write the gradient
-    w.r.t. the pre-activations both into ``da`` ``(G * H, n_act)`` (active
+    ``h_prev`` for a cell without a cell state) and the gradient
+    ``d_state`` w.r.t. the states after it, write the gradient w.r.t. the
+    pre-activations both into ``da`` ``(G * H, n_act)`` (active
     rows, for the recurrent product) and into the block's columns ``[col,
     col + B)`` of ``dA_in`` (zero for inactive rows). With
     ``split_gradients``, the gradient w.r.t. the recurrent pre-activation
