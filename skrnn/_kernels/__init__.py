@@ -10,8 +10,10 @@ and sums their gradients.
 Data layout of one chunk at the kernels' interface: per-step arrays
 ``(T, B, features)`` in real time, per-row arrays ``(B, H)``, and ``lengths``
 ``(B,)`` int64, non-increasing. Inside, the three cells keep states, gates and
-their gradients unit-major, ``(H, B)``, and share one skeleton of steps and
-blocks (:mod:`skrnn._kernels._steps`); each cell kernel holds its gate loops.
+their gradients unit-major, ``(H, B)``, and share one forward and one
+backward time loop (:mod:`skrnn._kernels._scan`, built from the steps and
+blocks of :mod:`skrnn._kernels._steps`); each cell module holds only its step,
+the gradient of its step and its spec.
 Rows are processed right-aligned: row ``b`` runs its ``lengths[b]``
 processing steps during the last ``lengths[b]`` of the ``T`` global steps, so
 the rows active at any global step are a prefix of the chunk and all rows
@@ -52,26 +54,31 @@ Shapes are those of one chunk (see :func:`skrnn._runtime.layer_forward`);
 ``c0``, ``c_n``, ``dc_n`` and ``dc0`` have width 0 unless the spec has a
 cell state; ``act`` is a value of :data:`ACTIVATION_CODES`.
 
-Every backward kernel follows one template (the RNN, LSTM and GRU kernels
-read alike line by line; a new cell copies the GRU kernel, the one with
-both a gated carry and separate input and recurrent gradients):
+A cell's kernels are a few lines each: they call
+:func:`~skrnn._kernels._scan.forward_scan` and
+:func:`~skrnn._kernels._scan.backward_scan` with the cell's step functions
+(written as that module's docstring says) and tell the scans how many
+states the cell carries (``n_states``), whether the gradients of the input
+and recurrent pre-activations differ (``split_gradients``) and whether part
+of the carried ``dh`` bypasses ``W_hh`` (``direct_carry``). The backward
+scan is the one template of BPTT:
 
-1. Views of the stored sections (``_unit_section``), workspace buffers,
-   parameter gradients zeroed, the carried gradient ``dh`` (and ``dc``)
-   from ``dh_n`` (``dc_n``), ``W_hh_T = _transposed_copy(W_hh)``.
+1. Views of the stored sections, workspace buffers, parameter gradients
+   zeroed, the carried gradients ``d_state`` (``dh``, and ``dc``) from
+   ``dh_n`` (``dc_n``), ``W_hh_T = _transposed_copy(W_hh)``.
 2. For each block of ``n_block`` stored steps, from the last backwards:
 
    a. for each step of the block, from its last: ``_add_output_gradients``
-      (and the cut flags of ``segment_steps``); the cell's gate loop, which
-      writes each gate gradient both into the step's matrix ``da`` (active
-      rows) and into the block's columns ``dA`` (zero for inactive rows) and
-      updates the carries that do not go through ``W_hh`` (``dc``, or the
-      GRU's ``z * dh``); the recurrent carry ``_recurrent_gradient`` (``dh =
-      W_hh.T @ da`` over the active rows) plus those direct terms; then
+      (and the cut flags of ``segment_steps``); the cell's gradient step,
+      which writes each gate gradient both into the step's matrix ``da``
+      (active rows) and into the block's columns ``dA`` (zero for inactive
+      rows) and updates the carries that do not go through ``W_hh`` (``dc``,
+      or the GRU's ``z * dh``); the recurrent carry ``_recurrent_gradient``
+      (``dh = W_hh.T @ da`` over the active rows) plus the direct carry; then
       ``_cut_carry`` on every carried gradient;
    b. ``_add_block_gradients``: the weight, bias and input gradients of the
-      block, as GEMMs (``dA_in`` and ``dA_rec`` are one array when the input
-      and recurrent pre-activations have the same gradient).
+      block, as GEMMs (``dA_in`` and ``dA_rec`` are one array unless the
+      gradients are split).
 
 3. ``_initial_state_gradient_units`` for ``dh0`` (and ``dc0``).
 """

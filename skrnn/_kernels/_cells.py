@@ -29,9 +29,11 @@ class CellSpec:
         Whether the cell carries a second state ``c`` next to ``h`` (LSTM):
         the layers then pass ``c0``/``c_n`` of width ``H``, else of width 0.
     forward_chunk, backward_chunk : callable
-        The Numba kernels of one chunk. Their parameters are named from the
-        layer interface (see :mod:`skrnn._kernels`); a kernel names only the
-        parameters it reads, and the runtime passes them by those names.
+        The Numba kernels of one chunk: each calls the scan of every cell
+        (:mod:`skrnn._kernels._scan`) with the cell's step functions. Their
+        parameters are named from the layer interface (see
+        :mod:`skrnn._kernels`); a kernel names only the parameters it reads,
+        and the runtime passes them by those names.
     stream_step : callable
         The Numba function of one step of one stream, which the streaming
         kernel (:mod:`skrnn._kernels._stream`) calls for every layer, step

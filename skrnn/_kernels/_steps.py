@@ -15,12 +15,11 @@ Conventions used throughout ``skrnn._kernels`` (one chunk of the batch):
   most of their time outside the vector body at small ``H``), and the
   per-step GEMMs are ``W_hh @ h`` with ``h`` of shape ``(H, rows)``.
 
-The helpers below are the skeleton that the three cells share: storing the
-state entering a step, projecting a block of inputs, the active part of the
-state, writing outputs, and in the backward pass adding the output gradients,
-the recurrent carry, and the block's parameter and input gradients. Each cell
-kernel holds its gate loops (the backward template they follow is in
-:mod:`skrnn._kernels`).
+The helpers below are the pieces of the time loops that every cell runs
+(:mod:`skrnn._kernels._scan`): storing the state entering a step, projecting
+a block of inputs, the active part of the state, writing outputs, and in the
+backward pass adding the output gradients, the recurrent carry, and the
+block's parameter and input gradients.
 """
 
 import numpy as np
@@ -118,7 +117,8 @@ def _zero_padding(lengths, H_out, h_off, n_hidden):
     ``t >= lengths[b]``."""
     for b in range(lengths.shape[0]):
         for t in range(lengths[b], H_out.shape[0]):
-            H_out[t, b, h_off : h_off + n_hidden] = 0.0
+            for j in range(h_off, h_off + n_hidden):
+                H_out[t, b, j] = 0.0
 
 
 @njit(**HELPER_OPTIONS)
@@ -310,11 +310,14 @@ def _recurrent_product(W_hh, W_hh_T, da, out):
 
 
 @njit(**HELPER_OPTIONS)
-def _recurrent_gradient(W_hh, W_hh_T, da, dh, dh_buffer):
-    """Overwrite the active columns of ``dh`` ``(H, B)`` with ``W_hh.T @ da``.
+def _recurrent_gradient(W_hh, W_hh_T, da, dh, dh_buffer, d_direct):
+    """Overwrite the active columns of ``dh`` ``(H, B)`` with the carried
+    gradient, ``W_hh.T @ da`` plus the direct carry.
 
     The product (:func:`_recurrent_product`) goes straight into ``dh`` when
-    every row is active, else through ``dh_buffer``.
+    every row is active, else through ``dh_buffer``. ``d_direct`` ``(H, B)``
+    is the part of the carry that bypasses ``W_hh`` (the GRU's ``z * dh``),
+    added after the product; a cell without one passes it with 0 rows.
     """
     H, n_act = dh.shape[0], da.shape[1]
     full = n_act == dh.shape[1]
@@ -324,6 +327,9 @@ def _recurrent_gradient(W_hh, W_hh_T, da, dh, dh_buffer):
         for j in range(H):
             for b in range(n_act):
                 dh[j, b] = target[j, b]
+    for j in range(d_direct.shape[0]):
+        for b in range(n_act):
+            dh[j, b] += d_direct[j, b]
 
 
 @njit(**HELPER_OPTIONS)
