@@ -16,9 +16,10 @@ import threading
 logger = logging.getLogger("skrnn")
 
 MESSAGE = (
-    "skrnn: compiling kernels for first use, once (about 10 s on an idle "
-    "2-core machine, with a helper process); later runs load them from the "
-    "cache in %s. To compile ahead of time, run `python -m skrnn.compile`."
+    "skrnn: compiling kernels for first use, once (about 9 s on an idle "
+    "2-core machine with a helper process, 20 s for SequenceTranscriber); "
+    "later runs load them from the cache in %s. To compile ahead of time, "
+    "run `python -m skrnn.compile`."
 )
 
 _lock = threading.Lock()
