@@ -193,7 +193,9 @@ def plan_key(name, args):
 # -- This process: start helpers, wait for what they compile --------------
 
 
-class _Helper:
+# Coverage cannot trace what follows where it runs: tests/test_parallel_compile.py
+# runs the helpers and their hand-over in fresh interpreters.
+class _Helper:  # pragma: no cover
     """One helper process, and the thread that reads its reports."""
 
     def __init__(self, entries):
@@ -464,7 +466,7 @@ _BOOTSTRAP = (
 )
 
 
-def _exit_when_orphaned():
+def _exit_when_orphaned():  # pragma: no cover
     # The fitting process holds the other end of standard input: end of
     # file means it closed it, exited or died.
     try:
@@ -473,12 +475,12 @@ def _exit_when_orphaned():
         os._exit(0)
 
 
-def _say(*words):
+def _say(*words):  # pragma: no cover
     sys.stdout.write(" ".join(words) + "\n")
     sys.stdout.flush()
 
 
-def helper_main(spec):
+def helper_main(spec):  # pragma: no cover
     """Compile ``spec["entries"]`` into the kernel cache, reporting each.
 
     Reports, one line each on standard output: ``cache <folder>``, then per
